@@ -1,0 +1,11 @@
+"""tlcourse: helpers for a hands-on course on transfer learning with TensorFlow/Keras.
+
+The notebooks call ``tlcourse.setup()`` once, then use the modules by name:
+``tlcourse.data``, ``tlcourse.models``, ``tlcourse.features``, ``tlcourse.plots``.
+Importing the package does nothing else: TensorFlow is imported when first used.
+"""
+
+from tlcourse.runtime import Profile, SetupReport, active_profile, setup
+
+__all__ = ["Profile", "SetupReport", "active_profile", "setup", "__version__"]
+__version__ = "0.1.0"

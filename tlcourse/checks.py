@@ -1,0 +1,69 @@
+"""Exercise checks: a learner runs one and reads what is right, what is wrong, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CheckResult", "Checker"]
+
+
+@dataclass
+class CheckResult:
+    """The outcome of an exercise check; truthy when every point passed.
+
+    Examples
+    --------
+    >>> c = Checker("Exercise 1")
+    >>> c.expect(1 + 1 == 2, "1 + 1 should be 2", ok="arithmetic works")
+    >>> bool(c.result())
+    True
+    """
+
+    title: str
+    passed: bool
+    lines: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        head = f"{self.title}: {'PASSED' if self.passed else 'NOT YET'}"
+        return "\n".join([head] + [f"  {line}" for line in self.lines])
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
+class Checker:
+    """Collects the points of one exercise check.
+
+    Examples
+    --------
+    >>> c = Checker("Exercise 2")
+    >>> c.expect(False, "the base should be frozen: set base.trainable = False")
+    >>> print(c.result())
+    Exercise 2: NOT YET
+      [x] the base should be frozen: set base.trainable = False
+    """
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.lines: list[str] = []
+        self.passed = True
+
+    def expect(self, condition: Any, problem: str, *, ok: str | None = None) -> None:
+        """Record one point: ``problem`` explains what to fix when ``condition`` is false."""
+        if condition:
+            if ok:
+                self.lines.append(f"[ok] {ok}")
+        else:
+            self.passed = False
+            self.lines.append(f"[x] {problem}")
+
+    def result(self, *, show: bool = False) -> CheckResult:
+        """The result; with ``show`` it is printed too."""
+        res = CheckResult(self.title, self.passed, list(self.lines))
+        if show:
+            print(res)
+        return res

@@ -1,0 +1,332 @@
+"""Run-time set-up: seeds, devices, precision, distribution strategy, profiles.
+
+One call, :func:`setup`, at the top of every notebook replaces the set-up
+block that courses otherwise copy into each lesson.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Profile",
+    "PROFILES",
+    "SetupReport",
+    "active_profile",
+    "choose_strategy",
+    "gpu_devices",
+    "setup",
+]
+
+PROFILE_ENV = "TLCOURSE_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes that let one notebook scale from a laptop CPU to a GPU.
+
+    Notebooks read their UPPER_CASE constants from the active profile, so the
+    same cells run small in a classroom and in the tests (``quick``) and on the
+    whole data at full resolution on a GPU (``full``).
+
+    Examples
+    --------
+    >>> PROFILES["quick"].image_size
+    128
+    """
+
+    name: str
+    image_size: int
+    batch_size: int
+    epochs: int
+    fine_tune_epochs: int
+    max_per_class: int | None
+    seeds: int
+    base_model: str
+    base_alpha: float | None
+    digits_epochs: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    # A 2-core laptop, CI and the tests: each notebook in about two minutes.
+    "quick": Profile(
+        name="quick",
+        image_size=128,
+        batch_size=32,
+        epochs=5,
+        fine_tune_epochs=3,
+        max_per_class=150,
+        seeds=3,
+        base_model="mobilenet_v2",
+        base_alpha=0.35,
+        digits_epochs=5,
+    ),
+    # A GPU: whole data sets, 224 px, more epochs. Needs internet (or a mirror)
+    # for the larger ImageNet weights: `tlcourse fetch --profile full`.
+    "full": Profile(
+        name="full",
+        image_size=224,
+        batch_size=64,
+        epochs=15,
+        fine_tune_epochs=10,
+        max_per_class=None,
+        seeds=5,
+        base_model="mobilenet_v2",
+        base_alpha=1.0,
+        digits_epochs=30,
+    ),
+}
+
+
+def gpu_devices() -> list[Any]:
+    """Return the physical GPUs TensorFlow can see (an empty list on a CPU).
+
+    Examples
+    --------
+    >>> isinstance(gpu_devices(), list)
+    True
+    """
+    import tensorflow as tf
+
+    return list(tf.config.list_physical_devices("GPU"))
+
+
+def active_profile(name: str | None = None) -> Profile:
+    """Return the profile to use: ``name``, else ``$TLCOURSE_PROFILE``, else by hardware.
+
+    With a GPU the default is ``full``, without one ``quick``.
+
+    Raises
+    ------
+    ValueError
+        If the name is not a known profile.
+
+    Examples
+    --------
+    >>> active_profile("quick").name
+    'quick'
+    """
+    chosen = name or os.environ.get(PROFILE_ENV, "").strip().lower() or None
+    if chosen is None:
+        chosen = "full" if gpu_devices() else "quick"
+    if chosen not in PROFILES:
+        raise ValueError(
+            f"Unknown profile {chosen!r} (from {'the argument' if name else PROFILE_ENV}); "
+            f"choose one of {sorted(PROFILES)}."
+        )
+    return PROFILES[chosen]
+
+
+def choose_strategy(devices: list[Any] | None = None) -> Any:
+    """Return a ``tf.distribute`` strategy for the given logical devices.
+
+    Several devices get a ``MirroredStrategy`` (one model copy per device,
+    gradients averaged); one device or none gets TensorFlow's default strategy.
+
+    Parameters
+    ----------
+    devices
+        Logical devices (``tf.config.list_logical_devices("GPU")``) or device
+        names. ``None`` means all logical GPUs.
+
+    Examples
+    --------
+    >>> choose_strategy([]).num_replicas_in_sync
+    1
+    """
+    import tensorflow as tf
+
+    if devices is None:
+        devices = tf.config.list_logical_devices("GPU")
+    names = [d if isinstance(d, str) else d.name for d in devices]
+    if len(names) > 1:
+        return tf.distribute.MirroredStrategy(devices=names)
+    return tf.distribute.get_strategy()
+
+
+@dataclass
+class SetupReport:
+    """What :func:`setup` found and switched on; printed at the top of a notebook."""
+
+    seed: int
+    profile: Profile
+    python: str
+    tensorflow: str
+    keras: str
+    cpus: list[str]
+    gpus: list[str]
+    precision_policy: str
+    strategy: Any
+    deterministic: bool
+    data_dir: str
+    keras_home: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def replicas(self) -> int:
+        return int(self.strategy.num_replicas_in_sync)
+
+    def __str__(self) -> str:
+        p = self.profile
+        lines = [
+            f"tlcourse set-up (seed {self.seed})",
+            f"  Python {self.python} | TensorFlow {self.tensorflow} | Keras {self.keras}",
+            f"  CPUs: {len(self.cpus)} logical ({os.cpu_count()} cores)"
+            f" | GPUs: {', '.join(self.gpus) if self.gpus else 'none'}",
+            f"  precision policy: {self.precision_policy}"
+            f" | strategy: {type(self.strategy).__name__} ({self.replicas} replica(s))"
+            f" | deterministic ops: {'on' if self.deterministic else 'off'}",
+            f"  profile: {p.name} ({p.image_size} px, batch {p.batch_size}, {p.epochs} epochs,"
+            f" {p.max_per_class or 'all'} images per class, base {p.base_model}"
+            f"{'' if p.base_alpha is None else f' alpha {p.base_alpha}'})",
+            f"  data directory: {self.data_dir}",
+            f"  Keras cache: {self.keras_home}",
+        ]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython display
+        printer.text(str(self))
+
+
+def _quiet_tensorflow(level: str) -> None:
+    # Only effective before TensorFlow's C++ runtime starts; the Python logger
+    # below covers the rest.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.get_logger().setLevel(level)
+    logging.getLogger("absl").setLevel(level)
+
+
+def _plot_style() -> None:
+    import matplotlib as mpl
+
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (6.0, 4.0),
+            "figure.dpi": 100,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "font.size": 10,
+        }
+    )
+
+
+def _gpu_gains_from_float16(gpu: Any) -> bool:
+    import tensorflow as tf
+
+    try:
+        details = tf.config.experimental.get_device_details(gpu)
+    except Exception:  # noqa: BLE001 - details are optional on some drivers
+        return False
+    capability = details.get("compute_capability")
+    # Tensor cores (Volta, compute capability 7.0, and newer) make float16 fast.
+    return bool(capability) and tuple(capability) >= (7, 0)
+
+
+def setup(
+    seed: int = 42,
+    *,
+    profile: str | None = None,
+    deterministic: bool | None = None,
+    mixed_precision: bool | None = None,
+    log_level: str = "ERROR",
+    verbose: bool = True,
+) -> SetupReport:
+    """Prepare TensorFlow for a lesson and report what is there.
+
+    Sets every seed (Python, NumPy, TensorFlow/Keras), quietens TensorFlow's
+    logs, sets the plot style, turns on memory growth for each GPU, mixed
+    precision (``mixed_float16``) on GPUs with tensor cores, and a
+    ``MirroredStrategy`` when there are several GPUs.
+
+    Parameters
+    ----------
+    seed
+        Seed for every random generator.
+    profile
+        ``"quick"`` or ``"full"``; default ``$TLCOURSE_PROFILE`` or by hardware.
+    deterministic
+        Deterministic TensorFlow ops (same numbers on every run). Default: on
+        for CPUs, off for GPUs, where it costs speed.
+    mixed_precision
+        Force mixed precision on or off; default: on for GPUs that gain from it.
+    log_level
+        Python log level for TensorFlow.
+    verbose
+        Print the report.
+
+    Returns
+    -------
+    SetupReport
+        Versions, devices, precision policy, strategy and profile; use
+        ``report.strategy.scope()`` to build models for several GPUs and
+        ``report.profile`` for the lesson's sizes.
+
+    Examples
+    --------
+    >>> report = setup(seed=0, verbose=False)
+    >>> report.profile.name in PROFILES
+    True
+    """
+    _quiet_tensorflow(log_level)
+    import keras
+    import tensorflow as tf
+
+    from tlcourse import data as _data
+    from tlcourse import models as _models
+
+    notes: list[str] = []
+    gpus = gpu_devices()
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            notes.append("GPU memory growth must be set before TensorFlow starts; restart the kernel")
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+    if deterministic is None:
+        deterministic = not gpus
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+    if mixed_precision is None:
+        mixed_precision = bool(gpus) and all(_gpu_gains_from_float16(g) for g in gpus)
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
+
+    strategy = choose_strategy(tf.config.list_logical_devices("GPU") if gpus else [])
+    _plot_style()
+
+    report = SetupReport(
+        seed=seed,
+        profile=active_profile(profile),
+        python=platform.python_version(),
+        tensorflow=tf.__version__,
+        keras=keras.__version__,
+        cpus=[d.name for d in tf.config.list_logical_devices("CPU")],
+        gpus=[g.name for g in gpus],
+        precision_policy=keras.mixed_precision.global_policy().name,
+        strategy=strategy,
+        deterministic=bool(deterministic),
+        data_dir=str(_data.data_dir()),
+        keras_home=str(_models.keras_cache_dir()),
+        notes=notes,
+    )
+    if verbose:
+        print(report)
+    return report

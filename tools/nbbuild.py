@@ -1,0 +1,88 @@
+"""Build the course notebooks from their percent-format sources.
+
+Each notebook is written as ``notebooks/src/NN_name.py`` (cells start with
+``# %%`` for code and ``# %% [markdown]`` for prose; ``# %% tags=["a", "b"]``
+adds cell tags) and built into ``notebooks/NN_name.ipynb`` without outputs.
+Sources diff and review like code; the hygiene test checks that every
+notebook equals what its source builds, so the two never drift.
+
+    python tools/nbbuild.py            # build every notebook
+    python tools/nbbuild.py --check    # exit 1 if a notebook is out of date
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "notebooks" / "src"
+OUT = ROOT / "notebooks"
+HEADER = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
+METADATA = {
+    "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+    "language_info": {"name": "python", "version": "3.11"},
+}
+
+
+def _cell(kind: str, lines: list[str], tags: list[str]) -> dict:
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if kind == "markdown":
+        lines = [re.sub(r"^# ?", "", ln) for ln in lines]
+    text = "\n".join(lines)
+    source = [ln + "\n" for ln in text.split("\n")]
+    source[-1] = source[-1].rstrip("\n")
+    cell: dict = {"cell_type": kind, "metadata": {"tags": tags} if tags else {}, "source": source}
+    if kind == "code":
+        cell["execution_count"] = None
+        cell["outputs"] = []
+    return cell
+
+
+def build(src: Path) -> dict:
+    """Return the notebook (as a dict) that a percent-format source describes."""
+    cells: list[dict] = []
+    kind, tags, lines = None, [], []
+    for line in src.read_text(encoding="utf-8").split("\n"):
+        m = HEADER.match(line)
+        if m:
+            if kind is not None:
+                cells.append(_cell(kind, lines, tags))
+            kind = "markdown" if m.group("md") else "code"
+            tags = json.loads(m.group("tags")) if m.group("tags") else []
+            lines = []
+        elif kind is not None:
+            lines.append(line)
+    if kind is not None:
+        cells.append(_cell(kind, lines, tags))
+    return {"cells": cells, "metadata": METADATA, "nbformat": 4, "nbformat_minor": 5}
+
+
+def render(nb: dict) -> str:
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    stale = []
+    for src in sorted(SRC.glob("[0-9][0-9]_*.py")):
+        out = OUT / (src.stem + ".ipynb")
+        text = render(build(src))
+        if "--check" in argv:
+            if not out.exists() or out.read_text(encoding="utf-8") != text:
+                stale.append(out.name)
+        else:
+            out.write_text(text, encoding="utf-8")
+            print(f"built {out.relative_to(ROOT)}")
+    if stale:
+        print("out of date (run python tools/nbbuild.py):", ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
