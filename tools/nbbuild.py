@@ -27,7 +27,7 @@ METADATA = {
 }
 
 
-def _cell(kind: str, lines: list[str], tags: list[str]) -> dict:
+def _cell(kind: str, lines: list[str], tags: list[str], index: int) -> dict:
     while lines and not lines[-1].strip():
         lines.pop()
     while lines and not lines[0].strip():
@@ -37,7 +37,7 @@ def _cell(kind: str, lines: list[str], tags: list[str]) -> dict:
     text = "\n".join(lines)
     source = [ln + "\n" for ln in text.split("\n")]
     source[-1] = source[-1].rstrip("\n")
-    cell: dict = {"cell_type": kind, "metadata": {"tags": tags} if tags else {}, "source": source}
+    cell: dict = {"cell_type": kind, "id": f"cell-{index:03d}", "metadata": {"tags": tags} if tags else {}, "source": source}
     if kind == "code":
         cell["execution_count"] = None
         cell["outputs"] = []
@@ -52,14 +52,14 @@ def build(src: Path) -> dict:
         m = HEADER.match(line)
         if m:
             if kind is not None:
-                cells.append(_cell(kind, lines, tags))
+                cells.append(_cell(kind, lines, tags, len(cells)))
             kind = "markdown" if m.group("md") else "code"
             tags = json.loads(m.group("tags")) if m.group("tags") else []
             lines = []
         elif kind is not None:
             lines.append(line)
     if kind is not None:
-        cells.append(_cell(kind, lines, tags))
+        cells.append(_cell(kind, lines, tags, len(cells)))
     return {"cells": cells, "metadata": METADATA, "nbformat": 4, "nbformat_minor": 5}
 
 
