@@ -1,0 +1,7 @@
+"""``python -m tlcourse`` runs the ``tlcourse`` command."""
+
+import sys
+
+from tlcourse.cli import main
+
+sys.exit(main())
