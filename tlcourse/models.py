@@ -243,7 +243,8 @@ def load_base(
     fname = weights_file(name, alpha=alpha, input_size=size)
     own = keras_cache_dir() / fname
     default = keras_cache_dir() / spec.file_name(alpha, spec.default_size)
-    if not own.is_file() and size != spec.default_size and default.is_file():
+    uses_default_file = size != spec.default_size and (size not in spec.sizes or not own.is_file())
+    if uses_default_file and default.is_file():
         if verbose:
             print(
                 f"Note: no {size}-px ImageNet file for {spec.constructor} in the cache; using the "

@@ -1,0 +1,317 @@
+import bz2
+import gzip
+import io
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tlcourse import data
+
+# ----------------------------------------------------------------- registry and data directory
+
+
+def test_registry_names_official_sources_and_required_files():
+    assert set(data.DATASETS) == {"flowers", "hymenoptera", "mnist_test", "usps", "sentiment_sentences"}
+    for spec in data.DATASETS.values():
+        assert spec.required and spec.downloads and spec.prepare is not None
+        assert all(r.url.startswith("https://") for r in spec.downloads)
+
+
+def test_data_dirs_reads_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(data.DATA_ENV, f"{tmp_path / 'a'}{__import__('os').pathsep}{tmp_path / 'b'}")
+    dirs = data.data_dirs()
+    assert dirs[:2] == [tmp_path / "a", tmp_path / "b"]
+    assert data.data_dir() == tmp_path / "a"
+
+
+def test_every_dataset_is_found_and_verified():
+    for name in data.DATASETS:
+        folder = data.dataset_path(name)
+        assert folder.name == name and folder.is_dir()
+
+
+def test_unknown_dataset_is_a_clear_error():
+    with pytest.raises(KeyError, match="Unknown data set 'cifar'"):
+        data.dataset_path("cifar")
+
+
+@pytest.fixture
+def empty_data(monkeypatch, tmp_path):
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "data"))
+    monkeypatch.setattr(data, "_default_data_dir", lambda: tmp_path / "data")
+    return tmp_path / "data"
+
+
+def test_missing_dataset_offline_says_what_and_how(monkeypatch, empty_data):
+    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    with pytest.raises(data.DataNotFoundError) as err:
+        data.dataset_path("usps")
+    msg = str(err.value)
+    assert "usps" in msg and "tlcourse fetch usps" in msg and data.DATA_ENV in msg
+    assert "https://" in msg  # the official source
+
+
+def test_checksum_mismatch_is_refused(tmp_path, monkeypatch):
+    src = data.dataset_path("mnist_test")
+    copy = tmp_path / "data" / "mnist_test"
+    shutil.copytree(src, copy)
+    with gzip.open(copy / "t10k-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(b"\x00\x00\x08\x01" + b"\x00" * 20)
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "data"))
+    with pytest.raises(data.ChecksumError, match="t10k-labels-idx1-ubyte.gz"):
+        data.dataset_path("mnist_test")
+
+
+# ----------------------------------------------------------------- downloads and archives
+
+
+def test_download_verifies_checksum_and_keeps_nothing_on_mismatch(tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"course data")
+    good = data.sha256sum(src)
+    out = data.download(src.as_uri(), tmp_path / "out.bin", sha256=good)
+    assert out.read_bytes() == b"course data"
+    with pytest.raises(data.ChecksumError):
+        data.download(src.as_uri(), tmp_path / "bad.bin", sha256="0" * 64)
+    assert not (tmp_path / "bad.bin").exists() and not (tmp_path / "bad.bin.part").exists()
+
+
+def test_download_of_unreachable_url_is_a_connection_error(tmp_path):
+    with pytest.raises(ConnectionError, match="Could not download"):
+        data.download((tmp_path / "nowhere.zip").as_uri(), tmp_path / "x.zip")
+
+
+def test_safe_extract_zip_and_tar(tmp_path):
+    z = tmp_path / "ok.zip"
+    with zipfile.ZipFile(z, "w") as f:
+        f.writestr("d/a.txt", "a")
+    assert (data.safe_extract(z, tmp_path / "z") / "d" / "a.txt").read_text() == "a"
+    t = tmp_path / "ok.tgz"
+    with tarfile.open(t, "w:gz") as f:
+        info = tarfile.TarInfo("d/b.txt")
+        info.size = 1
+        f.addfile(info, io.BytesIO(b"b"))
+    assert (data.safe_extract(t, tmp_path / "t") / "d" / "b.txt").read_text() == "b"
+
+
+@pytest.mark.parametrize("member", ["../evil.txt", "d/../../evil.txt", "/tmp/evil_abs.txt"])
+def test_zip_member_escaping_target_is_refused_and_nothing_written(tmp_path, member):
+    z = tmp_path / "bad.zip"
+    with zipfile.ZipFile(z, "w") as f:
+        f.writestr("good.txt", "fine")
+        f.writestr(member, "evil")
+    target = tmp_path / "out"
+    with pytest.raises(data.UnsafeArchiveError, match="outside"):
+        data.safe_extract(z, target)
+    assert list(target.iterdir()) == []
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_tar_with_parent_member_or_outside_link_is_refused(tmp_path):
+    for name, kind in (("../evil.txt", tarfile.REGTYPE), ("link", tarfile.SYMTYPE)):
+        t = tmp_path / f"bad{kind!r}.tar"
+        with tarfile.open(t, "w") as f:
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            if kind == tarfile.SYMTYPE:
+                info.linkname = "../../etc/passwd"
+                f.addfile(info)
+            else:
+                info.size = 4
+                f.addfile(info, io.BytesIO(b"evil"))
+        target = tmp_path / f"out{kind!r}"
+        with pytest.raises(data.UnsafeArchiveError):
+            data.safe_extract(t, target)
+        assert list(target.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def sentences_dir():
+    return data.dataset_path("sentiment_sentences")
+
+
+def test_fetch_downloads_verifies_and_installs(sentences_dir, monkeypatch, empty_data, tmp_path):
+    """The whole download path, from a local 'official' zip laid out like UCI's."""
+    mirror = sentences_dir
+    archive = tmp_path / "uci.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in mirror.glob("*.txt"):
+            z.write(f, f"sentiment labelled sentences/{f.name}")
+    spec = data.DATASETS["sentiment_sentences"]
+    local = data.DatasetSpec(**{**spec.__dict__, "downloads": (
+        data.RemoteFile(archive.as_uri(), "sentiment_labelled_sentences.zip", data.sha256sum(archive)),)})
+    monkeypatch.setitem(data.DATASETS, "sentiment_sentences", local)
+    folder = data.dataset_path("sentiment_sentences")
+    assert folder == empty_data / "sentiment_sentences"
+    texts, labels = data.load_sentences("imdb")
+    assert len(texts) == 1000
+
+
+def test_fetch_with_wrong_content_keeps_nothing(monkeypatch, empty_data, tmp_path):
+    archive = tmp_path / "uci.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for name in data.DATASETS["sentiment_sentences"].required:
+            z.writestr(f"s/{name}", "altered\t1\n")
+    spec = data.DATASETS["sentiment_sentences"]
+    local = data.DatasetSpec(**{**spec.__dict__, "downloads": (
+        data.RemoteFile(archive.as_uri(), "sentiment_labelled_sentences.zip"),)})
+    monkeypatch.setitem(data.DATASETS, "sentiment_sentences", local)
+    with pytest.raises(data.ChecksumError):
+        data.dataset_path("sentiment_sentences")
+    assert not (empty_data / "sentiment_sentences").exists()
+
+
+def test_prepare_flowers_renames_official_class_folders(tmp_path):
+    jpg = next(iter(sorted(data.dataset_path("flowers").glob("rose/*.jpg")))).read_bytes()
+    with tarfile.open(tmp_path / "flower_photos.tgz", "w:gz") as t:
+        for cls in ("daisy", "roses", "tulips"):
+            info = tarfile.TarInfo(f"flower_photos/{cls}/1.jpg")
+            info.size = len(jpg)
+            t.addfile(info, io.BytesIO(jpg))
+    data.DATASETS["flowers"].prepare(tmp_path, tmp_path / "flowers")
+    assert sorted(p.name for p in (tmp_path / "flowers").iterdir()) == ["daisy", "rose", "tulip"]
+
+
+def test_prepare_usps_converts_libsvm_to_course_layout(tmp_path):
+    import h5py
+
+    line = "3 " + " ".join(f"{i}:{-1 + 2 * (i % 2)}" for i in range(1, 257)) + "\n"
+    for name in ("usps.bz2", "usps.t.bz2"):
+        with bz2.open(tmp_path / name, "wt") as f:
+            f.write(line * 2)
+    data.DATASETS["usps"].prepare(tmp_path, tmp_path / "usps")
+    with h5py.File(tmp_path / "usps" / "usps.h5") as h5:
+        assert h5["train/data"].shape == (2, 256) and list(h5["test/target"]) == [2, 2]
+        assert float(np.min(h5["train/data"])) == 0.0 and float(np.max(h5["train/data"])) == 1.0
+
+
+# ----------------------------------------------------------------- image folders
+
+
+def test_scan_skips_and_reports_the_gif_placeholder():
+    folder = data.scan_images(data.dataset_path("hymenoptera") / "train")
+    assert folder.class_names == ["ants", "bees"]
+    assert len(folder) == 244 and folder.counts() == {"ants": 123, "bees": 121}
+    (path, reason), = folder.skipped
+    assert path.endswith("imageNotFound.gif") and "GIF" in reason
+
+
+def test_scan_skips_corrupt_files_with_reasons(broken_folder):
+    folder = data.scan_images(broken_folder)
+    reasons = {Path(p).name: r for p, r in folder.skipped}
+    assert set(reasons) == {"truncated.jpg", "not_a_photo.jpg", "notes.txt"}
+    assert "truncated" in reasons["truncated.jpg"] and "not an image" in reasons["not_a_photo.jpg"]
+    assert len(folder) == 12
+    # every image that was kept decodes in the pipeline: no error in the middle of an epoch
+    x = data.load_images(folder.files, image_size=32)
+    assert x.shape == (12, 32, 32, 3)
+    assert "skipped" in folder.summary()
+
+
+def test_empty_class_folder_is_named(small_folder):
+    (small_folder / "tulip_empty").mkdir()
+    with pytest.raises(ValueError, match="tulip_empty"):
+        data.scan_images(small_folder)
+
+
+def test_wrong_path_and_folder_without_classes(tmp_path):
+    with pytest.raises(data.DataNotFoundError, match="does not exist"):
+        data.scan_images(tmp_path / "nope")
+    (tmp_path / "flat").mkdir()
+    (tmp_path / "flat" / "a.jpg").write_bytes(b"x")
+    with pytest.raises(data.DataNotFoundError, match="no class folders"):
+        data.scan_images(tmp_path / "flat")
+
+
+def test_subset_keeps_labels_aligned(small_folder):
+    folder = data.scan_images(small_folder)
+    sub = folder.subset([0, 5, 11])
+    assert sub.files == [folder.files[i] for i in (0, 5, 11)]
+    assert list(sub.labels) == [folder.labels[i] for i in (0, 5, 11)]
+
+
+# ----------------------------------------------------------------- splits
+
+
+def test_stratified_split_is_disjoint_complete_and_stratified():
+    labels = np.repeat([0, 1, 2], [100, 60, 40])
+    s = data.stratified_split(labels, val=0.2, test=0.2, seed=3)
+    allidx = np.concatenate(list(s.values()))
+    assert sorted(allidx) == list(range(200))
+    for part, frac in (("val", 0.2), ("test", 0.2), ("train", 0.6)):
+        counts = np.bincount(labels[s[part]], minlength=3)
+        assert np.all(np.abs(counts - frac * np.array([100, 60, 40])) <= 1)
+    again = data.stratified_split(labels, val=0.2, test=0.2, seed=3)
+    assert all(np.array_equal(s[k], again[k]) for k in s)
+
+
+def test_few_shot_picks_k_per_class_seeded():
+    labels = np.repeat([0, 1, 2], 10)
+    a = data.few_shot(labels, 3, seed=1)
+    assert np.bincount(labels[a]).tolist() == [3, 3, 3]
+    assert np.array_equal(a, data.few_shot(labels, 3, seed=1))
+    assert not np.array_equal(a, data.few_shot(labels, 3, seed=2))
+    within = data.few_shot(labels, 20, seed=0, indices=range(0, 15))
+    assert within.tolist() == list(range(15))
+    assert data.few_shot(labels, None).size == 30
+
+
+# ----------------------------------------------------------------- tf.data
+
+
+def test_make_dataset_batches_resized_float_images_with_labels(small_folder):
+    folder = data.scan_images(small_folder)
+    ds = data.make_dataset(folder.files, folder.labels, image_size=48, batch_size=5)
+    batches = list(ds)
+    x, y = batches[0]
+    assert x.shape == (5, 48, 48, 3) and x.dtype.name == "float32"
+    assert 0 <= float(x.numpy().min()) and float(x.numpy().max()) <= 255
+    assert np.concatenate([b[1].numpy() for b in batches]).tolist() == folder.labels.tolist()
+
+
+def test_make_dataset_shuffle_is_seeded_and_augment_applies(small_folder):
+    import keras
+
+    folder = data.scan_images(small_folder)
+
+    def order(seed):
+        ds = data.make_dataset(folder.files, folder.labels, image_size=16, batch_size=12, shuffle=True, seed=seed)
+        return next(iter(ds))[1].numpy().tolist()
+
+    assert order(1) == order(1)
+    flip = keras.layers.RandomFlip("horizontal", seed=0)
+    ds = data.make_dataset(folder.files, folder.labels, image_size=16, batch_size=12, augment=flip)
+    plain = data.make_dataset(folder.files, folder.labels, image_size=16, batch_size=12)
+    assert not np.allclose(next(iter(ds))[0].numpy(), next(iter(plain))[0].numpy())
+
+
+# ----------------------------------------------------------------- digits and text
+
+
+def test_mnist_and_usps_arrays_at_a_common_size():
+    xm, ym = data.load_mnist()
+    assert xm.shape == (10000, 28, 28, 1) and xm.dtype == np.float32
+    assert 0 <= xm.min() and xm.max() <= 1 and np.bincount(ym).size == 10
+    xu, yu = data.load_usps("train")
+    assert xu.shape == (7291, 28, 28, 1) and set(np.unique(yu)) == set(range(10))
+    xt, _ = data.load_usps("test", size=32)
+    assert xt.shape == (2007, 32, 32, 1)
+    xb, _ = data.load_usps("test", fit="box")
+    assert xb[:, :4].max() == 0 and xb[:, 4:24, 4:24].max() > 0.5
+    with pytest.raises(ValueError, match="split"):
+        data.load_usps("validation")
+    with pytest.raises(ValueError, match="test"):
+        data.load_digits("mnist", "train")
+
+
+def test_sentences_are_parsed_line_by_line():
+    for site in ("amazon", "imdb", "yelp"):
+        texts, labels = data.load_sentences(site)
+        assert len(texts) == 1000 and int(labels.sum()) == 500
+        assert all(t and "\t" not in t for t in texts)
+    with pytest.raises(KeyError):
+        data.load_sentences("twitter")

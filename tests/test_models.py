@@ -1,0 +1,94 @@
+import h5py
+import keras
+import numpy as np
+import pytest
+
+from tlcourse import data, models
+
+
+def test_weights_file_names_follow_keras():
+    assert models.weights_file("mobilenet_v2", alpha=0.35, input_size=224) == (
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5")
+    assert models.weights_file("mobilenet", alpha=0.25, input_size=160) == "mobilenet_2_5_160_tf_no_top.h5"
+    assert models.weights_file("mobilenet", alpha=0.25, input_size=100) == "mobilenet_2_5_224_tf_no_top.h5"
+    assert models.weights_file("efficientnet_b0") == "efficientnetb0_notop.h5"
+    assert models.weights_file("resnet50") == "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    with pytest.raises(KeyError, match="vgg"):
+        models.weights_file("vgg")
+    with pytest.raises(ValueError, match="alpha"):
+        models.weights_file("mobilenet_v2", alpha=0.3)
+    with pytest.raises(ValueError, match="no width"):
+        models.weights_file("resnet50", alpha=1.0)
+
+
+def test_preprocess_input_is_the_models_own():
+    f = models.preprocess_input("mobilenet_v2")
+    assert np.allclose(f(np.array([0.0, 255.0])), [-1.0, 1.0])
+
+
+def test_load_base_has_the_imagenet_weights_not_random_ones():
+    path = models.cached_weights("mobilenet_v2", alpha=0.35, input_size=224)
+    assert path is not None
+    base = models.load_base("mobilenet_v2", alpha=0.35, input_size=224)
+    with h5py.File(path) as h5:
+        stored = []
+        h5.visititems(lambda n, o: stored.append(np.asarray(o)) if "Conv1" in n and "kernel" in n else None)
+    kernel = np.asarray(base.get_layer("Conv1").kernel)
+    assert any(s.shape == kernel.shape and np.allclose(s, kernel) for s in stored)
+    random = models.load_base("mobilenet_v2", alpha=0.35, input_size=224, weights=None)
+    assert not np.allclose(np.asarray(random.get_layer("Conv1").kernel), kernel)
+
+
+def test_load_base_at_another_size_uses_the_224_file_and_says_so(capsys):
+    base = models.load_base("mobilenet", alpha=0.25, input_size=96)
+    assert base.output_shape == (None, 3, 3, 256)
+    assert "224-px weights" in capsys.readouterr().out
+
+
+def test_model_not_in_cache_offline_names_the_file(keras_home, monkeypatch):
+    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    with pytest.raises(models.WeightsNotAvailableError) as err:
+        models.load_base("efficientnet_b0")
+    msg = str(err.value)
+    assert "efficientnetb0_notop.h5" in msg and "internet" in msg and "mirror" in msg
+    assert "random" in msg  # says it will not fall back
+
+
+def test_failed_download_is_reported_not_replaced_by_random_weights(keras_home, monkeypatch):
+    monkeypatch.delenv(data.OFFLINE_ENV, raising=False)
+
+    def no_network(**kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- no network")
+
+    monkeypatch.setattr(keras.applications, "ResNet50", no_network)
+    with pytest.raises(models.WeightsNotAvailableError, match="download failed"):
+        models.load_base("resnet50")
+
+
+def test_cached_file_that_cannot_load_is_a_clear_error(keras_home):
+    fname = models.weights_file("mobilenet_v2", alpha=0.35, input_size=224)
+    (keras_home / "models" / fname).write_bytes(b"not an HDF5 file")
+    with pytest.raises(models.WeightsNotAvailableError, match="could not load"):
+        models.load_base("mobilenet_v2", alpha=0.35, input_size=224)
+
+
+def test_freeze_unfreeze_and_summary():
+    base = models.load_base("mobilenet_v2", alpha=0.35, input_size=96, verbose=False)
+    total = models.trainable_summary(base)["total"]
+    models.freeze(base)
+    assert models.trainable_summary(base)["trainable"] == 0
+    names = models.unfreeze_top(base, 20)
+    summary = models.trainable_summary(base)
+    assert names and 0 < summary["trainable"] < total and summary["total"] == total
+    for layer in base.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            assert not layer.trainable
+    assert base.layers[0].trainable is False or not base.layers[0].weights
+    names = models.unfreeze_top(base, from_layer="block_16_expand")
+    assert names[0] == "block_16_expand" and "block_15_expand" not in names
+    with pytest.raises(ValueError, match="no layer"):
+        models.unfreeze_top(base, from_layer="nope")
+    with pytest.raises(ValueError, match="exactly one"):
+        models.unfreeze_top(base)
+    models.unfreeze_top(base, 20, keep_batchnorm_frozen=False)
+    assert any(l.trainable for l in base.layers[-20:] if isinstance(l, keras.layers.BatchNormalization))
