@@ -3,6 +3,8 @@
 Each notebook is written as ``notebooks/src/NN_name.py`` (cells start with
 ``# %%`` for code and ``# %% [markdown]`` for prose; ``# %% tags=["a", "b"]``
 adds cell tags) and built into ``notebooks/NN_name.ipynb`` without outputs.
+A cell tagged ``nbval-check-output`` may be followed by ``# %% [output]``:
+the commented lines after it are the printed output that nbval expects.
 Sources diff and review like code; the hygiene test checks that every
 notebook equals what its source builds, so the two never drift.
 
@@ -20,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "notebooks" / "src"
 OUT = ROOT / "notebooks"
-HEADER = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
+HEADER = re.compile(r"^# %%(?: \[(?P<kind>markdown|output)\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
 METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {"name": "python", "version": "3.11"},
@@ -32,7 +34,7 @@ def _cell(kind: str, lines: list[str], tags: list[str], index: int) -> dict:
         lines.pop()
     while lines and not lines[0].strip():
         lines.pop(0)
-    if kind == "markdown":
+    if kind in ("markdown", "output"):
         lines = [re.sub(r"^# ?", "", ln) for ln in lines]
     text = "\n".join(lines)
     source = [ln + "\n" for ln in text.split("\n")]
@@ -48,18 +50,27 @@ def build(src: Path) -> dict:
     """Return the notebook (as a dict) that a percent-format source describes."""
     cells: list[dict] = []
     kind, tags, lines = None, [], []
+
+    def flush() -> None:
+        if kind == "output":
+            text = "".join(_cell("markdown", lines, [], 0)["source"]) + "\n"
+            cells[-1]["outputs"].append({"name": "stdout", "output_type": "stream", "text": text})
+            cells[-1]["execution_count"] = 1  # nbval compares only cells that were "run"
+        elif kind is not None:
+            cells.append(_cell(kind, lines, tags, len(cells)))
+
     for line in src.read_text(encoding="utf-8").split("\n"):
         m = HEADER.match(line)
         if m:
-            if kind is not None:
-                cells.append(_cell(kind, lines, tags, len(cells)))
-            kind = "markdown" if m.group("md") else "code"
+            flush()
+            kind = m.group("kind") or "code"
             tags = json.loads(m.group("tags")) if m.group("tags") else []
             lines = []
+            if kind == "output" and (not cells or "nbval-check-output" not in cells[-1]["metadata"].get("tags", [])):
+                raise ValueError(f"{src}: '# %% [output]' must follow a cell tagged nbval-check-output")
         elif kind is not None:
             lines.append(line)
-    if kind is not None:
-        cells.append(_cell(kind, lines, tags, len(cells)))
+    flush()
     return {"cells": cells, "metadata": METADATA, "nbformat": 4, "nbformat_minor": 5}
 
 
