@@ -41,6 +41,8 @@ def test_unknown_dataset_is_a_clear_error():
 
 @pytest.fixture
 def empty_data(monkeypatch, tmp_path):
+    """An empty data folder; downloads allowed (the tests use local file:// sources)."""
+    monkeypatch.delenv(data.OFFLINE_ENV, raising=False)
     monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "data"))
     monkeypatch.setattr(data, "_default_data_dir", lambda: tmp_path / "data")
     return tmp_path / "data"
