@@ -1,0 +1,180 @@
+"""tlcourse.adapt: gradient reversal, CORAL, AdaBN, and one training step of each model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from tlcourse import adapt  # noqa: E402
+
+
+def test_gradient_reversal_is_identity_forward_and_negated_scaled_gradient_backward():
+    layer = adapt.GradientReversal(0.3)
+    x = tf.constant(np.random.default_rng(0).normal(size=(5, 4)).astype("float32"))
+    w = tf.constant(np.random.default_rng(1).normal(size=(5, 4)).astype("float32"))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = layer(x)
+        reversed_loss = tf.reduce_sum(w * y)
+        identity_loss = tf.reduce_sum(w * tf.identity(x))
+    np.testing.assert_allclose(y.numpy(), x.numpy())
+    g_rev = tape.gradient(reversed_loss, x).numpy()
+    g_id = tape.gradient(identity_loss, x).numpy()
+    np.testing.assert_allclose(g_rev, -0.3 * g_id, rtol=1e-6)
+    # The coefficient is a variable: ramping it changes the gradient without a new layer.
+    layer.coefficient.assign(2.0)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(w * layer(x))
+    np.testing.assert_allclose(tape.gradient(loss, x).numpy(), -2.0 * g_id, rtol=1e-6)
+
+
+def test_gradient_reversal_works_inside_a_compiled_function():
+    layer = adapt.GradientReversal(1.0)
+
+    @tf.function
+    def grad(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(3.0 * layer(x))
+        return tape.gradient(loss, x)
+
+    np.testing.assert_allclose(grad(tf.ones((2, 3))).numpy(), -3.0 * np.ones((2, 3)))
+
+
+def test_dann_schedule_ramps_from_zero_to_one():
+    values = [adapt.dann_schedule(p) for p in np.linspace(0, 1, 11)]
+    assert values[0] == pytest.approx(0.0)
+    assert values[-1] == pytest.approx(1.0, abs=1e-4)
+    assert all(b > a for a, b in zip(values, values[1:]))
+    assert float(adapt.dann_schedule(tf.constant(0.5))) == pytest.approx(adapt.dann_schedule(0.5), rel=1e-6)
+
+
+def test_coral_is_zero_for_identical_data_and_grows_with_covariance_shift():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 8)).astype("float32")
+    assert float(adapt.coral_loss(x, x)) == pytest.approx(0.0, abs=1e-9)
+    # A shift of the mean alone leaves the covariance, hence CORAL, unchanged.
+    assert float(adapt.coral_loss(x, x + 5.0)) == pytest.approx(0.0, abs=1e-6)
+    losses = [float(adapt.coral_loss(x, s * x)) for s in (1.0, 1.5, 2.0, 3.0)]
+    assert losses[0] == pytest.approx(0.0, abs=1e-9)
+    assert all(b > a for a, b in zip(losses, losses[1:])), losses
+    # Against NumPy's covariance: ||C_s - C_t||_F^2 / (4 d^2).
+    y = rng.normal(size=(300, 8)).astype("float32") @ rng.normal(size=(8, 8)).astype("float32")
+    expected = np.sum((np.cov(x, rowvar=False) - np.cov(y, rowvar=False)) ** 2) / (4 * 8**2)
+    assert float(adapt.coral_loss(x, y)) == pytest.approx(expected, rel=1e-4)
+
+
+def _weights_by_path(model):
+    return {v.path: np.array(v.numpy()) for v in model.weights}
+
+
+def test_adabn_changes_only_batchnorm_statistics():
+    keras.utils.set_random_seed(0)
+    fe, clf = adapt.digits_cnn(feature_dim=16)
+    model = keras.Sequential([fe, clf])
+    rng = np.random.default_rng(0)
+    model(rng.random((4, 28, 28, 1), dtype="float32"))
+    before = _weights_by_path(model)
+    stats_paths = {v.path for layer in adapt._bn_layers(model) for v in (layer.moving_mean, layer.moving_variance)}
+    assert len(stats_paths) == 6
+    target = (0.5 + rng.random((96, 28, 28, 1), dtype="float32")).astype("float32")
+    adapt.adabn(model, target, batch_size=32)
+    after = _weights_by_path(model)
+    changed = {p for p in before if not np.allclose(before[p], after[p])}
+    assert changed == stats_paths
+    # The first BN layer's moving mean is now the mean of its inputs over the target data.
+    conv, bn = fe.layers[0], fe.layers[1]
+    expected = np.mean(conv(target).numpy(), axis=(0, 1, 2))
+    np.testing.assert_allclose(bn.moving_mean.numpy(), expected, rtol=1e-4, atol=1e-5)
+    # Momentum and trainability are restored.
+    assert bn.momentum == pytest.approx(0.99) and bn.trainable
+
+
+def test_adabn_reaches_batchnorm_frozen_in_a_frozen_base():
+    keras.utils.set_random_seed(0)
+    fe, _ = adapt.digits_cnn(feature_dim=16)
+    fe.trainable = False
+    fe(np.zeros((2, 28, 28, 1), "float32"))
+    before = adapt.bn_statistics(fe)
+    adapt.adabn(fe, np.random.default_rng(1).random((64, 28, 28, 1), dtype="float32"))
+    after = adapt.bn_statistics(fe)
+    assert all(not np.allclose(before[k][0], after[k][0]) for k in before)
+    assert not any(layer.trainable for layer in fe.layers)
+
+
+@pytest.fixture(scope="module")
+def tiny_domains():
+    rng = np.random.default_rng(0)
+    xs = rng.random((64, 28, 28, 1), dtype="float32")
+    ys = rng.integers(0, 10, 64)
+    xt = (0.5 * rng.random((64, 28, 28, 1), dtype="float32") + 0.3).astype("float32")
+    return xs, ys, xt
+
+
+@pytest.mark.parametrize("method", ["DANN", "DeepCORAL"])
+def test_each_model_trains_and_its_losses_are_finite(method, tiny_domains):
+    xs, ys, xt = tiny_domains
+    keras.utils.set_random_seed(0)
+    fe, clf = adapt.digits_cnn(feature_dim=16)
+    if method == "DANN":
+        dc = keras.Sequential([keras.Input((16,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+        model = adapt.DANN(fe, clf, dc, total_steps=4, coefficient=0.5)
+    else:
+        model = adapt.DeepCORAL(fe, clf, coral_weight=10.0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    kernel_before = np.array(fe.layers[0].kernel.numpy())
+    history = model.fit(adapt.domain_dataset(xs, ys, xt, batch_size=16), steps_per_epoch=2, epochs=2, verbose=0)
+    logs = history.history
+    assert "class_loss" in logs and ("domain_acc" in logs if method == "DANN" else "coral_loss" in logs)
+    for name, values in logs.items():
+        assert np.all(np.isfinite(values)), (name, values)
+    assert not np.allclose(kernel_before, fe.layers[0].kernel.numpy())
+    assert model(xs[:3]).shape == (3, 10)
+    if method == "DANN":
+        # After 4 of 4 steps the reversal's coefficient is 0.5 x the full ramp.
+        assert float(model.reversal.coefficient.numpy()) == pytest.approx(0.5 * adapt.dann_schedule(3 / 4), rel=1e-4)
+        assert 0.0 <= logs["domain_acc"][-1] <= 1.0
+
+
+def test_dann_reversal_pushes_features_against_the_domain_classifier(tiny_domains):
+    """With the reversal, the extractor's gradient from the domain loss is the negative of plain training's."""
+    xs, ys, xt = tiny_domains
+    keras.utils.set_random_seed(0)
+    fe, clf = adapt.digits_cnn(feature_dim=8)
+    dc = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)])
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    layer = adapt.GradientReversal(1.0)
+    x = tf.concat([xs[:8], xt[:8]], 0)
+    labels = tf.concat([tf.ones((8, 1)), tf.zeros((8, 1))], 0)
+    grads = []
+    for head in (lambda f: dc(f), lambda f: dc(layer(f))):
+        with tf.GradientTape() as tape:
+            loss = bce(labels, head(fe(x, training=False)))
+        grads.append(tape.gradient(loss, fe.layers[0].kernel).numpy())
+    np.testing.assert_allclose(grads[1], -grads[0], rtol=1e-5, atol=1e-8)
+
+
+def test_domain_dataset_shapes_and_shift():
+    x = np.zeros((20, 28, 28, 1), "float32")
+    x[:, 14, 14] = 1.0
+    y = np.arange(20)
+    xb, yb = next(iter(adapt.domain_dataset(x, y, batch_size=8, shift=2, seed=0)))
+    assert xb.shape == (8, 28, 28, 1) and yb.shape == (8,)
+    # Each image still holds its one bright pixel, moved by at most 2 px, and not all in the same place.
+    positions = [tuple(np.argwhere(img[..., 0] == 1.0)[0]) for img in xb.numpy()]
+    assert all(abs(r - 14) <= 2 and abs(c - 14) <= 2 for r, c in positions)
+    assert len(set(positions)) > 1
+    xb0, _ = next(iter(adapt.domain_dataset(x, y, batch_size=8, shift=0)))
+    assert np.all(xb0.numpy()[:, 14, 14] == 1.0)
+
+
+def test_accuracy_and_bn_statistics():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, use_bias=False)])
+    model.layers[0].kernel.assign(np.eye(2, dtype="float32"))
+    x = np.array([[1, 0], [0, 1], [1, 0], [0, 1]], "float32")
+    assert adapt.accuracy(model, x, np.array([0, 1, 0, 0])) == pytest.approx(0.75)
+    assert adapt.bn_statistics(model) == {}
