@@ -61,6 +61,7 @@ __all__ = [
     "make_splits",
     "predict",
     "save",
+    "show_stage",
     "train",
     "worst_mistakes",
 ]
@@ -701,8 +702,8 @@ def fine_tune(
     (xtr, ytr), (xva, yva) = arrays["train"], arrays["val"]
     stop = keras.callbacks.EarlyStopping("val_loss", patience=2, restore_best_weights=True)
     hist = model.fit(_train_dataset(xtr, ytr, batch_size, seed), validation_data=(xva.astype(np.float32), yva),
-                     epochs=epochs, class_weight=_class_weight(ytr, model.output_shape[-1]), callbacks=[stop], shuffle=False,
-                     verbose=verbose)
+                     epochs=epochs, class_weight=_class_weight(ytr, model.output_shape[-1]), callbacks=[stop],
+                     shuffle=False, verbose=verbose)
     val_acc = float(np.mean(evaluate(model, xva).argmax(1) == yva))
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     kept = previous is None or previous.val_accuracy is None or val_acc >= previous.val_accuracy
@@ -729,6 +730,28 @@ def worst_mistakes(y_true: np.ndarray, probabilities: np.ndarray, k: int = 12) -
     wrong = np.flatnonzero(pred != y_true)
     conf = probabilities[wrong, pred[wrong]]
     return wrong[np.argsort(-conf, kind="stable")][:k]
+
+
+def show_stage(result: StageResult, arrays: dict[str, tuple[np.ndarray, np.ndarray]], class_names: Sequence[str],
+               *, k: int = 12) -> np.ndarray:
+    """Draw a stage's test confusion matrix and its ``k`` most confident mistakes; return their indices.
+
+    Examples
+    --------
+    >>> show_stage(fe, arrays, audit.class_names)  # doctest: +SKIP
+    """
+    from tlcourse import plots
+
+    x, y = arrays["test"]
+    plots.confusion_matrix(y, result.predictions, class_names,
+                           title=f"{result.name}: test accuracy {result.test_accuracy:.3f}")
+    idx = worst_mistakes(y, result.probabilities, k)
+    if idx.size:
+        plots.image_grid(x[idx], y[idx], class_names=class_names, predictions=result.predictions[idx],
+                         title=f"{result.name}: the {idx.size} most confident mistakes")
+    else:
+        print(f"{result.name}: no mistakes on the test set")
+    return idx
 
 
 # --------------------------------------------------------------------------- save, load, predict
