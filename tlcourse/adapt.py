@@ -317,13 +317,25 @@ def _model_classes(reversal_cls: type) -> tuple[type, type]:
     return DANN, DeepCORAL
 
 
-def digits_cnn(feature_dim: int = 128, num_classes: int = 10, input_shape: tuple[int, ...] = (28, 28, 1)) -> tuple[Any, Any]:
+def digits_cnn(
+    feature_dim: int = 128,
+    num_classes: int = 10,
+    input_shape: tuple[int, ...] = (28, 28, 1),
+    *,
+    bn_momentum: float = 0.9,
+) -> tuple[Any, Any]:
     """The small digits CNN of 04_domain_adaptation: ``(feature_extractor, classifier)``.
 
     Two 5x5 convolutions (32 and 64 filters) with BatchNormalization and
     pooling, then a dense layer of ``feature_dim`` units with BatchNormalization
     (about 185k parameters in all). The classifier is one dense layer to
     ``num_classes`` logits. Inputs are images in [0, 1].
+
+    BatchNormalization's momentum is 0.9, not Keras's 0.99: in a few hundred
+    steps the 0.99 moving statistics lag behind the weights, and a model that
+    is right in training mode predicts almost one class in inference mode
+    (measured on MNIST -> USPS after 250 steps: 0.13, and 0.87 once the
+    statistics were re-estimated).
 
     Examples
     --------
@@ -338,16 +350,16 @@ def digits_cnn(feature_dim: int = 128, num_classes: int = 10, input_shape: tuple
         [
             keras.Input(input_shape),
             layers.Conv2D(32, 5, use_bias=False),
-            layers.BatchNormalization(),
+            layers.BatchNormalization(momentum=bn_momentum),
             layers.ReLU(),
             layers.MaxPooling2D(),
             layers.Conv2D(64, 5, use_bias=False),
-            layers.BatchNormalization(),
+            layers.BatchNormalization(momentum=bn_momentum),
             layers.ReLU(),
             layers.MaxPooling2D(),
             layers.Flatten(),
             layers.Dense(feature_dim, use_bias=False),
-            layers.BatchNormalization(),
+            layers.BatchNormalization(momentum=bn_momentum),
             layers.ReLU(),
         ],
         name="features",
