@@ -1,0 +1,69 @@
+"""Checks for the exercises of 05_best_practices."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tlcourse.checks import CheckResult, Checker
+
+__all__ = ["check_safe_model"]
+
+
+def _layers(model: Any) -> list[Any]:
+    out = []
+    for layer in getattr(model, "layers", []):
+        out.append(layer)
+        out.extend(_layers(layer))
+    return out
+
+
+def check_safe_model(model: Any, reference: Any) -> CheckResult:
+    """Exercise 1: a model without a ``Lambda`` layer that loads in safe mode and computes what ``reference`` does.
+
+    Parameters
+    ----------
+    model
+        The learner's model (Keras), to be saved and loaded with ``safe_mode=True``.
+    reference
+        The model with the ``Lambda`` layer; both get the same random images in [0, 255].
+
+    Examples
+    --------
+    >>> import keras
+    >>> inp = keras.Input((4, 4, 3))
+    >>> good = keras.Model(inp, keras.layers.Rescaling(1 / 127.5, -1)(inp))
+    >>> check_safe_model(good, good).passed
+    True
+    """
+    import keras
+
+    c = Checker("Exercise 1: a model that loads in safe mode")
+    if not isinstance(model, keras.Model):
+        c.expect(False, "build a keras.Model (for example with keras.Model(inputs, outputs)).")
+        return c.result()
+    lambdas = [layer.name for layer in _layers(model) if isinstance(layer, keras.layers.Lambda)]
+    c.expect(not lambdas, f"the model still has Lambda layer(s) {lambdas}: use keras.layers.Rescaling instead.",
+             ok="no Lambda layer")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        model.save(path)
+        try:
+            loaded = keras.saving.load_model(path, safe_mode=True)
+        except Exception as exc:  # noqa: BLE001 - any failure is the learner's to read
+            c.expect(False, f"keras.saving.load_model(..., safe_mode=True) failed: {exc}")
+            return c.result()
+    c.expect(True, "", ok="saved and loaded with safe_mode=True")
+    shape = tuple(int(d) for d in reference.input_shape[1:])
+    x = np.random.default_rng(0).uniform(0, 255, size=(2,) + shape).astype("float32")
+    try:
+        same = np.allclose(np.asarray(loaded(x)), np.asarray(reference(x)), atol=1e-4)
+    except Exception as exc:  # noqa: BLE001
+        c.expect(False, f"the loaded model does not take the reference's input {shape}: {exc}")
+        return c.result()
+    c.expect(same, "the outputs differ from the Lambda model's: check the scale and offset of the rescaling "
+                   "(x / 127.5 - 1 is scale 1/127.5, offset -1).", ok="same outputs as the Lambda model")
+    return c.result()

@@ -1,0 +1,130 @@
+"""Machinery for 05_best_practices: layer-wise learning rates, splitting a base, timing, sizes.
+
+Introduced in 05_best_practices. Keras has no per-layer learning rates built in;
+:class:`DiscriminativeAdam` adds them as a plain Adam whose step is multiplied,
+variable by variable, by a factor chosen from the variable's path.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import keras
+
+__all__ = ["DiscriminativeAdam", "file_size_mb", "images_per_second", "split_at"]
+
+
+@keras.saving.register_keras_serializable(package="tlcourse")
+class DiscriminativeAdam(keras.optimizers.Adam):
+    """Adam with layer-wise (discriminative) learning rates.
+
+    Parameters
+    ----------
+    learning_rate
+        The base rate (a float or a schedule), as for Adam.
+    multipliers
+        ``{substring: factor}``: a variable whose path (``"block_16_expand/kernel"``)
+        contains the substring gets ``factor * learning_rate``; the first match in
+        the mapping's order wins. Unmatched variables use ``default``.
+    default
+        Factor for variables that match nothing.
+
+    Notes
+    -----
+    Adam's step size does not depend on the gradient's scale, so scaling
+    gradients (a common trick for SGD) does not give layer-wise rates; scaling
+    the rate in ``update_step`` does.
+
+    Examples
+    --------
+    >>> opt = DiscriminativeAdam(1e-3, multipliers={"block_14": 0.1, "block_16": 0.3})
+    >>> opt.multiplier_for("block_14_expand/kernel"), opt.multiplier_for("dense/kernel")
+    (0.1, 1.0)
+    """
+
+    def __init__(self, learning_rate: Any = 0.001, multipliers: Mapping[str, float] | None = None,
+                 default: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.multipliers = dict(multipliers or {})
+        self.default = float(default)
+        self._factors: list[float] = []
+
+    def multiplier_for(self, path: str) -> float:
+        """The factor for a variable path."""
+        for key, factor in self.multipliers.items():
+            if key in path:
+                return float(factor)
+        return self.default
+
+    def build(self, variables: list[Any]) -> None:
+        super().build(variables)
+        self._factors = [self.multiplier_for(getattr(v, "path", v.name)) for v in variables]
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> Any:
+        factor = self._factors[self._get_variable_index(variable)]
+        if factor == 1.0:
+            return super().update_step(gradient, variable, learning_rate)
+        return super().update_step(gradient, variable, learning_rate * factor)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"multipliers": self.multipliers, "default": self.default})
+        return config
+
+
+def split_at(base: Any, layer_name: str) -> tuple[Any, Any]:
+    """Split a functional base into ``(bottom, top)`` at the input of ``layer_name``.
+
+    ``top(bottom(x))`` equals ``base(x)``, and ``top`` shares its layers (and weights)
+    with ``base``. With the bottom frozen, its outputs can be computed once and cached,
+    and fine-tuning the top trains on the cache: the same computation, minutes faster
+    on a CPU. The split point must not be crossed by a skip connection (in MobileNetV2,
+    the input of ``block_N_expand`` where block N-1 downsamples, such as ``block_14_expand``).
+
+    Examples
+    --------
+    >>> bottom, top = split_at(base, "block_14_expand")  # doctest: +SKIP
+    """
+    layer = base.get_layer(layer_name)
+    bottom = keras.Model(base.input, layer.input, name=f"{base.name}_bottom")
+    top = keras.Model(layer.input, base.output, name=f"{base.name}_top")
+    n_top = sum(1 for v in top.weights) + sum(1 for v in bottom.weights)
+    if n_top != len(base.weights):
+        raise ValueError(f"A connection crosses the input of {layer_name}: split where no skip connection "
+                         f"jumps over it (for example after a block that downsamples).")
+    return bottom, top
+
+
+def images_per_second(fn: Callable[[], Any], n_images: int, *, repeats: int = 3, warmup: int = 1) -> float:
+    """Images per second of ``fn`` (which processes ``n_images``), best of ``repeats`` after ``warmup`` calls.
+
+    Examples
+    --------
+    >>> images_per_second(lambda: sum(range(1000)), 10) > 0
+    True
+    """
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return n_images / max(best, 1e-9)
+
+
+def file_size_mb(path: str | os.PathLike[str]) -> float:
+    """Size of a file, or of everything under a folder, in megabytes.
+
+    Examples
+    --------
+    >>> file_size_mb(__file__) > 0
+    True
+    """
+    p = Path(path)
+    if p.is_dir():
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) / 1e6
+    return p.stat().st_size / 1e6
