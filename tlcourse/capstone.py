@@ -245,7 +245,8 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS) -> A
     """
     root = Path(folder).expanduser()
     if not root.exists():
-        raise FolderError(f"{root} does not exist. Check the path (it is relative to {Path.cwd()}).")
+        where = "" if root.is_absolute() else f" (a relative path: from {Path.cwd()})"
+        raise FolderError(f"{root} does not exist{where}. Check the path.")
     if not root.is_dir():
         raise FolderError(f"{root} is a file, not a folder. Give the folder that holds one sub-folder per class.")
     layout, split_dirs = _layout(root)
