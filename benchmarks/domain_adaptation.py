@@ -37,20 +37,20 @@ def domains(direction: str, fit: str = "stretch") -> dict[str, np.ndarray]:
             "xt_test": tgt["test"][0], "yt_test": tgt["test"][1]}
 
 
-def plain(seed: int, x: np.ndarray, y: np.ndarray, steps: int, epochs: int) -> keras.Model:
+def plain(seed: int, x: np.ndarray, y: np.ndarray, steps: int, epochs: int, batch: int = 64) -> keras.Model:
     keras.utils.set_random_seed(seed)
     model = keras.Sequential(list(adapt.digits_cnn()))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=CE)
-    model.fit(adapt.domain_dataset(x, y, batch_size=64, seed=seed), steps_per_epoch=steps, epochs=epochs, verbose=0)
+    model.fit(adapt.domain_dataset(x, y, batch_size=batch, seed=seed), steps_per_epoch=steps, epochs=epochs, verbose=0)
     return model
 
 
-def run(direction: str, seed: int, steps: int, epochs: int, fit: str) -> dict[str, tuple[float, float]]:
+def run(direction: str, seed: int, steps: int, epochs: int, fit: str, batch: int = 64) -> dict[str, tuple[float, float]]:
     d = domains(direction, fit)
     acc = lambda m: adapt.accuracy(m, d["xt_test"], d["yt_test"])  # noqa: E731
     out: dict[str, tuple[float, float]] = {}
     t = time.time()
-    src = plain(seed, d["xs"], d["ys"], steps, epochs)
+    src = plain(seed, d["xs"], d["ys"], steps, epochs, batch)
     out["source only"] = (acc(src), time.time() - t)
     t = time.time()
     adapt.adabn(src, d["xt"], batch_size=500)
@@ -65,7 +65,7 @@ def run(direction: str, seed: int, steps: int, epochs: int, fit: str) -> dict[st
             model = adapt.DeepCORAL(fe, clf, coral_weight=100.0)
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
         t = time.time()
-        model.fit(adapt.domain_dataset(d["xs"], d["ys"], d["xt"], batch_size=64, seed=seed),
+        model.fit(adapt.domain_dataset(d["xs"], d["ys"], d["xt"], batch_size=batch, seed=seed),
                   steps_per_epoch=steps, epochs=epochs, verbose=0)
         out[name] = (acc(model), time.time() - t)
         t = time.time()
@@ -74,13 +74,13 @@ def run(direction: str, seed: int, steps: int, epochs: int, fit: str) -> dict[st
     t = time.time()
     few = data.few_shot(d["yt"], 10, seed=seed)
     keras.utils.set_random_seed(seed)
-    src2 = plain(seed, d["xs"], d["ys"], steps, epochs)
+    src2 = plain(seed, d["xs"], d["ys"], steps, epochs, batch)
     t = time.time()
     src2.compile(optimizer=keras.optimizers.Adam(3e-4), loss=CE)
-    src2.fit(adapt.domain_dataset(d["xt"][few], d["yt"][few], batch_size=32, seed=seed), steps_per_epoch=100, epochs=1, verbose=0)
+    src2.fit(adapt.domain_dataset(d["xt"][few], d["yt"][few], batch_size=32, seed=seed), steps_per_epoch=60, epochs=1, verbose=0)
     out["10 labelled / class"] = (acc(src2), time.time() - t)
     t = time.time()
-    tgt = plain(seed, d["xt"], d["yt"], steps, epochs)
+    tgt = plain(seed, d["xt"], d["yt"], steps, epochs, batch)
     out["target-trained"] = (acc(tgt), time.time() - t)
     return out
 
@@ -90,6 +90,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--batch", type=int, default=64, help="images per domain a step")
     p.add_argument("--fit", default="stretch", choices=["stretch", "box"])
     p.add_argument("--directions", nargs="+", default=["mnist2usps"])
     args = p.parse_args()
@@ -97,10 +98,10 @@ def main() -> None:
     for direction in args.directions:
         results: dict[str, list[tuple[float, float]]] = {}
         for seed in range(args.seeds):
-            for k, v in run(direction, seed, args.steps, args.epochs, args.fit).items():
+            for k, v in run(direction, seed, args.steps, args.epochs, args.fit, args.batch).items():
                 results.setdefault(k, []).append(v)
             print(f"{direction} seed {seed}: " + ", ".join(f"{k} {v[-1][0]:.3f}" for k, v in results.items()), flush=True)
-        print(f"\n{direction}, {args.epochs} x {args.steps} steps, USPS fit {args.fit}, {args.seeds} seeds")
+        print(f"\n{direction}, {args.epochs} x {args.steps} steps of {args.batch} + {args.batch}, USPS fit {args.fit}, {args.seeds} seeds")
         print("| method | target accuracy (mean) | min - max | seconds |\n|---|---|---|---|")
         for k, v in results.items():
             a = np.array([x[0] for x in v])
