@@ -17,7 +17,7 @@
 #
 # **Prerequisites:** 01-03 (a Keras model, `fit`, BatchNormalization, frozen bases, features).
 #
-# **Estimated time:** 2 min on a CPU (quick profile), 10 min on a GPU (full profile).
+# **Estimated time:** 3 min on a 2-core CPU (quick profile), 15 min on a GPU (full profile).
 
 # %%
 import time
@@ -39,8 +39,9 @@ warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # our tf.data str
 
 # %% [markdown]
 # The quick profile trains each digits model for 5 epochs of 60 steps (32 source + 32 target images a
-# step; on 2 CPU cores a step of 32 takes less than half the time of a step of 64), trains source only and AdaBN with every seed and the slower Deep CORAL and DANN with one, and
-# runs one direction (MNIST to USPS). The full profile runs 125 steps of 64 + 64 an epoch, every method with every
+# step; on 2 CPU cores a step of 32 takes less than half the time of a step of 64), trains source only
+# and AdaBN with every seed and the slower Deep CORAL and DANN with one, and runs one direction (MNIST to
+# USPS). The full profile runs `digits_epochs` epochs of 125 steps of 64 + 64, every method with every
 # seed, and both directions. `benchmarks/domain_adaptation.py` runs any of these outside the notebook.
 
 # %%
@@ -459,7 +460,8 @@ rng.shuffle(pick)
 photos = data.load_images([flowers.files[i] for i in pick], image_size=IMAGE_SIZE).astype("float32")
 labels = flowers.labels[pick]
 half = len(pick) // 2
-src_idx, tgt_adapt_idx, tgt_test_idx = np.arange(half), np.arange(half, half + half // 2), np.arange(half + half // 2, len(pick))
+three_quarters = half + half // 2
+src_idx, tgt_adapt_idx, tgt_test_idx = np.arange(half), np.arange(half, three_quarters), np.arange(three_quarters, len(pick))
 
 def low_light(x, seed=0):
     noise = np.random.default_rng(seed).normal(0, 12, x.shape)
