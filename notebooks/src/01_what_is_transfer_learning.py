@@ -1,0 +1,376 @@
+# %% [markdown]
+# # 01 What is transfer learning? Measured, not promised
+#
+# Transfer learning reuses a model trained on one task (the *base model*, here MobileNetV2 trained on
+# ImageNet's 1.2 million photos) for another task with far less data. The usual promise is: less data,
+# less training time, better results. This notebook measures each part of that promise on real flower
+# photos, and shows where it holds and by how much.
+#
+# **You will learn**
+# - what a pretrained base has learned: its first filters, its feature maps, which photos it finds alike;
+# - how accuracy grows with labelled images per class, from scratch and with pretrained features;
+# - how long each approach takes to reach the same accuracy;
+# - how to make your own base model: pretrain on a task with plenty of data, reuse it where data is scarce.
+#
+# **Prerequisites:** 00_setup_check; a first Keras model (`compile`, `fit`); logistic regression.
+#
+# **Estimated time:** 2 min on a CPU (quick profile), 6 min on a GPU (full profile); 30 min to read and
+# do the exercises.
+
+# %%
+import time
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+from sklearn.linear_model import LogisticRegression
+
+import tlcourse
+from tlcourse import adapt, data, features, finetune, models, plots
+from tlcourse.exercises import what_is_tl
+
+report = tlcourse.setup(seed=42)
+
+# %% [markdown]
+# The profile sizes the lesson: the quick profile (CPU, tests) uses at most `MAX_PER_CLASS` training
+# photos per class and three seeds; the full profile (GPU) uses all photos and larger images.
+
+# %%
+PROFILE = report.profile
+IMAGE_SIZE = PROFILE.image_size          # the pretrained base's input (the mirror's photos are 128 px)
+SCRATCH_SIZE = 48 if PROFILE.name == "quick" else 96  # the CNN from scratch: small images train fast
+BASE_MODEL, BASE_ALPHA = PROFILE.base_model, PROFILE.base_alpha
+MAX_PER_CLASS = PROFILE.max_per_class    # training pool per class ("all" below means this many)
+TEST_PER_CLASS = 100
+SHOTS = [1, 5, 20, None] if PROFILE.name == "quick" else [1, 5, 10, 20, 50, None]  # None = whole pool
+SEEDS = list(range(PROFILE.seeds))
+SCRATCH_EPOCHS, SCRATCH_MIN_STEPS = PROFILE.epochs, 60
+print(PROFILE.name, IMAGE_SIZE, MAX_PER_CLASS, SEEDS)
+
+# %% [markdown]
+# ## 1. The data: a test set kept aside, and a pool to draw labelled photos from
+#
+# One seeded split: `TEST_PER_CLASS` photos of each class are the test set, never used for training or
+# choosing anything. The training pool holds `MAX_PER_CLASS` photos per class; the experiments below
+# draw k of them per class.
+
+# %%
+flowers = data.scan_images(data.dataset_path("flowers"))
+CLASSES = flowers.class_names
+test_idx = data.few_shot(flowers.labels, TEST_PER_CLASS, seed=0)
+rest = np.setdiff1d(np.arange(len(flowers)), test_idx)
+pool_idx = data.few_shot(flowers.labels, MAX_PER_CLASS, seed=0, indices=rest)
+x_all = data.load_images([flowers.files[i] for i in np.concatenate([pool_idx, test_idx])], image_size=IMAGE_SIZE)
+x_pool, x_test = x_all[: len(pool_idx)], x_all[len(pool_idx):]
+y_pool, y_test = flowers.labels[pool_idx], flowers.labels[test_idx]
+print("pool", x_pool.shape, np.bincount(y_pool), "test", x_test.shape, np.bincount(y_test))
+
+# %% [markdown]
+# ## 2. The base model and what it learned
+#
+# `include_top=False` drops ImageNet's 1000-class classifier and keeps the convolutional base. Its
+# first convolution looks at 3x3 patches of colour; its filters are what ImageNet taught it to look for
+# first: edges, colour contrasts.
+
+# %%
+base = models.load_base(BASE_MODEL, alpha=BASE_ALPHA, input_size=IMAGE_SIZE)
+preprocess = models.preprocess_input(BASE_MODEL)
+first_conv = next(l for l in base.layers if isinstance(l, keras.layers.Conv2D))
+kernels = first_conv.get_weights()[0]          # (3, 3, 3 colours, filters)
+print(first_conv.name, kernels.shape, f"{base.count_params():,} parameters in the base")
+
+# %%
+# extra code - the first layer's filters as little colour images
+k = (kernels - kernels.min()) / (kernels.max() - kernels.min())
+fig, axes = plt.subplots(1, k.shape[-1], figsize=(k.shape[-1] * 0.8, 1))
+for i, ax in enumerate(axes):
+    ax.imshow(k[..., i], interpolation="nearest")
+    ax.axis("off")
+fig.suptitle(f"{first_conv.name}: {k.shape[-1]} filters of 3x3x3");
+
+# %% [markdown]
+# Feature maps: what one photo looks like to the network. Early layers keep the picture (edges and
+# colour blobs at high resolution); deep layers keep little of the picture and much about *what* is in
+# it (few pixels, many channels).
+
+# %%
+LAYERS = {"shallow": "block_1_expand_relu", "deep": "block_13_expand_relu"}
+probe = keras.Model(base.input, [base.get_layer(n).output for n in LAYERS.values()])
+maps = probe(preprocess(x_test[:1].astype("float32")), training=False)
+for (depth, name), fmap in zip(LAYERS.items(), maps):
+    print(f"{depth:8s} {name}: {tuple(fmap.shape[1:])}")
+
+# %%
+# extra code - the photo and six channels of each feature map
+fig, axes = plt.subplots(2, 7, figsize=(12, 3.6))
+for row, fmap in enumerate(maps):
+    axes[row, 0].imshow(x_test[0]); axes[row, 0].set_title(list(LAYERS)[row])
+    for j in range(6):
+        axes[row, j + 1].imshow(np.asarray(fmap[0, ..., j]), cmap="viridis")
+for ax in axes.ravel():
+    ax.axis("off")
+
+# %% [markdown]
+# The pooled output of the base is a vector per photo (its *embedding*). Photos the network finds alike
+# are close in that space. Below, for a few test photos, the nearest photos of the pool by cosine
+# similarity; then a number: how often the single nearest neighbour has the same class, in the
+# embedding against in raw pixels.
+
+# %%
+extractor = keras.Sequential([keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3)), keras.layers.Lambda(preprocess),
+                              base, keras.layers.GlobalAveragePooling2D()], name="extractor")
+start = time.perf_counter()
+f_pool = features.cached_features(extractor, x_pool.astype("float32"), name="flowers_pool", cache_dir=None)
+f_test = features.cached_features(extractor, x_test.astype("float32"), name="flowers_test", cache_dir=None)
+extract_seconds = time.perf_counter() - start
+print(f"{len(f_pool) + len(f_test)} photos through the base in {extract_seconds:.1f} s")
+
+
+# %%
+def nearest(queries, keys):
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    k = keys / np.linalg.norm(keys, axis=1, keepdims=True)
+    return np.argsort(-q @ k.T, axis=1)
+
+
+nn_embed = nearest(f_test, f_pool)[:, 0]
+pixels = lambda x: x.reshape(len(x), -1).astype("float32") - 127.5
+nn_pixel = nearest(pixels(x_test), pixels(x_pool))[:, 0]
+acc_nn_embed = np.mean(y_pool[nn_embed] == y_test)
+acc_nn_pixel = np.mean(y_pool[nn_pixel] == y_test)
+print(f"1-nearest-neighbour accuracy: embedding {acc_nn_embed:.3f}, raw pixels {acc_nn_pixel:.3f}")
+assert acc_nn_embed > acc_nn_pixel + 0.15
+
+# %%
+# extra code - three queries and their four nearest photos in the embedding space
+queries = [0, TEST_PER_CLASS * 2, TEST_PER_CLASS * 4]
+order = nearest(f_test[queries], f_pool)[:, :4]
+imgs = np.concatenate([np.concatenate([x_test[q: q + 1], x_pool[o]]) for q, o in zip(queries, order)])
+labs = np.concatenate([np.concatenate([y_test[q: q + 1], y_pool[o]]) for q, o in zip(queries, order)])
+plots.image_grid(imgs, labs, class_names=CLASSES, ncols=5, title="query (left) and its nearest photos");
+
+# %% [markdown]
+# ## 3. Less data: accuracy against labelled photos per class
+#
+# Two learners see the same k photos per class (same seed, same photos):
+# - a small CNN from scratch (four conv blocks with BatchNormalization, 64 px), trained for at least
+#   `SCRATCH_MIN_STEPS` steps. Its BatchNormalization momentum is 0.9: with Keras's default 0.99 the
+#   moving statistics lag so far behind after a few dozen steps that the model predicts one class;
+# - a logistic regression on the pretrained features computed above.
+
+# %%
+x_pool_small = tf.image.resize(x_pool, (SCRATCH_SIZE, SCRATCH_SIZE)).numpy()
+x_test_small = tf.image.resize(x_test, (SCRATCH_SIZE, SCRATCH_SIZE)).numpy()
+
+
+scratch = finetune.small_cnn(len(CLASSES), (SCRATCH_SIZE, SCRATCH_SIZE, 3), filters=(16, 32, 64))
+scratch.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=["accuracy"], jit_compile=False)
+
+
+def train_scratch(idx, seed, validation=False):
+    finetune.fresh_start(scratch, seed)   # new random weights, optimizer reset: no recompile, no new trace
+    if not validation:   # few photos: repeat them to make SCRATCH_MIN_STEPS batches in one pass (fast)
+        rng = np.random.default_rng(seed)
+        n = max(len(idx) * SCRATCH_EPOCHS, SCRATCH_MIN_STEPS * 32)
+        idx = np.concatenate([rng.permutation(idx) for _ in range(int(np.ceil(n / len(idx))))])[:n]
+    timer = finetune.EpochTimer()
+    history = scratch.fit(x_pool_small[idx], y_pool[idx], batch_size=32, epochs=1 if not validation else
+                          SCRATCH_EPOCHS, verbose=0,
+                          validation_data=(x_test_small, y_test) if validation else None,
+                          callbacks=[timer.callback()])
+    return history, timer
+
+
+# %%
+def probe_accuracy(idx):
+    clf = LogisticRegression(max_iter=300, C=0.1).fit(f_pool[idx], y_pool[idx])
+    return clf.score(f_test, y_test)
+
+
+results = {"scratch": {}, "pretrained": {}}
+start = time.perf_counter()
+for k in SHOTS:
+    for seed in (SEEDS if k else SEEDS[:1]):   # the whole pool is the same photos whatever the seed
+        idx = data.few_shot(y_pool, k, seed=seed)
+        train_scratch(idx, seed)
+        results["scratch"].setdefault(k, []).append(scratch.evaluate(x_test_small, y_test, verbose=0)[1])
+        results["pretrained"].setdefault(k, []).append(probe_accuracy(idx))
+    print(f"k={k}: scratch {np.mean(results['scratch'][k]):.3f} +- {np.std(results['scratch'][k]):.3f}, "
+          f"pretrained {np.mean(results['pretrained'][k]):.3f} +- {np.std(results['pretrained'][k]):.3f}")
+print(f"sweep took {time.perf_counter() - start:.0f} s")
+
+# %%
+# extra code - the plot: mean and spread over seeds
+labels_k = [str(k) if k else f"all ({MAX_PER_CLASS})" for k in SHOTS]
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for name, res in results.items():
+    mean = np.array([np.mean(res[k]) for k in SHOTS]); std = np.array([np.std(res[k]) for k in SHOTS])
+    ax.errorbar(range(len(SHOTS)), mean, yerr=std, marker="o", capsize=3, label=name)
+ax.axhline(1 / len(CLASSES), color="grey", ls=":", label="chance")
+ax.set_xticks(range(len(SHOTS)), labels_k); ax.set_xlabel("labelled photos per class")
+ax.set_ylabel("test accuracy"); ax.legend(); ax.set_title(f"flowers, {len(SEEDS)} seeds");
+
+# %% [markdown]
+# The check: at small label counts, the pretrained features win on *every* seed (same photos for both),
+# and the mean gain is more than twice its standard error across seeds.
+
+# %%
+for k in (5, 20):
+    gains = np.array(results["pretrained"][k]) - np.array(results["scratch"][k])
+    print(f"k={k}: gain per seed {np.round(gains, 3)}")
+    assert gains.min() > 0 and gains.mean() > 2 * gains.std(ddof=1) / np.sqrt(len(gains)), k
+
+# %% [markdown]
+# How big the gain is depends on the base. The offline mirror only has the smallest ImageNet MobileNets
+# (MobileNetV2 0.35 has about 60% ImageNet top-1 accuracy, against 71% for the full-width model and more
+# for larger bases), and the photos here are 128 px. With a larger base the gap widens; the direction is
+# the same. The scratch model in the quick profile trains for a few seconds; given minutes (REFERENCE.md
+# measured 150 s) it gets further on the whole pool, while the pretrained features need no training time.
+#
+# ## 4. Less time: wall time to reach the scratch model's best accuracy
+#
+# Train the scratch model on the whole pool and time each epoch; then train a dense head on the cached
+# features, counting the time the features took to compute.
+
+# %%
+idx_all = data.few_shot(y_pool, None)
+hist_scratch, timer_scratch = train_scratch(idx_all, 0, validation=True)
+scratch_best = max(hist_scratch.history["val_accuracy"])
+keras.utils.set_random_seed(0)
+head = keras.Sequential([keras.Input(f_pool.shape[1:]), keras.layers.Dropout(0.2), keras.layers.Dense(len(CLASSES))])
+head.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+             metrics=["accuracy"], jit_compile=False)
+timer_head = finetune.EpochTimer()
+hist_head = head.fit(f_pool, y_pool, epochs=30, batch_size=32, verbose=0, validation_data=(f_test, y_test),
+                     callbacks=[timer_head.callback()])
+
+# %%
+t_scratch = finetune.time_to_reach(timer_scratch.times, hist_scratch.history["val_accuracy"], scratch_best)
+t_head = finetune.time_to_reach(timer_head.times, hist_head.history["val_accuracy"], scratch_best,
+                                offset=extract_seconds)
+print(f"scratch: best {scratch_best:.3f} after {t_scratch:.1f} s")
+head_best = max(hist_head.history["val_accuracy"])
+print(f"pretrained features + head: best {head_best:.3f}; reached {scratch_best:.3f} after {t_head:.1f} s "
+      f"(of which {extract_seconds:.1f} s computing the features, once)")
+assert t_head is not None and t_head - extract_seconds < t_scratch and head_best > scratch_best + 0.05
+
+# %% [markdown]
+# Read the two times with care. Training the head on cached features is much faster than training the
+# scratch model, and it goes much further. Whether the total, feature extraction included, is shorter
+# depends on how long the scratch model is allowed to train: in the quick profile it trains on 48-px
+# photos for a few seconds (and stops far below the pretrained model); REFERENCE.md measured about 150 s
+# for a scratch model to reach 0.64 on all the flowers against about 20 s for the head. Features are
+# computed once and cached (02_feature_extraction), so every further experiment pays only the head.
+#
+# (Accuracy per epoch here is measured on the test set, to keep the lesson short; a real project would
+# watch a validation split and touch the test set once.)
+#
+# ## 5. Train a model to reuse it: digits 0-4, then digits 5-9
+#
+# Where no pretrained base fits your data, make one: train on a related task where labels are plentiful,
+# then reuse it where they are scarce. Here: a small CNN learns MNIST digits 0-4 from about 5,000
+# images; its feature extractor is then reused, frozen, with a new head for digits 5-9 from only 10
+# labelled images per class, against the same CNN trained from scratch on those 50 images.
+
+# %%
+x_digits, y_digits = data.load_mnist()
+low, high = y_digits < 5, y_digits >= 5
+keras.utils.set_random_seed(0)
+source_fe, source_clf = adapt.digits_cnn(num_classes=5)
+source_model = keras.Sequential([source_fe, source_clf])
+source_model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                     metrics=["accuracy"], jit_compile=False)
+source_model.fit(x_digits[low], y_digits[low], epochs=2, batch_size=64, verbose=0)
+print("digits 0-4 training accuracy:", round(source_model.evaluate(x_digits[low], y_digits[low], verbose=0)[1], 3))
+
+# %%
+x_high, y_high = x_digits[high], y_digits[high] - 5
+SHOTS_DIGITS = 5
+conv_part = keras.Sequential(source_fe.layers[:9], name="conv_part")   # up to Flatten: the reusable part
+conv_part.trainable = False
+print([layer.name for layer in conv_part.layers])
+
+
+def digits_model_for(extractor):
+    model = keras.Sequential([extractor, keras.layers.Dense(5)])
+    model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"], jit_compile=False)
+    return model
+
+
+digit_models = {"from scratch": digits_model_for(adapt.digits_cnn(num_classes=5)[0]),
+                "pretrained on 0-4": digits_model_for(conv_part)}
+
+
+# %%
+def digits_run(model, seed):
+    finetune.fresh_start(model, seed)       # frozen conv_part keeps its pretrained weights
+    train = data.few_shot(y_high, SHOTS_DIGITS, seed=seed)
+    test = np.setdiff1d(np.arange(len(y_high)), train)
+    model.fit(x_high[train], y_high[train], epochs=30, batch_size=25, verbose=0)
+    return model.evaluate(x_high[test], y_high[test], verbose=0)[1]
+
+
+digits = {name: [digits_run(model, s) for s in SEEDS] for name, model in digit_models.items()}
+for name, accs in digits.items():
+    print(f"digits 5-9, {SHOTS_DIGITS} per class, {name}: {np.round(accs, 3)}, mean {np.mean(accs):.3f}")
+gains = np.array(digits["pretrained on 0-4"]) - np.array(digits["from scratch"])
+print("gain per seed", np.round(gains, 3))
+
+# %% [markdown]
+# The features learned on digits 0-4 (strokes, loops, corners) serve digits 5-9, which the network never
+# saw. That is the whole idea of transfer learning, at a size you can train in seconds.
+#
+# ## Exercises
+#
+# ### Exercise 1 (about 5 min)
+# Train a logistic regression on the pretrained features of 10 photos per class (seed 1:
+# `data.few_shot(y_pool, 10, seed=1)`), and store it in `clf`. The check scores it on the test
+# features and compares it with a classifier on raw pixels.
+
+# %%
+clf = None  # your classifier here
+
+# %%
+print(what_is_tl.check_feature_classifier(clf, f_test, y_test))
+
+# %% [markdown]
+# ### Exercise 2 (about 10 min)
+# Build `digits_model`: the *pretrained* digits feature extractor `source_fe`, frozen, followed by a new
+# dense layer with 5 outputs; train it on 20 images per class of digits 5-9. The check inspects the
+# model and scores it on the other images.
+
+# %%
+digits_model = None  # your model here
+
+# %%
+print(what_is_tl.check_reused_extractor(digits_model, source_fe, x_high, y_high))
+
+# %% [markdown]
+# ## Solutions
+
+# %%
+clf = LogisticRegression(max_iter=2000).fit(f_pool[data.few_shot(y_pool, 10, seed=1)],
+                                            y_pool[data.few_shot(y_pool, 10, seed=1)])
+assert what_is_tl.check_feature_classifier(clf, f_test, y_test, show=True)
+
+# %%
+train = data.few_shot(y_high, 20, seed=0)
+source_fe.trainable = False
+digits_model = keras.Sequential([source_fe, keras.layers.Dense(5)])
+digits_model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                     metrics=["accuracy"], jit_compile=False)
+digits_model.fit(x_high[train], y_high[train], epochs=40, batch_size=16, verbose=0)
+assert what_is_tl.check_reused_extractor(digits_model, source_fe, x_high, y_high, show=True)
+
+# %% [markdown]
+# ## Key points
+# - A pretrained base has learned generic features: edges and colours first, then parts and objects.
+#   Photos close in its embedding space tend to share a class, far more often than photos close in pixels.
+# - With few labels per class, a linear classifier on pretrained features beats a CNN trained from
+#   scratch on every seed; the size of the gain depends on the base (small here, on purpose of the
+#   offline mirror) and is measured above, not assumed.
+# - Pretrained features reach the scratch model's best accuracy in a fraction of its training time.
+# - No suitable base? Pretrain one on a related task with plenty of labels, then reuse it.
