@@ -29,7 +29,6 @@ Command line (wired into ``tlcourse`` by :func:`add_cli`)::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -164,33 +163,8 @@ class Audit:
         return self.summary()
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _visible_dirs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-
-
-def _scan_class(cdir: Path) -> tuple[list[str], list[tuple[int, int]], list[tuple[str, str]]]:
-    files, sizes, skipped = [], [], []
-    for path in sorted(cdir.rglob("*")):
-        if path.is_dir() or path.name.startswith("."):
-            continue
-        if path.suffix.lower() not in _data.IMAGE_SUFFIXES:
-            skipped.append((str(path), f"not an image file ({path.suffix or 'no suffix'})"))
-            continue
-        reason, size = _data._check_image(path)  # the shared loader's own check: what it reads, we keep
-        if reason:
-            skipped.append((str(path), reason))
-        else:
-            files.append(str(path))
-            sizes.append(size)
-    return files, sizes, skipped
 
 
 def _layout(root: Path) -> tuple[str, dict[str, Path]]:
@@ -264,7 +238,7 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS) -> A
         classes = _visible_dirs(sdir)
         found[split] = {}
         for cdir in classes:
-            files, sizes, bad = _scan_class(cdir)
+            files, sizes, bad = _data.scan_class_folder(cdir)
             skipped += bad
             found[split][cdir.name] = (files, sizes)
 
@@ -310,7 +284,7 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS) -> A
         for label, cls in enumerate(class_names):
             files, sizes = found[split].get(cls, ([], []))
             for f, size in zip(files, sizes):
-                digest = _sha256(f)
+                digest = _data.sha256sum(f)
                 labels_of.setdefault(digest, set()).add(cls)
                 if digest in seen:
                     groups.setdefault(digest, [seen[digest]]).append(f)

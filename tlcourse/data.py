@@ -45,6 +45,7 @@ __all__ = [
     "make_dataset",
     "offline",
     "safe_extract",
+    "scan_class_folder",
     "scan_images",
     "sha256sum",
     "stratified_split",
@@ -575,6 +576,40 @@ def _check_image(path: Path) -> tuple[str | None, tuple[int, int] | None]:
     return None, size
 
 
+def scan_class_folder(
+    folder: str | os.PathLike[str], *, check: bool = True
+) -> tuple[list[str], list[tuple[int, int]], list[tuple[str, str]]]:
+    """The images of one class folder (searched recursively), their sizes, and what was skipped.
+
+    Returns
+    -------
+    files, sizes, skipped
+        Readable image paths, their ``(width, height)`` (empty with ``check=False``),
+        and ``(path, reason)`` for every file left out. Hidden files are ignored.
+
+    Examples
+    --------
+    >>> files, sizes, skipped = scan_class_folder(dataset_path("flowers") / "rose")  # doctest: +SKIP
+    """
+    files: list[str] = []
+    sizes: list[tuple[int, int]] = []
+    skipped: list[tuple[str, str]] = []
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_dir() or path.name.startswith("."):
+            continue
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            skipped.append((str(path), f"not an image file ({path.suffix or 'no suffix'})"))
+            continue
+        reason, size = _check_image(path) if check else (None, None)
+        if reason:
+            skipped.append((str(path), reason))
+            continue
+        files.append(str(path))
+        if size:
+            sizes.append(size)
+    return files, sizes, skipped
+
+
 def scan_images(
     root: str | os.PathLike[str],
     *,
@@ -627,22 +662,12 @@ def scan_images(
         cdir = root / cls
         if not cdir.is_dir():
             raise DataNotFoundError(f"Class folder {cdir} does not exist.")
-        n_before = len(files)
-        for path in sorted(cdir.rglob("*")):
-            if path.is_dir() or path.name.startswith("."):
-                continue
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
-                skipped.append((str(path), f"not an image file ({path.suffix or 'no suffix'})"))
-                continue
-            reason, size = _check_image(path) if check else (None, None)
-            if reason:
-                skipped.append((str(path), reason))
-                continue
-            files.append(str(path))
-            labels.append(label)
-            if size:
-                sizes.append(size)
-        if len(files) == n_before:
+        found, found_sizes, bad = scan_class_folder(cdir, check=check)
+        files += found
+        labels += [label] * len(found)
+        sizes += found_sizes
+        skipped += bad
+        if not found:
             empty.append(cls)
     if empty:
         raise ValueError(
