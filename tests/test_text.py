@@ -1,0 +1,74 @@
+"""Tests for tlcourse.text: the offline error, mean pooling, CORAL, embeddings of real sentences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tlcourse import data, text
+
+
+def test_missing_preset_offline_names_what_and_how(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(text.TextModelNotAvailableError) as err:
+        text.load_text_model("backbone")
+    message = str(err.value)
+    assert "all-MiniLM-L6-v2" in message and str(tmp_path) in message
+    assert "internet" in message and "HF_HOME" in message
+    with pytest.raises(ValueError):
+        text.load_text_model("decoder")
+
+
+def test_mean_pool_ignores_padding():
+    seq = np.array([[[1.0, 2.0], [3.0, 4.0], [50.0, 60.0]], [[5.0, 5.0], [7.0, 7.0], [9.0, 9.0]]], "float32")
+    mask = np.array([[True, True, False], [True, True, True]])
+    pooled = np.asarray(text.mean_pool(seq, mask))
+    np.testing.assert_allclose(pooled, [[2.0, 3.0], [7.0, 7.0]])
+
+
+def test_coral_align_gives_source_the_target_covariance():
+    rng = np.random.default_rng(0)
+    source = rng.normal(size=(2000, 4))
+    mix = rng.normal(size=(4, 4))
+    target = rng.normal(size=(2000, 4)) @ mix + 2.0
+    aligned = text.coral_align(source, target, eps=1e-6)
+    np.testing.assert_allclose(np.cov(aligned.T), np.cov(target.T), atol=1e-3)
+    np.testing.assert_allclose(aligned.mean(0), target.mean(0), atol=1e-4)
+    assert not np.allclose(np.cov(source.T), np.cov(target.T), atol=0.1)  # there was something to align
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    if text.hf_snapshot() is None:
+        pytest.skip("all-MiniLM-L6-v2 is not in the Hugging Face cache")
+    import keras_hub
+
+    backbone = text.load_text_model("backbone")
+    tokenizer = text.load_text_model("tokenizer")
+    return backbone, tokenizer, keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=24)
+
+
+def test_tokeniser_helpers(encoder):
+    _, tokenizer, _ = encoder
+    pieces = text.word_pieces(tokenizer, "Unbelievably good")
+    assert pieces[-1] == "good" and any(p.startswith("##") for p in pieces)
+    assert text.token_lengths(tokenizer, ["good", "very good"]).tolist() == [1, 2]
+
+
+def test_embeddings_separate_sentiment_and_cache(encoder, tmp_path):
+    backbone, _, preprocessor = encoder
+    texts, labels = data.load_sentences("yelp")
+    pick = np.r_[np.flatnonzero(labels == 1)[:8], np.flatnonzero(labels == 0)[:8]]
+    batch = [texts[i] for i in pick]
+    emb = text.cached_embeddings(backbone, preprocessor, batch, name="t", cache_dir=tmp_path, batch_size=8)
+    assert emb.shape == (16, 384) and np.isfinite(emb).all()
+    assert len(list(tmp_path.glob("t-*.npy"))) == 1
+    again = text.cached_embeddings(backbone, preprocessor, batch, name="t", cache_dir=tmp_path)
+    np.testing.assert_array_equal(emb, again)
+    # Positive sentences are closer to the positive centre than to the negative one, on the whole.
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    pos, neg = unit[:8].mean(0), unit[8:].mean(0)
+    right = np.r_[unit[:8] @ pos > unit[:8] @ neg, unit[8:] @ neg > unit[8:] @ pos]
+    assert right.mean() >= 0.75
