@@ -155,7 +155,7 @@ plots.image_grid(imgs, labs, class_names=CLASSES, ncols=5, title="query (left) a
 # ## 3. Less data: accuracy against labelled photos per class
 #
 # Two learners see the same k photos per class (same seed, same photos):
-# - a small CNN from scratch (four conv blocks with BatchNormalization, 64 px), trained for at least
+# - a small CNN from scratch (three conv blocks with BatchNormalization, `SCRATCH_SIZE` px), trained for at least
 #   `SCRATCH_MIN_STEPS` steps. Its BatchNormalization momentum is 0.9: with Keras's default 0.99 the
 #   moving statistics lag so far behind after a few dozen steps that the model predicts one class;
 # - a logistic regression on the pretrained features computed above.
