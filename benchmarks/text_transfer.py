@@ -1,0 +1,70 @@
+"""Figures behind 07_text_transfer on all the data: encoder embeddings, TF-IDF, CORAL, few labels.
+
+Run (offline mirror variables set, under the CPU lock for honest times):
+    flock /tmp/tlcourse-cpu.lock python benchmarks/text_transfer.py --sequence-length 64
+Prints in-domain and cross-domain accuracy (Amazon 800 train / 200 test; Yelp and IMDb all 1,000),
+a learning curve over seeds, closed-form CORAL at several eps, and the time of each step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from tlcourse import data, text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sequence-length", type=int, default=64)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--cache-dir", default="outputs/features")
+    args = parser.parse_args()
+    import keras_hub
+
+    start = time.time()
+    backbone, tokenizer = text.load_text_model("backbone"), text.load_text_model("tokenizer")
+    print(f"load encoder {time.time() - start:.1f} s")
+    pre = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=args.sequence_length)
+    sets = {s: data.load_sentences(s) for s in ("amazon", "yelp", "imdb")}
+    emb = {}
+    for site, (texts, _) in sets.items():
+        start = time.time()
+        emb[site] = text.cached_embeddings(backbone, pre, texts, name=f"bench_{site}", cache_dir=args.cache_dir)
+        print(f"embed {site} ({len(texts)}): {time.time() - start:.1f} s")
+    x, y = sets["amazon"]
+    order = np.random.default_rng(0).permutation(len(x))
+    tr, te = order[:800], order[800:]
+    lr = LogisticRegression(C=1.0, max_iter=2000).fit(emb["amazon"][tr], y[tr])
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit([x[i] for i in tr])
+    tf = LogisticRegression(C=10.0, max_iter=2000).fit(vec.transform([x[i] for i in tr]), y[tr])
+    print("method          amazon  yelp   imdb")
+    print("encoder + LR   ", f"{lr.score(emb['amazon'][te], y[te]):.3f}",
+          *(f"{lr.score(emb[s], sets[s][1]):.3f}" for s in ("yelp", "imdb")))
+    print("TF-IDF + LR    ", f"{tf.score(vec.transform([x[i] for i in te]), y[te]):.3f}",
+          *(f"{tf.score(vec.transform(sets[s][0]), sets[s][1]):.3f}" for s in ("yelp", "imdb")))
+    for eps in (0.01, 0.1, 1.0):
+        row = []
+        for s in ("yelp", "imdb"):
+            aligned = text.coral_align(emb["amazon"][tr], emb[s], eps=eps)
+            row.append(LogisticRegression(C=1.0, max_iter=2000).fit(aligned, y[tr]).score(emb[s], sets[s][1]))
+        print(f"CORAL eps {eps:<5}       ", *(f"{a:.3f}" for a in row))
+    for k in (16, 32, 64, 128, 256, 800):
+        enc, tfi = [], []
+        for seed in range(args.seeds):
+            idx = tr[np.random.default_rng(100 + seed).permutation(800)[:k]]
+            if len(set(y[idx])) < 2:
+                continue
+            enc.append(LogisticRegression(C=1.0, max_iter=2000).fit(emb["amazon"][idx], y[idx]).score(emb["amazon"][te], y[te]))
+            v = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit([x[i] for i in idx])
+            m = LogisticRegression(C=10.0, max_iter=2000).fit(v.transform([x[i] for i in idx]), y[idx])
+            tfi.append(m.score(v.transform([x[i] for i in te]), y[te]))
+        print(f"k={k:4d} encoder {np.mean(enc):.3f}±{np.std(enc):.3f}  TF-IDF {np.mean(tfi):.3f}±{np.std(tfi):.3f}")
+
+
+if __name__ == "__main__":
+    main()
