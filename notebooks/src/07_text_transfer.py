@@ -16,7 +16,7 @@
 #
 # **Prerequisites:** 02-04 (features from a frozen base, fine-tuning, CORAL).
 #
-# **Estimated time:** 4 min on a CPU (quick profile), 5 min on a GPU (full profile).
+# **Estimated time:** 2 min on a CPU (quick profile), 5 min on a GPU (full profile).
 
 # %%
 import time
@@ -205,7 +205,8 @@ for method, row in curve.items():
     print(f"{method:14s}", "  ".join(f"{k or 'all'}: {np.mean(v):.2f}±{np.std(v):.2f}" for k, v in row.items()))
 
 # %%
-assert np.mean(curve["encoder + LR"][16]) > np.mean(curve["TF-IDF + LR"][16]) + 0.05
+assert np.mean(curve["encoder + LR"][16]) > np.mean(curve["TF-IDF + LR"][16]) + 0.03
+assert np.mean(curve["encoder + LR"][128]) > np.mean(curve["TF-IDF + LR"][128]) + 0.08
 
 # %% [markdown]
 # With 16 labelled sentences the encoder's features already carry sentiment; TF-IDF has seen too few
@@ -278,12 +279,16 @@ for site, (t_texts, t_y) in targets.items():
     }
 for name in table["yelp"]:
     print(f"{name:28s}", "  ".join(f"{site} {table[site][name]:.3f}" for site in table))
+no_help = [f"{name} on {site}" for site in table for name in list(table[site])[1:]
+           if table[site][name] <= table[site]["source only"]]
+print("did not help (no better than source only):", "; ".join(no_help) or "none")
 
 # %% [markdown]
-# Read the table plainly: where a row is no better than "source only", it did not help. On these
-# sentences the frozen encoder's embeddings already transfer well, so there is little left for CORAL to
-# close, and with a few hundred sentences the covariance it matches is itself noisy. A handful of labelled
-# target sentences, added to the source's, is cheap and does not hurt; on their own they are far too few.
+# Read the table plainly: the last line names what did not help in this run. CORAL has no setting chosen
+# on target labels here (eps is fixed), and with a few hundred sentences in 384 dimensions the
+# covariance it matches is itself noisy, so it can help on one site and hurt on the other; the frozen
+# encoder already transfers well, so there is not much left to close. A handful of labelled target
+# sentences, added to the source's, is cheap; on their own they are too few.
 #
 # ## 7. GPT: decoder models
 #
