@@ -297,8 +297,8 @@ base.set_weights(IMAGENET_WEIGHTS)
 base.trainable = False
 keras.utils.set_random_seed(42)
 copies = [augment(x["train"].astype("float32"), training=True) for _ in range(3 if QUICK else 8)]
-f_aug = np.concatenate([pooled.predict(c, batch_size=64, verbose=0) for c in copies])
-y_aug = np.tile(y["train"], len(copies))
+f_aug = np.concatenate([f["train"]] + [pooled.predict(c, batch_size=64, verbose=0) for c in copies])
+y_aug = np.tile(y["train"], len(copies) + 1)  # the originals and their variants
 print("augmented features", f_aug.shape)
 
 # %%
