@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tlcourse import data, models
+from tlcourse.text import hf_cache_dir, hf_snapshot
 
 __all__ = [
     "NOTEBOOK_MINUTES",
@@ -22,7 +23,6 @@ __all__ = [
     "course_assets",
     "estimate_minutes",
     "fetch",
-    "hf_cache_dir",
     "time_training_step",
 ]
 
@@ -61,18 +61,6 @@ class Asset:
         return text + (f"\n           {self.advice}" if self.advice and not self.available else "")
 
 
-def hf_cache_dir() -> Path:
-    """The Hugging Face hub cache (``$HF_HOME/hub``, default ``~/.cache/huggingface/hub``).
-
-    Examples
-    --------
-    >>> hf_cache_dir().name
-    'hub'
-    """
-    home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
-    return Path(home) / "hub"
-
-
 def _weights_needed(profile: str) -> list[tuple[str, float | None]]:
     quick = [("mobilenet_v2", 0.35), ("mobilenet", 0.25)]
     if profile == "quick":
@@ -104,9 +92,9 @@ def course_assets(profile: str = "quick") -> list[Asset]:
         label = f"{name}" + (f" alpha {alpha}" if alpha is not None else "")
         assets.append(Asset("weights", label, path.is_file(), str(path) if path.is_file() else fname,
                             "run `tlcourse fetch` (internet) or copy it from a mirror into $KERAS_HOME/models"))
-    repo = hf_cache_dir() / ("models--" + TEXT_MODEL.replace("/", "--"))
-    ok = (repo / "snapshots").is_dir() and any((repo / "snapshots").iterdir())
-    assets.append(Asset("text", TEXT_MODEL, ok, str(repo) if ok else "not in the Hugging Face cache",
+    snapshot = hf_snapshot(f"hf://{TEXT_MODEL}")
+    ok = snapshot is not None
+    assets.append(Asset("text", TEXT_MODEL, ok, str(snapshot) if ok else "not in the Hugging Face cache",
                         "run `tlcourse fetch` (internet) or copy a mirror's huggingface/ to $HF_HOME "
                         "and set HF_HUB_OFFLINE=1"))
     return assets

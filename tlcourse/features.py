@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["cached_features", "clear_memory_cache", "extract_features", "fingerprint"]
+__all__ = ["cached_features", "clear_memory_cache", "extract_features", "fingerprint", "load_or_compute"]
 
 _MEMORY: dict[str, np.ndarray] = {}
 
@@ -104,18 +104,39 @@ def cached_features(
     if key in _MEMORY:
         return _MEMORY[key]
     path = Path(cache_dir) / f"{key}.npy" if cache_dir is not None else None
-    if path is not None and path.is_file():
-        feats = np.load(path)
-        if verbose:
-            print(f"features {name}: loaded {feats.shape} from {path}")
-    else:
-        feats = extract_features(model, x, batch_size=batch_size)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, feats)
-            tmp.replace(path)
-        if verbose:
-            print(f"features {name}: computed {feats.shape}" + (f", saved to {path}" if path else ""))
+    feats = load_or_compute(path, lambda: extract_features(model, x, batch_size=batch_size),
+                            label=f"features {name}", verbose=verbose)
     _MEMORY[key] = feats
     return feats
+
+
+def load_or_compute(path: Path | None, compute: Callable[[], np.ndarray], *, label: str,
+                    verbose: bool = True) -> np.ndarray:
+    """Read an array from ``path`` if it is there, else compute it and save it there.
+
+    The file is written under a temporary name and renamed, so an interrupted
+    run never leaves a half-written cache behind. ``path=None`` only computes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.npy"
+    >>> load_or_compute(p, lambda: np.arange(3), label="a", verbose=False).tolist()
+    [0, 1, 2]
+    >>> load_or_compute(p, lambda: np.zeros(3), label="a", verbose=False).tolist()  # from disk
+    [0, 1, 2]
+    """
+    if path is not None and path.is_file():
+        arr = np.load(path)
+        if verbose:
+            print(f"{label}: loaded {arr.shape} from {path}")
+        return arr
+    arr = compute()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, arr)
+        tmp.replace(path)
+    if verbose:
+        print(f"{label}: computed {arr.shape}" + (f", saved to {path}" if path else ""))
+    return arr

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from tlcourse.features import load_or_compute
 from tlcourse.models import WeightsNotAvailableError
 
 __all__ = [
@@ -258,20 +259,8 @@ def cached_embeddings(
     texts = list(texts)
     key = f"{name}-{_text_key(backbone, preprocessor, texts, name)}"
     path = Path(cache_dir) / f"{key}.npy" if cache_dir is not None else None
-    if path is not None and path.is_file():
-        emb = np.load(path)
-        if verbose:
-            print(f"embeddings {name}: loaded {emb.shape} from {path}")
-        return emb
-    emb = sentence_embeddings(backbone, preprocessor, texts, batch_size=batch_size)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, emb)
-        tmp.replace(path)
-    if verbose:
-        print(f"embeddings {name}: computed {emb.shape}" + (f", saved to {path}" if path else ""))
-    return emb
+    return load_or_compute(path, lambda: sentence_embeddings(backbone, preprocessor, texts, batch_size=batch_size),
+                           label=f"embeddings {name}", verbose=verbose)
 
 
 def _matrix_power(cov: np.ndarray, power: float) -> np.ndarray:
