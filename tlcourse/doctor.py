@@ -34,13 +34,13 @@ TEXT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 #: by :func:`time_training_step`. Used to scale an estimate for another machine.
 NOTEBOOK_MINUTES: dict[str, float] = {
     "00_setup_check": 0.6,
-    "01_what_is_transfer_learning": 2.0,
-    "02_feature_extraction": 2.0,
-    "03_fine_tuning": 2.0,
-    "04_domain_adaptation": 2.0,
-    "05_best_practices": 2.0,
-    "06_capstone_your_own_data": 2.0,
-    "07_text_transfer": 3.0,
+    "01_what_is_transfer_learning": 1.7,
+    "02_feature_extraction": 0.7,
+    "03_fine_tuning": 2.1,
+    "04_domain_adaptation": 2.2,
+    "05_best_practices": 1.7,
+    "06_capstone_your_own_data": 0.6,
+    "07_text_transfer": 1.2,
 }
 REFERENCE_IMAGES_PER_SECOND = 140.0
 

@@ -14,9 +14,8 @@
 #
 # **Prerequisites:** 00_setup_check; a first Keras model (`compile`, `fit`); logistic regression.
 #
-# **Estimated time:** 3 min on a CPU (quick profile; measured 3 min 10 s on 2 busy cores), 6 min on a GPU
-# (full profile); 30 min to read and
-# do the exercises.
+# **Estimated time:** 2 min on a CPU (quick profile; measured 1 min 45 s on 2 cores), 6 min on a GPU
+# (full profile); 30 min to read and do the exercises.
 
 # %%
 import time
