@@ -92,3 +92,11 @@ def test_freeze_unfreeze_and_summary():
         models.unfreeze_top(base)
     models.unfreeze_top(base, 20, keep_batchnorm_frozen=False)
     assert any(l.trainable for l in base.layers[-20:] if isinstance(l, keras.layers.BatchNormalization))
+
+
+def test_all_layers_walks_into_nested_models():
+    inner = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3), keras.layers.Rescaling(2.0)])
+    outer = keras.Sequential([keras.Input((2,)), inner, keras.layers.Dense(1)])
+    kinds = [type(layer).__name__ for layer in models.all_layers(outer)]
+    assert kinds == ["Sequential", "Dense", "Rescaling", "Dense"]
+    assert models.trainable_summary(outer)["trainable_layers"] == 2  # leaves with weights: the two Dense

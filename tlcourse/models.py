@@ -18,6 +18,7 @@ __all__ = [
     "BASE_MODELS",
     "BaseSpec",
     "WeightsNotAvailableError",
+    "all_layers",
     "cached_weights",
     "freeze",
     "keras_cache_dir",
@@ -330,11 +331,26 @@ def unfreeze_top(
     return unfrozen
 
 
-def _leaf_layers(model: Any) -> list[Any]:
-    leaves = []
+def all_layers(model: Any) -> list[Any]:
+    """Every layer of ``model``, nested models included (each container before its own layers).
+
+    Examples
+    --------
+    >>> import keras
+    >>> inner = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)], name="inner")
+    >>> outer = keras.Sequential([keras.Input((2,)), inner, keras.layers.Dense(1)])
+    >>> [type(layer).__name__ for layer in all_layers(outer)]
+    ['Sequential', 'Dense', 'Dense']
+    """
+    out = []
     for layer in getattr(model, "layers", []):
-        leaves.extend(_leaf_layers(layer) if getattr(layer, "layers", None) else [layer])
-    return leaves
+        out.append(layer)
+        out.extend(all_layers(layer))
+    return out
+
+
+def _leaf_layers(model: Any) -> list[Any]:
+    return [layer for layer in all_layers(model) if not getattr(layer, "layers", None)]
 
 
 def trainable_summary(model: Any) -> dict[str, int]:

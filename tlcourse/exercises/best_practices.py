@@ -9,16 +9,9 @@ from typing import Any
 import numpy as np
 
 from tlcourse.checks import CheckResult, Checker
+from tlcourse.models import all_layers
 
 __all__ = ["check_safe_model"]
-
-
-def _layers(model: Any) -> list[Any]:
-    out = []
-    for layer in getattr(model, "layers", []):
-        out.append(layer)
-        out.extend(_layers(layer))
-    return out
 
 
 def check_safe_model(model: Any, reference: Any) -> CheckResult:
@@ -45,7 +38,7 @@ def check_safe_model(model: Any, reference: Any) -> CheckResult:
     if not isinstance(model, keras.Model):
         c.expect(False, "build a keras.Model (for example with keras.Model(inputs, outputs)).")
         return c.result()
-    lambdas = [layer.name for layer in _layers(model) if isinstance(layer, keras.layers.Lambda)]
+    lambdas = [layer.name for layer in all_layers(model) if isinstance(layer, keras.layers.Lambda)]
     c.expect(not lambdas, f"the model still has Lambda layer(s) {lambdas}: use keras.layers.Rescaling instead.",
              ok="no Lambda layer")
     with tempfile.TemporaryDirectory() as tmp:

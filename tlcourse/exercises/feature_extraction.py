@@ -5,16 +5,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from tlcourse.checks import CheckResult, Checker
+from tlcourse.models import all_layers
 
 __all__ = ["check_feature_extractor_model", "check_best_layer"]
-
-
-def _all_layers(model: Any) -> list[Any]:
-    out = []
-    for layer in getattr(model, "layers", []):
-        out.append(layer)
-        out.extend(_all_layers(layer))
-    return out
 
 
 def check_feature_extractor_model(model: Any, base: Any, num_classes: int, *, show: bool = False) -> CheckResult:
@@ -31,7 +24,7 @@ def check_feature_extractor_model(model: Any, base: Any, num_classes: int, *, sh
     if not isinstance(model, keras.Model):
         c.expect(False, "build `fe_model` as a keras.Model (functional API: keras.Input -> base -> head).")
         return c.result(show=show)
-    layers = _all_layers(model)
+    layers = all_layers(model)
     c.expect(any(layer is base for layer in layers), "the model does not contain `base`: call base(x, training=False) "
                                                     "inside it.", ok="contains the pretrained base")
     c.expect(not base.trainable_weights, "the base has trainable weights: set base.trainable = False before compile.",
