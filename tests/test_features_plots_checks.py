@@ -72,3 +72,11 @@ def test_checker_reports_what_to_fix():
     res = c.result()
     assert not res and "NOT YET" in str(res) and "[x] the base must be frozen" in str(res)
     assert "[ok] shape is right" in str(res)
+
+
+def test_checker_attempt_turns_the_learners_error_into_a_point():
+    c = checks.Checker("Exercise 1")
+    assert c.attempt(lambda: 41 + 1) == (True, 42) and c.passed
+    assert c.attempt(lambda: {}["x"], failed="calling your layer raised") == (False, None)
+    res = c.result()
+    assert not res and "[x] calling your layer raised KeyError: 'x'" in str(res)

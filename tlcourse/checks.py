@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 __all__ = ["CheckResult", "Checker"]
 
@@ -60,6 +60,26 @@ class Checker:
         else:
             self.passed = False
             self.lines.append(f"[x] {problem}")
+
+    def attempt(self, call: Callable[[], Any], *, failed: str = "your function raised") -> tuple[bool, Any]:
+        """Run the learner's code, ``call()``; an exception becomes a point to fix, not a crash.
+
+        Returns ``(True, value)``, or ``(False, None)`` after recording ``"<failed> <error type>: <message>"``.
+
+        Examples
+        --------
+        >>> c = Checker("Exercise 1")
+        >>> c.attempt(lambda: 1 / 0)
+        (False, None)
+        >>> print(c.result())
+        Exercise 1: NOT YET
+          [x] your function raised ZeroDivisionError: division by zero
+        """
+        try:
+            return True, call()
+        except Exception as err:  # noqa: BLE001 - report the learner's error, do not crash the check
+            self.expect(False, f"{failed} {type(err).__name__}: {err}")
+            return False, None
 
     def result(self, *, show: bool = False) -> CheckResult:
         """The result; with ``show`` it is printed too."""
