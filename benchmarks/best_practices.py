@@ -38,7 +38,7 @@ def main() -> None:
     y_test = flowers.labels[test_idx]
     base = models.load_base("mobilenet_v2", input_size=size, alpha=0.35, pooling="avg", verbose=False)
     pre = models.preprocess_input("mobilenet_v2")
-    bottom, top = practices.split_at(base, "block_14_expand")
+    bottom, top = models.split_at(base, "block_14_expand")
     start_weights = top.get_weights()
     gray = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(x_test.astype("float32"))).numpy() * 0.6
     acts_test = bottom.predict(pre(x_test.astype("float32")), verbose=0)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tlcourse import practices
+from tlcourse import models, practices
 
 
 def _two_layer_model() -> keras.Model:
@@ -54,11 +54,11 @@ def test_split_at_reproduces_the_base_and_refuses_a_skip_connection():
     c = keras.layers.Dense(4, name="c")(b)
     d = keras.layers.Dense(2, name="d")(keras.layers.Add(name="add")([a, c]))
     base = keras.Model(inputs, d)
-    bottom, top = practices.split_at(base, "d")
+    bottom, top = models.split_at(base, "d")
     x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
     np.testing.assert_allclose(np.array(top(bottom(x))), np.array(base(x)), atol=1e-6)
     with pytest.raises(Exception):
-        practices.split_at(base, "c")  # the skip a -> add jumps over c's input
+        models.split_at(base, "c")  # the skip a -> add jumps over c's input
 
 
 def test_images_per_second_and_file_size(tmp_path):

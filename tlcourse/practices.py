@@ -1,4 +1,4 @@
-"""Machinery for 05_best_practices: layer-wise learning rates, splitting a base, timing, sizes.
+"""Machinery for 05_best_practices: layer-wise learning rates, timing, sizes.
 
 Introduced in 05_best_practices. Keras has no per-layer learning rates built in;
 :class:`DiscriminativeAdam` adds them as a plain Adam whose step is multiplied,
@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 
 import keras
 
-__all__ = ["DiscriminativeAdam", "file_size_mb", "images_per_second", "split_at"]
+__all__ = ["DiscriminativeAdam", "file_size_mb", "images_per_second"]
 
 
 @keras.saving.register_keras_serializable(package="tlcourse")
@@ -73,29 +73,6 @@ class DiscriminativeAdam(keras.optimizers.Adam):
         config = super().get_config()
         config.update({"multipliers": self.multipliers, "default": self.default})
         return config
-
-
-def split_at(base: Any, layer_name: str) -> tuple[Any, Any]:
-    """Split a functional base into ``(bottom, top)`` at the input of ``layer_name``.
-
-    ``top(bottom(x))`` equals ``base(x)``, and ``top`` shares its layers (and weights)
-    with ``base``. With the bottom frozen, its outputs can be computed once and cached,
-    and fine-tuning the top trains on the cache: the same computation, minutes faster
-    on a CPU. The split point must not be crossed by a skip connection (in MobileNetV2,
-    the input of ``block_N_expand`` where block N-1 downsamples, such as ``block_14_expand``).
-
-    Examples
-    --------
-    >>> bottom, top = split_at(base, "block_14_expand")  # doctest: +SKIP
-    """
-    layer = base.get_layer(layer_name)
-    bottom = keras.Model(base.input, layer.input, name=f"{base.name}_bottom")
-    top = keras.Model(layer.input, base.output, name=f"{base.name}_top")
-    n_top = sum(1 for v in top.weights) + sum(1 for v in bottom.weights)
-    if n_top != len(base.weights):
-        raise ValueError(f"A connection crosses the input of {layer_name}: split where no skip connection "
-                         f"jumps over it (for example after a block that downsamples).")
-    return bottom, top
 
 
 def images_per_second(fn: Callable[[], Any], n_images: int, *, repeats: int = 3, warmup: int = 1) -> float:

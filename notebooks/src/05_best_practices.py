@@ -286,7 +286,7 @@ assert len(runs["early stopping"].history["val_loss"]) < 30, "early stopping sho
 #
 # Fine-tuning on a CPU is slow, so this section fine-tunes the **top three blocks** of MobileNetV2 (blocks 14
 # to 16 and the last convolution) and caches the output of the frozen bottom once: with the bottom frozen,
-# training on its cached output is the same computation (`practices.split_at` splits the base and checks that
+# training on its cached output is the same computation (`models.split_at` splits the base and checks that
 # no skip connection crosses the cut). BatchNormalization stays frozen and augmentation is off (it would need
 # the bottom on every step).
 #
@@ -299,7 +299,7 @@ assert len(runs["early stopping"].history["val_loss"]) < 30, "early stopping sho
 # - **LP-FT + warm-up and cosine decay**: the rate rises over the first tenth of the steps, then decays to zero.
 
 # %%
-bottom, top = practices.split_at(fmodel, "block_14_expand")  # fmodel: MobileNetV2 0.35 with average pooling
+bottom, top = models.split_at(fmodel, "block_14_expand")  # fmodel: MobileNetV2 0.35 with average pooling
 pre = models.preprocess_input("mobilenet_v2")
 
 
