@@ -1,0 +1,163 @@
+"""Everything the course needs, in one list: what is here, what is missing, how to get it.
+
+Used by ``tlcourse doctor``, ``tlcourse fetch`` and 00_setup_check.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tlcourse import settings
+from tlcourse.assets import datasets, text_model, weights
+from tlcourse.assets.errors import ChecksumError, DataNotFoundError, WeightsNotAvailableError
+
+__all__ = ["Asset", "course_assets", "fetch", "weights_needed"]
+
+
+@dataclass
+class Asset:
+    """One thing the course needs: a data set, ImageNet weights or the text model.
+
+    Examples
+    --------
+    >>> print(Asset("data", "usps", False, "not found", "run `tlcourse fetch`").line())
+    [MISSING] data     usps                                     not found
+               run `tlcourse fetch`
+    """
+
+    kind: str
+    name: str
+    available: bool
+    where: str
+    advice: str = ""
+
+    def line(self) -> str:
+        mark = "ok     " if self.available else "MISSING"
+        text = f"[{mark}] {self.kind:8s} {self.name:40s} {self.where}"
+        return text + (f"\n           {self.advice}" if self.advice and not self.available else "")
+
+
+def weights_needed(profile: str) -> list[tuple[str, float | None]]:
+    """The ImageNet bases (name, alpha) a profile's lessons load.
+
+    Examples
+    --------
+    >>> weights_needed("quick")
+    [('mobilenet_v2', 0.35), ('mobilenet', 0.25)]
+    """
+    quick: list[tuple[str, float | None]] = [("mobilenet_v2", 0.35), ("mobilenet", 0.25)]
+    if profile == "quick":
+        return quick
+    return quick + [("mobilenet_v2", 1.0), ("mobilenet", 1.0), ("efficientnet_b0", None), ("resnet50", None)]
+
+
+def course_assets(profile: str = "quick") -> list[Asset]:
+    """Check, without downloading anything, which data sets, weights and text model are here.
+
+    Examples
+    --------
+    >>> all(isinstance(a, Asset) for a in course_assets("quick"))  # doctest: +SKIP
+    True
+    """
+    assets: list[Asset] = []
+    for name in datasets.DATASETS:
+        try:
+            path = datasets.dataset_path(name, download_if_missing=False)
+            assets.append(Asset("data", name, True, str(path)))
+        except DataNotFoundError:
+            assets.append(Asset("data", name, False, "not found",
+                                f"run `tlcourse fetch` (internet) or set {settings.DATA_ENV} to a mirror"))
+        except ChecksumError as exc:
+            assets.append(Asset("data", name, False, "checksum mismatch", str(exc)))
+    for name, alpha in weights_needed(profile):
+        path = weights.cached_weights(name, alpha=alpha, input_size=224)
+        fname = weights.weights_file(name, alpha=alpha, input_size=224)
+        label = name + (f" alpha {alpha}" if alpha is not None else "")
+        assets.append(Asset("weights", label, path is not None, str(path) if path else fname,
+                            "run `tlcourse fetch` (internet) or copy it from a mirror into $KERAS_HOME/models"))
+    snapshot = text_model.hf_snapshot()
+    assets.append(Asset("text", text_model.TEXT_MODEL, snapshot is not None,
+                        str(snapshot) if snapshot else "not in the Hugging Face cache",
+                        "run `tlcourse fetch` (internet) or copy a mirror's huggingface/ to $HF_HOME "
+                        "and set HF_HUB_OFFLINE=1"))
+    return assets
+
+
+def _copy_tree(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst, dirs_exist_ok=True, symlinks=True)
+    for p in [dst, *dst.rglob("*")]:
+        if not p.is_symlink():
+            p.chmod(p.stat().st_mode | 0o200)
+
+
+def _copy_from_mirror(mirror: Path, names: list[str], everything: bool) -> list[str]:
+    """Copy what the mirror has; return the data sets it did not have."""
+    left = []
+    for name in names:
+        src = mirror / "datasets" / name
+        if not src.is_dir():
+            src = mirror / name
+        if not src.is_dir():
+            left.append(name)
+            continue
+        dst = datasets.writable_data_dir() / name
+        if src.resolve() != dst.resolve():
+            print(f"copying {src} -> {dst}")
+            _copy_tree(src, dst)
+    if everything and (mirror / "keras" / "models").is_dir():
+        weights.keras_cache_dir().mkdir(parents=True, exist_ok=True)
+        for f in (mirror / "keras" / "models").glob("*.h5"):
+            dst = weights.keras_cache_dir() / f.name
+            if not dst.exists():
+                print(f"copying {f} -> {dst}")
+                shutil.copy2(f, dst)
+                dst.chmod(dst.stat().st_mode | 0o200)
+    if everything and (mirror / "huggingface" / "hub").is_dir():
+        _copy_tree(mirror / "huggingface" / "hub", text_model.hf_cache_dir())
+    return left
+
+
+def fetch(profile: str = "quick", *, mirror: str | os.PathLike[str] | None = None,
+          names: list[str] | None = None) -> list[Asset]:
+    """Get everything the course needs ahead of time: download it, or copy it from a mirror.
+
+    Parameters
+    ----------
+    profile
+        ``"quick"`` fetches the small bases; ``"full"`` adds the larger ones.
+    mirror
+        A folder laid out like the course mirror (``datasets/``, ``keras/models/``,
+        ``huggingface/hub/``): copied into the data folder, ``$KERAS_HOME/models``
+        and the Hugging Face cache instead of downloading.
+    names
+        Only these data sets (default: all, and the weights and text model).
+
+    Returns
+    -------
+    list of Asset
+        The state after fetching.
+    """
+    wanted = names or list(datasets.DATASETS)
+    if mirror is not None:
+        wanted = _copy_from_mirror(Path(mirror), wanted, names is None)
+    for name in wanted:
+        try:
+            datasets.dataset_path(name)
+        except (DataNotFoundError, ChecksumError) as exc:
+            print(exc)
+    if names is None:
+        for name, alpha in weights_needed(profile):
+            if weights.cached_weights(name, alpha=alpha, input_size=224) is None:
+                try:
+                    weights.download_weights(name, alpha=alpha, input_size=224)
+                except WeightsNotAvailableError as exc:
+                    print(exc)
+        if text_model.hf_snapshot() is None and mirror is None:
+            try:
+                text_model.download_text_model()
+            except WeightsNotAvailableError as exc:
+                print(exc)
+    return course_assets(profile)

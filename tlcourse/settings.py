@@ -1,0 +1,212 @@
+"""Every environment variable the course reads, read in one place, once.
+
+The bottom layer of the package: nothing here imports the rest of ``tlcourse``,
+and no other module reads ``os.environ``. A :class:`Settings` object is made
+from the environment the first time it is asked for (:func:`current`); tests
+and instructors who change a setting at run time call :func:`reload` after
+changing the environment, or :func:`override` for a block of code.
+
+=========================  ====================================================
+variable                   what it sets
+=========================  ====================================================
+``TLCOURSE_DATA_DIR``      folders searched for data sets, ``os.pathsep``-separated
+``TLCOURSE_OFFLINE``       never try the network; fail with advice instead
+``TLCOURSE_PROFILE``       ``quick`` or ``full``, instead of the choice by hardware
+``TLCOURSE_CAPSTONE_DIR``  the photo folder of 06_capstone_your_own_data
+``KERAS_HOME``             Keras's cache; ImageNet weights live in its ``models/``
+``HF_HUB_OFFLINE``         the Hugging Face client's own offline switch
+``HF_HUB_CACHE``           the Hugging Face hub cache (else ``HF_HOME/hub``, else
+                           ``$XDG_CACHE_HOME/huggingface/hub``, else ``~/.cache/huggingface/hub``)
+=========================  ====================================================
+
+The Hugging Face cache is resolved with ``huggingface_hub``'s own rule (a test
+checks the two agree), so the course looks exactly where KerasHub loads from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "CAPSTONE_ENV",
+    "DATA_ENV",
+    "OFFLINE_ENV",
+    "PROFILE_ENV",
+    "Settings",
+    "current",
+    "is_truthy",
+    "override",
+    "quiet_native_logs",
+    "reload",
+]
+
+DATA_ENV = "TLCOURSE_DATA_DIR"
+OFFLINE_ENV = "TLCOURSE_OFFLINE"
+PROFILE_ENV = "TLCOURSE_PROFILE"
+CAPSTONE_ENV = "TLCOURSE_CAPSTONE_DIR"
+
+
+def is_truthy(value: str | None) -> bool:
+    """``"1"``, ``"yes"``, ``"true"`` (any case) and other non-empty words are on; ``""``, ``0``, ``false``, ``no`` off.
+
+    Examples
+    --------
+    >>> [is_truthy(v) for v in ("1", "TRUE", "", "0", "no", None)]
+    [True, True, False, False, False, False]
+    """
+    return (value or "").strip().lower() not in {"", "0", "false", "no", "off"}
+
+
+def _default_data_dir() -> Path:
+    # In a clone of the course the data cache sits beside the notebooks (git-ignored);
+    # an installed package keeps it in the user's cache folder.
+    repo = Path(__file__).resolve().parents[1]
+    if (repo / "pyproject.toml").exists() and (repo / "notebooks").is_dir():
+        return repo / "data" / "cache"
+    return Path.home() / ".cache" / "tlcourse" / "data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment says, as one immutable value.
+
+    Attributes
+    ----------
+    data_path
+        Folders named by ``$TLCOURSE_DATA_DIR``, in order.
+    default_data_dir
+        Where data sets are downloaded when ``data_path`` has no writable folder.
+    offline
+        ``$TLCOURSE_OFFLINE``: never download.
+    hf_offline
+        ``$HF_HUB_OFFLINE``: the Hugging Face client will not download either.
+    profile
+        ``$TLCOURSE_PROFILE`` (lower case), or ``None`` to choose by hardware.
+    keras_home
+        ``$KERAS_HOME``, default ``~/.keras`` (Keras's own rule).
+    capstone_dir
+        ``$TLCOURSE_CAPSTONE_DIR``, or ``None``.
+    hf_hub_cache
+        The Hugging Face hub cache, where KerasHub's ``hf://`` presets are kept.
+
+    Examples
+    --------
+    >>> s = Settings.from_env({"TLCOURSE_OFFLINE": "1", "KERAS_HOME": "/k"})
+    >>> s.offline, s.keras_home.as_posix(), s.profile
+    (True, '/k', None)
+    """
+
+    data_path: tuple[Path, ...]
+    default_data_dir: Path
+    offline: bool
+    hf_offline: bool
+    profile: str | None
+    keras_home: Path
+    capstone_dir: Path | None
+    hf_hub_cache: Path
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from ``environ`` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        data_path = tuple(Path(p).expanduser() for p in env.get(DATA_ENV, "").split(os.pathsep) if p.strip())
+        keras_home = env.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+        capstone = env.get(CAPSTONE_ENV, "").strip()
+        # huggingface_hub.constants' rule, so both look in the same folder.
+        xdg = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        hf_home = env.get("HF_HOME") or os.path.join(xdg, "huggingface")
+        hf_cache = env.get("HF_HUB_CACHE") or env.get("HUGGINGFACE_HUB_CACHE") or os.path.join(hf_home, "hub")
+        return cls(
+            data_path=data_path,
+            default_data_dir=_default_data_dir(),
+            offline=is_truthy(env.get(OFFLINE_ENV)),
+            hf_offline=is_truthy(env.get("HF_HUB_OFFLINE") or env.get("TRANSFORMERS_OFFLINE")),
+            profile=env.get(PROFILE_ENV, "").strip().lower() or None,
+            keras_home=Path(keras_home).expanduser(),
+            capstone_dir=Path(capstone).expanduser() if capstone else None,
+            hf_hub_cache=Path(os.path.expandvars(os.path.expanduser(hf_cache))),
+        )
+
+    @property
+    def data_dirs(self) -> list[Path]:
+        """Folders searched for data sets, in order: ``data_path``, then ``default_data_dir``.
+
+        Examples
+        --------
+        >>> s = Settings.from_env({"TLCOURSE_DATA_DIR": "/a"})
+        >>> [p.as_posix() for p in s.data_dirs][0], len(s.data_dirs)
+        ('/a', 2)
+        """
+        dirs = list(self.data_path)
+        if self.default_data_dir not in dirs:
+            dirs.append(self.default_data_dir)
+        return dirs
+
+    @property
+    def weights_dir(self) -> Path:
+        """Where Keras keeps ImageNet weights: ``keras_home / "models"``."""
+        return self.keras_home / "models"
+
+
+_CURRENT: Settings | None = None
+
+
+def current() -> Settings:
+    """The settings in force: read from the environment on first use, then kept.
+
+    Examples
+    --------
+    >>> isinstance(current(), Settings)
+    True
+    """
+    global _CURRENT
+    if _CURRENT is None:
+        _CURRENT = Settings.from_env()
+    return _CURRENT
+
+
+def reload() -> Settings:
+    """Read the environment again (after changing it in a running kernel or a test).
+
+    Examples
+    --------
+    >>> reload() == Settings.from_env()
+    True
+    """
+    global _CURRENT
+    _CURRENT = Settings.from_env()
+    return _CURRENT
+
+
+@contextlib.contextmanager
+def override(**changes: object) -> Iterator[Settings]:
+    """Use changed settings inside a ``with`` block, then go back to the previous ones.
+
+    Examples
+    --------
+    >>> with override(offline=True) as s:
+    ...     current().offline
+    True
+    """
+    global _CURRENT
+    before = current()
+    _CURRENT = dataclasses.replace(before, **changes)  # type: ignore[arg-type]
+    try:
+        yield _CURRENT
+    finally:
+        _CURRENT = before
+
+
+def quiet_native_logs() -> None:
+    """Keep TensorFlow's C++ log lines (CUDA probing, graph notes) away from learners.
+
+    Only effective before TensorFlow is first imported, which is why it lives
+    here and not beside the rest of the run-time set-up. An explicit
+    ``TF_CPP_MIN_LOG_LEVEL`` in the environment wins.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
