@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tlcourse import data
+from tlcourse import data, settings
+from tlcourse.assets import files
 
 # ----------------------------------------------------------------- registry and data directory
 
@@ -21,8 +22,8 @@ def test_registry_names_official_sources_and_required_files():
         assert all(r.url.startswith("https://") for r in spec.downloads)
 
 
-def test_data_dirs_reads_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv(data.DATA_ENV, f"{tmp_path / 'a'}{__import__('os').pathsep}{tmp_path / 'b'}")
+def test_data_dirs_reads_environment(env, tmp_path):
+    env.set(settings.DATA_ENV, f"{tmp_path / 'a'}{__import__('os').pathsep}{tmp_path / 'b'}")
     dirs = data.data_dirs()
     assert dirs[:2] == [tmp_path / "a", tmp_path / "b"]
     assert data.data_dir() == tmp_path / "a"
@@ -40,30 +41,30 @@ def test_unknown_dataset_is_a_clear_error():
 
 
 @pytest.fixture
-def empty_data(monkeypatch, tmp_path):
+def empty_data(env, tmp_path):
     """An empty data folder; downloads allowed (the tests use local file:// sources)."""
-    monkeypatch.delenv(data.OFFLINE_ENV, raising=False)
-    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "data"))
-    monkeypatch.setattr(data, "_default_data_dir", lambda: tmp_path / "data")
+    env.set(settings.OFFLINE_ENV, None)
+    env.set(settings.DATA_ENV, tmp_path / "data")
+    env.replace(default_data_dir=tmp_path / "data")
     return tmp_path / "data"
 
 
-def test_missing_dataset_offline_says_what_and_how(monkeypatch, empty_data):
-    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+def test_missing_dataset_offline_says_what_and_how(env, empty_data):
+    env.replace(offline=True)
     with pytest.raises(data.DataNotFoundError) as err:
         data.dataset_path("usps")
     msg = str(err.value)
-    assert "usps" in msg and "tlcourse fetch usps" in msg and data.DATA_ENV in msg
+    assert "usps" in msg and "tlcourse fetch usps" in msg and settings.DATA_ENV in msg
     assert "https://" in msg  # the official source
 
 
-def test_checksum_mismatch_is_refused(tmp_path, monkeypatch):
+def test_checksum_mismatch_is_refused(tmp_path, env):
     src = data.dataset_path("mnist_test")
     copy = tmp_path / "data" / "mnist_test"
     shutil.copytree(src, copy)
     with gzip.open(copy / "t10k-labels-idx1-ubyte.gz", "wb") as f:
         f.write(b"\x00\x00\x08\x01" + b"\x00" * 20)
-    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "data"))
+    env.set(settings.DATA_ENV, tmp_path / "data")
     with pytest.raises(data.ChecksumError, match="t10k-labels-idx1-ubyte.gz"):
         data.dataset_path("mnist_test")
 
@@ -74,30 +75,30 @@ def test_checksum_mismatch_is_refused(tmp_path, monkeypatch):
 def test_download_verifies_checksum_and_keeps_nothing_on_mismatch(tmp_path):
     src = tmp_path / "src.bin"
     src.write_bytes(b"course data")
-    good = data.sha256sum(src)
-    out = data.download(src.as_uri(), tmp_path / "out.bin", sha256=good)
+    good = files.sha256sum(src)
+    out = files.download(src.as_uri(), tmp_path / "out.bin", sha256=good)
     assert out.read_bytes() == b"course data"
     with pytest.raises(data.ChecksumError):
-        data.download(src.as_uri(), tmp_path / "bad.bin", sha256="0" * 64)
+        files.download(src.as_uri(), tmp_path / "bad.bin", sha256="0" * 64)
     assert not (tmp_path / "bad.bin").exists() and not (tmp_path / "bad.bin.part").exists()
 
 
 def test_download_of_unreachable_url_is_a_connection_error(tmp_path):
     with pytest.raises(ConnectionError, match="Could not download"):
-        data.download((tmp_path / "nowhere.zip").as_uri(), tmp_path / "x.zip")
+        files.download((tmp_path / "nowhere.zip").as_uri(), tmp_path / "x.zip")
 
 
 def test_safe_extract_zip_and_tar(tmp_path):
     z = tmp_path / "ok.zip"
     with zipfile.ZipFile(z, "w") as f:
         f.writestr("d/a.txt", "a")
-    assert (data.safe_extract(z, tmp_path / "z") / "d" / "a.txt").read_text() == "a"
+    assert (files.safe_extract(z, tmp_path / "z") / "d" / "a.txt").read_text() == "a"
     t = tmp_path / "ok.tgz"
     with tarfile.open(t, "w:gz") as f:
         info = tarfile.TarInfo("d/b.txt")
         info.size = 1
         f.addfile(info, io.BytesIO(b"b"))
-    assert (data.safe_extract(t, tmp_path / "t") / "d" / "b.txt").read_text() == "b"
+    assert (files.safe_extract(t, tmp_path / "t") / "d" / "b.txt").read_text() == "b"
 
 
 @pytest.mark.parametrize("member", ["../evil.txt", "d/../../evil.txt", "/tmp/evil_abs.txt"])
@@ -108,7 +109,7 @@ def test_zip_member_escaping_target_is_refused_and_nothing_written(tmp_path, mem
         f.writestr(member, "evil")
     target = tmp_path / "out"
     with pytest.raises(data.UnsafeArchiveError, match="outside"):
-        data.safe_extract(z, target)
+        files.safe_extract(z, target)
     assert list(target.iterdir()) == []
     assert not (tmp_path / "evil.txt").exists()
 
@@ -127,7 +128,7 @@ def test_tar_with_parent_member_or_outside_link_is_refused(tmp_path):
                 f.addfile(info, io.BytesIO(b"evil"))
         target = tmp_path / f"out{kind!r}"
         with pytest.raises(data.UnsafeArchiveError):
-            data.safe_extract(t, target)
+            files.safe_extract(t, target)
         assert list(target.iterdir()) == []
 
 
@@ -145,7 +146,7 @@ def test_fetch_downloads_verifies_and_installs(sentences_dir, monkeypatch, empty
             z.write(f, f"sentiment labelled sentences/{f.name}")
     spec = data.DATASETS["sentiment_sentences"]
     local = data.DatasetSpec(**{**spec.__dict__, "downloads": (
-        data.RemoteFile(archive.as_uri(), "sentiment_labelled_sentences.zip", data.sha256sum(archive)),)})
+        data.RemoteFile(archive.as_uri(), "sentiment_labelled_sentences.zip", files.sha256sum(archive)),)})
     monkeypatch.setitem(data.DATASETS, "sentiment_sentences", local)
     folder = data.dataset_path("sentiment_sentences")
     assert folder == empty_data / "sentiment_sentences"
@@ -306,8 +307,6 @@ def test_mnist_and_usps_arrays_at_a_common_size():
     assert xb[:, :4].max() == 0 and xb[:, 4:24, 4:24].max() > 0.5
     with pytest.raises(ValueError, match="split"):
         data.load_usps("validation")
-    with pytest.raises(ValueError, match="test"):
-        data.load_digits("mnist", "train")
 
 
 def test_sentences_are_parsed_line_by_line():

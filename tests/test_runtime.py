@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 
 import tlcourse
-from tlcourse import runtime
+from tlcourse import runtime, settings
 
 
-def test_profile_from_environment_and_argument(monkeypatch):
-    monkeypatch.setenv(runtime.PROFILE_ENV, "full")
+def test_profile_from_environment_and_argument(env):
+    env.set(settings.PROFILE_ENV, "full")
     assert runtime.active_profile().name == "full"
     assert runtime.active_profile("quick").name == "quick"
-    monkeypatch.setenv(runtime.PROFILE_ENV, "huge")
+    env.set(settings.PROFILE_ENV, "huge")
     with pytest.raises(ValueError, match="huge"):
         runtime.active_profile()
-    monkeypatch.delenv(runtime.PROFILE_ENV)
+    env.set(settings.PROFILE_ENV, None)
     assert runtime.active_profile().name == ("full" if runtime.gpu_devices() else "quick")
 
 
@@ -47,13 +47,14 @@ def test_mixed_precision_switch():
     assert keras.mixed_precision.global_policy().name == "float32"
 
 
+@pytest.mark.slow
 def test_strategy_on_two_logical_cpus_trains_a_model():
     """The several-GPU path, exercised on a CPU split into two logical devices."""
     script = textwrap.dedent("""
         import numpy as np, tensorflow as tf, keras
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from tlcourse import runtime
+        from tlcourse import runtime, settings
         strategy = runtime.choose_strategy(tf.config.list_logical_devices("CPU"))
         with strategy.scope():
             model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])

@@ -1,27 +1,37 @@
-"""Base models from Keras Applications, with ImageNet weights and honest failures.
+"""Base models from Keras Applications, with ImageNet weights and honest failures; model surgery.
 
-Weights load through Keras's own path (``keras.applications.X(weights="imagenet")``),
-which looks in ``$KERAS_HOME/models`` before it downloads: a classroom mirror
-copied there serves offline. Where the weights are nowhere to be had, the
-error names the file and the two ways to get it. Nothing here falls back to
-random weights: ask for them explicitly with ``weights=None``.
+Weights load through Keras's own constructors (``keras.applications.X``) from the
+file in ``$KERAS_HOME/models`` (:mod:`tlcourse.assets.weights` knows the file names
+and downloads a missing one from its official source): a classroom mirror copied
+there serves offline. Where the weights are nowhere to be had, the error names
+the file and the two ways to get it. Nothing here falls back to random weights:
+ask for them explicitly with ``weights=None``.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+
+from tlcourse.assets.errors import WeightsNotAvailableError
+from tlcourse.assets.weights import (
+    BASE_MODELS,
+    BaseSpec,
+    base_spec,
+    download_weights,
+    keras_cache_dir,
+    resolve_alpha,
+    weights_file,
+)
 
 __all__ = [
     "BASE_MODELS",
     "BaseSpec",
     "WeightsNotAvailableError",
     "all_layers",
-    "cached_weights",
     "freeze",
     "keras_cache_dir",
+    "leaf_layers",
     "load_base",
     "preprocess_input",
     "split_at",
@@ -31,157 +41,18 @@ __all__ = [
 ]
 
 
-class WeightsNotAvailableError(RuntimeError):
-    """Pretrained weights are not in the Keras cache and could not be downloaded."""
-
-
-def _mobilenet_v2_file(alpha: float, rows: int) -> str:
-    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}_no_top.h5"
-
-
-def _mobilenet_file(alpha: float, rows: int) -> str:
-    alpha_text = {1.0: "1_0", 0.75: "7_5", 0.50: "5_0", 0.25: "2_5"}[float(alpha)]
-    return f"mobilenet_{alpha_text}_{rows}_tf_no_top.h5"
-
-
-@dataclass(frozen=True)
-class BaseSpec:
-    """A Keras Applications base model the course knows how to load.
-
-    Attributes
-    ----------
-    constructor
-        Name of the function in ``keras.applications``.
-    module
-        Name of its module there (holds ``preprocess_input``).
-    default_size
-        Input size its ImageNet weights were trained at.
-    alphas
-        Width multipliers with ImageNet weights (``None`` where there is no alpha).
-    sizes
-        Input sizes with their own weight files (others use the default size's).
-    imagenet_top1
-        ImageNet top-1 accuracy of the full model (Keras Applications table).
-    """
-
-    name: str
-    constructor: str
-    module: str
-    default_size: int
-    alphas: tuple[float, ...] | None
-    default_alpha: float | None
-    sizes: tuple[int, ...]
-    file_name: Callable[[float | None, int], str]
-    imagenet_top1: dict[float | None, float]
-
-
-BASE_MODELS: dict[str, BaseSpec] = {
-    "mobilenet_v2": BaseSpec(
-        "mobilenet_v2", "MobileNetV2", "mobilenet_v2", 224,
-        (0.35, 0.5, 0.75, 1.0, 1.3, 1.4), 1.0, (96, 128, 160, 192, 224),
-        lambda a, r: _mobilenet_v2_file(a, r),
-        {0.35: 0.603, 0.5: 0.654, 0.75: 0.698, 1.0: 0.713, 1.4: 0.750},
-    ),
-    "mobilenet": BaseSpec(
-        "mobilenet", "MobileNet", "mobilenet", 224,
-        (0.25, 0.5, 0.75, 1.0), 1.0, (128, 160, 192, 224),
-        lambda a, r: _mobilenet_file(a, r),
-        {0.25: 0.506, 0.5: 0.637, 0.75: 0.684, 1.0: 0.706},
-    ),
-    "efficientnet_b0": BaseSpec(
-        "efficientnet_b0", "EfficientNetB0", "efficientnet", 224, None, None, (224,),
-        lambda a, r: "efficientnetb0_notop.h5", {None: 0.771},
-    ),
-    "resnet50": BaseSpec(
-        "resnet50", "ResNet50", "resnet50", 224, None, None, (224,),
-        lambda a, r: "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", {None: 0.749},
-    ),
-}
-
-
-def _spec(name: str) -> BaseSpec:
-    if name not in BASE_MODELS:
-        raise KeyError(f"Unknown base model {name!r}; the course knows {sorted(BASE_MODELS)}.")
-    return BASE_MODELS[name]
-
-
-def keras_cache_dir() -> Path:
-    """Folder where Keras keeps downloaded weights: ``$KERAS_HOME/models`` (default ``~/.keras/models``).
-
-    Examples
-    --------
-    >>> keras_cache_dir().name
-    'models'
-    """
-    try:
-        from keras.src.backend.config import keras_home
-
-        home = keras_home()
-    except ImportError:  # pragma: no cover - older Keras
-        home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-    return Path(home) / "models"
-
-
-def _alpha(spec: BaseSpec, alpha: float | None) -> float | None:
-    if spec.alphas is None:
-        if alpha is not None:
-            raise ValueError(f"{spec.name} has no width multiplier (alpha); leave it out.")
-        return None
-    alpha = spec.default_alpha if alpha is None else float(alpha)
-    if alpha not in spec.alphas:
-        raise ValueError(f"{spec.name} has ImageNet weights for alpha in {spec.alphas}, not {alpha}.")
-    return alpha
-
-
-def weights_file(name: str, *, alpha: float | None = None, input_size: int | None = None) -> str:
-    """The official file name Keras looks for (``include_top=False``).
-
-    Examples
-    --------
-    >>> weights_file("mobilenet_v2", alpha=0.35, input_size=224)
-    'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5'
-    """
-    spec = _spec(name)
-    size = input_size or spec.default_size
-    rows = size if size in spec.sizes else spec.default_size
-    return spec.file_name(_alpha(spec, alpha), rows)
-
-
-def cached_weights(name: str, *, alpha: float | None = None, input_size: int | None = None) -> Path | None:
-    """Path of the weights file in the Keras cache, or ``None`` if it is not there.
-
-    Examples
-    --------
-    >>> cached_weights("resnet50") is None or cached_weights("resnet50").exists()
-    True
-    """
-    path = keras_cache_dir() / weights_file(name, alpha=alpha, input_size=input_size)
-    return path if path.is_file() else None
-
-
 def preprocess_input(name: str) -> Callable[[Any], Any]:
     """The base model's own ``preprocess_input`` (pixels in [0, 255] to what it was trained on).
 
     Examples
     --------
-    >>> float(preprocess_input("mobilenet_v2")(255.0))
-    1.0
+    >>> import numpy as np
+    >>> preprocess_input("mobilenet_v2")(np.array([0.0, 255.0])).tolist()
+    [-1.0, 1.0]
     """
     import keras
 
-    return getattr(keras.applications, _spec(name).module).preprocess_input
-
-
-def _not_available(spec: BaseSpec, fname: str, cause: str) -> WeightsNotAvailableError:
-    return WeightsNotAvailableError(
-        f"ImageNet weights for {spec.constructor} are not available: {cause}.\n"
-        f"  Keras looks for {keras_cache_dir() / fname}\n"
-        f"  Two ways to get it:\n"
-        f"  1. with internet: run the same code (or `tlcourse fetch`), Keras downloads it;\n"
-        f"  2. offline: copy {fname} from a mirror into $KERAS_HOME/models "
-        f"(KERAS_HOME is {keras_cache_dir().parent}).\n"
-        f"  The course never falls back to random weights; pass weights=None if that is what you want."
-    )
+    return getattr(keras.applications, base_spec(name).module).preprocess_input
 
 
 def load_base(
@@ -228,10 +99,8 @@ def load_base(
     """
     import keras
 
-    from tlcourse.data import offline
-
-    spec = _spec(name)
-    alpha = _alpha(spec, alpha)
+    spec = base_spec(name)
+    alpha = resolve_alpha(spec, alpha)
     size = input_size or spec.default_size
     kwargs: dict[str, Any] = {"include_top": False, "input_shape": (size, size, 3), "pooling": pooling}
     if alpha is not None:
@@ -252,18 +121,16 @@ def load_base(
                 f"Note: no {size}-px ImageNet file for {spec.constructor} in the cache; using the "
                 f"{spec.default_size}-px weights ({default.name}), which fit any input size."
             )
-        return constructor(weights=str(default), **kwargs)
-    if not own.is_file() and offline():
-        raise _not_available(spec, fname, "offline mode ($TLCOURSE_OFFLINE) and not in the Keras cache")
+        own = default
+    elif not own.is_file():
+        own = download_weights(name, alpha=alpha, input_size=size)  # raises, naming the file, when it cannot
     try:
-        return constructor(weights="imagenet", **kwargs)
-    except Exception as exc:  # noqa: BLE001 - Keras raises a bare Exception on URL failure
-        if own.is_file() and "fetch" not in str(exc).lower():
-            raise WeightsNotAvailableError(
-                f"{own} is in the cache but Keras could not load it ({exc}). The file may be "
-                f"corrupt or from another model: delete it and fetch it again."
-            ) from exc
-        raise _not_available(spec, fname, f"the download failed ({exc})") from exc
+        return constructor(weights=str(own), **kwargs)
+    except Exception as exc:  # noqa: BLE001 - h5py and Keras raise many kinds of error for a bad file
+        raise WeightsNotAvailableError(
+            f"{own} is in the cache but Keras could not load it ({exc}). The file may be "
+            f"corrupt or from another model: delete it and fetch it again."
+        ) from exc
 
 
 def freeze(model: Any) -> Any:
@@ -350,7 +217,16 @@ def all_layers(model: Any) -> list[Any]:
     return out
 
 
-def _leaf_layers(model: Any) -> list[Any]:
+def leaf_layers(model: Any) -> list[Any]:
+    """The layers of ``model`` that hold no layers of their own: :func:`all_layers` without the containers.
+
+    Examples
+    --------
+    >>> import keras
+    >>> block = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4), keras.layers.ReLU()], name="block")
+    >>> [type(layer).__name__ for layer in leaf_layers(keras.Sequential([keras.Input((4,)), block]))]
+    ['Dense', 'ReLU']
+    """
     return [layer for layer in all_layers(model) if not getattr(layer, "layers", None)]
 
 
@@ -368,7 +244,7 @@ def trainable_summary(model: Any) -> dict[str, int]:
 
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     frozen = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
-    layers = sum(1 for layer in _leaf_layers(model) if layer.trainable_weights)
+    layers = sum(1 for layer in leaf_layers(model) if layer.trainable_weights)
     return {"trainable": trainable, "frozen": frozen, "total": trainable + frozen, "trainable_layers": int(layers)}
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from tlcourse import settings
+
 __all__ = [
     "Profile",
     "PROFILES",
@@ -24,9 +26,6 @@ __all__ = [
     "gpu_devices",
     "setup",
 ]
-
-PROFILE_ENV = "TLCOURSE_PROFILE"
-
 
 @dataclass(frozen=True)
 class Profile:
@@ -116,12 +115,12 @@ def active_profile(name: str | None = None) -> Profile:
     >>> active_profile("quick").name
     'quick'
     """
-    chosen = name or os.environ.get(PROFILE_ENV, "").strip().lower() or None
+    chosen = name or settings.current().profile
     if chosen is None:
         chosen = "full" if gpu_devices() else "quick"
     if chosen not in PROFILES:
         raise ValueError(
-            f"Unknown profile {chosen!r} (from {'the argument' if name else PROFILE_ENV}); "
+            f"Unknown profile {chosen!r} (from {'the argument' if name else settings.PROFILE_ENV}); "
             f"choose one of {sorted(PROFILES)}."
         )
     return PROFILES[chosen]
@@ -200,9 +199,8 @@ class SetupReport:
 
 
 def _quiet_tensorflow(level: str) -> None:
-    # Only effective before TensorFlow's C++ runtime starts; the Python logger
-    # below covers the rest.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # The C++ switch works only before TensorFlow's runtime starts; the Python loggers cover the rest.
+    settings.quiet_native_logs()
     import tensorflow as tf
 
     tf.get_logger().setLevel(level)
@@ -286,9 +284,6 @@ def setup(
     import keras
     import tensorflow as tf
 
-    from tlcourse import data as _data
-    from tlcourse import models as _models
-
     notes: list[str] = []
     gpus = gpu_devices()
     for gpu in gpus:
@@ -323,8 +318,8 @@ def setup(
         precision_policy=keras.mixed_precision.global_policy().name,
         strategy=strategy,
         deterministic=bool(deterministic),
-        data_dir=str(_data.data_dir()),
-        keras_home=str(_models.keras_cache_dir()),
+        data_dir=str(settings.current().data_dirs[0]),
+        keras_home=str(settings.current().weights_dir),
         notes=notes,
     )
     if verbose:

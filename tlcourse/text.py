@@ -1,33 +1,42 @@
-"""Text transfer: a pretrained BERT encoder from KerasHub, sentence embeddings, CORAL.
+"""Text transfer: a pretrained BERT encoder from KerasHub, sentence embeddings.
 
 Introduced in 07_text_transfer. The text base model sits beside the image
 bases of :mod:`tlcourse.models` and fails the same way: where the weights are
 neither in the Hugging Face cache nor downloadable, the error names what is
 missing and the two ways to get it. Nothing here falls back to random weights.
+Closed-form CORAL, which 07 applies to the embeddings, is :func:`tlcourse.adapt.coral_align`.
 
-KerasHub loads ``hf://`` presets through the Hugging Face hub client, which
-reads ``$HF_HOME/hub`` (a classroom mirror copied there serves offline, with
-``HF_HUB_OFFLINE=1``) and downloads otherwise.
+Where the text model lives and how it is fetched is :mod:`tlcourse.assets.text_model`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
+from tlcourse.assets.errors import TextModelNotAvailableError
+from tlcourse.assets.text_model import (
+    TEXT_MODELS,
+    TEXT_PRESET,
+    hf_cache_dir,
+    hf_snapshot,
+    text_model_not_available,
+    text_offline,
+)
 from tlcourse.features import load_or_compute
-from tlcourse.models import WeightsNotAvailableError
+
+#: The preset 07_text_transfer loads (``hf://sentence-transformers/all-MiniLM-L6-v2``).
+DEFAULT_PRESET = TEXT_PRESET
 
 __all__ = [
     "DEFAULT_PRESET",
     "TEXT_MODELS",
     "TextModelNotAvailableError",
     "cached_embeddings",
-    "coral_align",
     "hf_cache_dir",
     "hf_snapshot",
     "load_text_model",
@@ -36,78 +45,6 @@ __all__ = [
     "token_lengths",
     "word_pieces",
 ]
-
-#: The course's text base: a 6-layer, 384-wide BERT trained for sentence embeddings (Apache-2.0).
-DEFAULT_PRESET = "hf://sentence-transformers/all-MiniLM-L6-v2"
-
-#: Text bases the course knows: preset -> facts for the lesson (parameters as counted by Keras).
-TEXT_MODELS: dict[str, dict[str, Any]] = {
-    DEFAULT_PRESET: {"layers": 6, "hidden": 384, "params": 22_713_216, "licence": "Apache-2.0"},
-}
-
-
-class TextModelNotAvailableError(WeightsNotAvailableError):
-    """A KerasHub text preset is not in the Hugging Face cache and could not be downloaded."""
-
-
-def hf_cache_dir() -> Path:
-    """The Hugging Face hub cache: ``$HF_HUB_CACHE``, else ``$HF_HOME/hub`` (default ``~/.cache/huggingface/hub``).
-
-    Examples
-    --------
-    >>> hf_cache_dir().name
-    'hub'
-    """
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"])
-    home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
-    return Path(home) / "hub"
-
-
-def _repo(preset: str) -> str | None:
-    return preset[len("hf://"):] if preset.startswith("hf://") else None
-
-
-def hf_snapshot(preset: str = DEFAULT_PRESET) -> Path | None:
-    """The cached snapshot folder of an ``hf://`` preset (with config and weights), or ``None``.
-
-    Examples
-    --------
-    >>> hf_snapshot("hf://nobody/no-such-model") is None
-    True
-    """
-    repo = _repo(preset)
-    if repo is None:
-        return None
-    snapshots = hf_cache_dir() / ("models--" + repo.replace("/", "--")) / "snapshots"
-    if not snapshots.is_dir():
-        return None
-    for snap in sorted(snapshots.iterdir()):
-        if (snap / "config.json").is_file() and any(snap.glob("*.safetensors")):
-            return snap
-    return None
-
-
-def _offline() -> bool:
-    from tlcourse.data import offline
-
-    hub = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() not in {"", "0", "false", "no"}
-    return offline() or hub
-
-
-def _not_available(preset: str, cause: str) -> TextModelNotAvailableError:
-    repo = _repo(preset) or preset
-    folder = hf_cache_dir() / ("models--" + repo.replace("/", "--"))
-    return TextModelNotAvailableError(
-        f"The text model {preset} is not available: {cause}.\n"
-        f"  KerasHub looks for it in the Hugging Face cache: {folder}\n"
-        f"  Two ways to get it:\n"
-        f"  1. with internet: unset HF_HUB_OFFLINE and run the same code (or `tlcourse fetch`); "
-        f"the hub client downloads it (about 90 MB);\n"
-        f"  2. offline: copy a mirror's huggingface/ folder to $HF_HOME (now {hf_cache_dir().parent}) "
-        f"and set HF_HUB_OFFLINE=1.\n"
-        f"  The course never falls back to random weights."
-    )
 
 
 def load_text_model(kind: str = "backbone", preset: str = DEFAULT_PRESET, **kwargs: Any) -> Any:
@@ -140,8 +77,8 @@ def load_text_model(kind: str = "backbone", preset: str = DEFAULT_PRESET, **kwar
     classes = {"backbone": "BertBackbone", "tokenizer": "BertTokenizer", "classifier": "BertTextClassifier"}
     if kind not in classes:
         raise ValueError(f"kind must be one of {sorted(classes)}, not {kind!r}.")
-    if _repo(preset) is not None and _offline() and hf_snapshot(preset) is None:
-        raise _not_available(preset, "offline (HF_HUB_OFFLINE or TLCOURSE_OFFLINE) and not in the cache")
+    if preset.startswith("hf://") and text_offline() and hf_snapshot(preset) is None:
+        raise text_model_not_available(preset, "offline (HF_HUB_OFFLINE or TLCOURSE_OFFLINE) and not in the cache")
     import keras_hub
 
     cls = getattr(keras_hub.models, classes[kind])
@@ -150,7 +87,7 @@ def load_text_model(kind: str = "backbone", preset: str = DEFAULT_PRESET, **kwar
     except (OSError, ValueError, ConnectionError) as exc:
         if hf_snapshot(preset) is not None:
             raise
-        raise _not_available(preset, f"loading failed ({type(exc).__name__}: {exc})") from exc
+        raise text_model_not_available(preset, f"loading failed ({type(exc).__name__}: {exc})") from exc
 
 
 def word_pieces(tokenizer: Any, text: str) -> list[str]:
@@ -261,44 +198,3 @@ def cached_embeddings(
     path = Path(cache_dir) / f"{key}.npy" if cache_dir is not None else None
     return load_or_compute(path, lambda: sentence_embeddings(backbone, preprocessor, texts, batch_size=batch_size),
                            label=f"embeddings {name}", verbose=verbose)
-
-
-def _matrix_power(cov: np.ndarray, power: float) -> np.ndarray:
-    values, vectors = np.linalg.eigh(cov)
-    return (vectors * np.clip(values, 1e-12, None) ** power) @ vectors.T
-
-
-def coral_align(source: np.ndarray, target: np.ndarray, *, eps: float = 1.0) -> np.ndarray:
-    """Closed-form CORAL (Sun, Feng & Saenko 2016): re-colour source features with the target's covariance.
-
-    ``source @ C_s^(-1/2) @ C_t^(1/2)``, with ``C = cov + eps * I`` in each
-    domain: whiten the source, then give it the target's second-order
-    statistics. The means are matched too (the paper's features were
-    standardised first). Train a classifier on the aligned source features and
-    apply it, unchanged, to the target features. Needs target features, never
-    target labels.
-
-    Parameters
-    ----------
-    source, target
-        Features ``(n_s, d)`` and ``(n_t, d)``.
-    eps
-        Regularisation added to both covariances (the paper uses 1 with
-        standardised features; scale it with the features' variance).
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> s = rng.normal(size=(500, 3)); t = 3 * rng.normal(size=(500, 3)) + 1
-    >>> a = coral_align(s, t, eps=1e-3)
-    >>> bool(np.allclose(np.cov(a.T), np.cov(t.T), atol=0.02))
-    True
-    """
-    source = np.asarray(source, np.float64)
-    target = np.asarray(target, np.float64)
-    d = source.shape[1]
-    cs = np.cov(source, rowvar=False) + eps * np.eye(d)
-    ct = np.cov(target, rowvar=False) + eps * np.eye(d)
-    centred = source - source.mean(0)
-    aligned = centred @ _matrix_power(cs, -0.5) @ _matrix_power(ct, 0.5)
-    return (aligned + target.mean(0)).astype(np.float32)

@@ -1,0 +1,72 @@
+"""Data for the lessons: image folders, splits, the ``tf.data`` pipeline, digits and sentences.
+
+=============  ==============================================================
+module         what it holds
+=============  ==============================================================
+``images``     :class:`ImageFolder`, :func:`scan_images`, :func:`check_image`
+``splits``     :func:`stratified_split`, :func:`few_shot`
+``pipeline``   :func:`make_dataset`, :func:`load_images`
+``digits``     :func:`load_mnist`, :func:`load_usps`
+``sentences``  :func:`load_sentences`
+=============  ==============================================================
+
+Where a data set lives and how it is fetched is :mod:`tlcourse.assets.datasets`;
+its names are re-exported here (``data.dataset_path("flowers")``), because a
+lesson asks for data in one place.
+"""
+
+from tlcourse.assets.datasets import DATASETS, DatasetSpec, RemoteFile, data_dir, data_dirs, dataset_path
+from tlcourse.assets.errors import ChecksumError, DataNotFoundError, UnsafeArchiveError
+from tlcourse.data.digits import load_mnist, load_usps
+from tlcourse.data.images import (
+    DECODABLE_FORMATS,
+    IMAGE_SUFFIXES,
+    ImageFolder,
+    check_image,
+    scan_class_folder,
+    scan_images,
+)
+from tlcourse.data.pipeline import decode_image, load_images, make_dataset
+from tlcourse.data.sentences import SENTENCE_SITES, load_sentences
+from tlcourse.data.splits import few_shot, stratified_split
+from tlcourse.settings import current as _settings
+
+
+def offline() -> bool:
+    """True when ``$TLCOURSE_OFFLINE`` is set: never try to download, fail with advice instead.
+
+    Examples
+    --------
+    >>> isinstance(offline(), bool)
+    True
+    """
+    return _settings().offline
+
+
+__all__ = [
+    "DATASETS",
+    "DECODABLE_FORMATS",
+    "IMAGE_SUFFIXES",
+    "SENTENCE_SITES",
+    "ChecksumError",
+    "DataNotFoundError",
+    "DatasetSpec",
+    "ImageFolder",
+    "RemoteFile",
+    "UnsafeArchiveError",
+    "check_image",
+    "data_dir",
+    "data_dirs",
+    "dataset_path",
+    "decode_image",
+    "few_shot",
+    "load_images",
+    "load_mnist",
+    "load_sentences",
+    "load_usps",
+    "make_dataset",
+    "offline",
+    "scan_class_folder",
+    "scan_images",
+    "stratified_split",
+]
