@@ -5,7 +5,6 @@ Small real folders built from the course data in tmp_path (a few photos per clas
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tlcourse import capstone, data
+from tlcourse import capstone, cli, data
 
 
 def _copy(src_dir: Path, dst_dir: Path, n: int, start: int = 0) -> None:
@@ -41,12 +40,6 @@ def split_folder(tmp_path: Path) -> Path:
         _copy(src / "train" / cls, root / "train" / cls, 6)
         _copy(src / "val" / cls, root / "val" / cls, 3)
     return root
-
-
-def _ns(**kw) -> argparse.Namespace:
-    defaults = dict(profile="quick", seed=0, fine_tune_epochs=1, image_size=64, all_images=False, quiet=True)
-    defaults.update(kw)
-    return argparse.Namespace(**defaults)
 
 
 # --------------------------------------------------------------------------- audit
@@ -179,14 +172,11 @@ def test_worst_mistakes_orders_by_confidence():
     assert capstone.worst_mistakes(np.array([0, 0, 0, 1]), probs).tolist() == [3, 1, 2]
 
 
+@pytest.mark.slow
 def test_train_cli_writes_model_classes_and_report_then_predicts(class_folder, tmp_path, capsys):
     out = tmp_path / "run"
-    parser = argparse.ArgumentParser()
-    capstone.add_cli(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["train", str(class_folder), "--out", str(out), "--profile", "quick",
-                              "--image-size", "64", "--fine-tune-epochs", "1", "--quiet"])
-    assert args.func is capstone.cli_train
-    assert args.func(args) == 0
+    assert cli.main(["train", str(class_folder), "--out", str(out), "--profile", "quick",
+                     "--image-size", "64", "--fine-tune-epochs", "1", "--quiet"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["classes"] == ["daisy", "rose", "tulip"]
     assert set(report["test_accuracy"]) == {"baseline", "feature_extraction", "fine_tuning"}
@@ -199,8 +189,7 @@ def test_train_cli_writes_model_classes_and_report_then_predicts(class_folder, t
 
     image = sorted((class_folder / "rose").glob("*.jpg"))[0]
     capsys.readouterr()
-    args = parser.parse_args(["predict", str(out), str(image), str(tmp_path / "missing.jpg")])
-    assert args.func(args) == 1  # one file could not be read
+    assert cli.main(["predict", str(out), str(image), str(tmp_path / "missing.jpg")]) == 1  # one unreadable
     captured = capsys.readouterr()
     line = captured.out.strip()
     assert line.startswith(str(image)) and line.split(": ")[1].split(" (")[0] in classes
@@ -211,13 +200,13 @@ def test_train_cli_writes_model_classes_and_report_then_predicts(class_folder, t
 
 def test_train_cli_refuses_a_one_class_folder_with_exit_2(tmp_path, capsys):
     _fill(tmp_path / "one" / "cats")
-    code = capstone.cli_train(_ns(folder=str(tmp_path / "one"), out=str(tmp_path / "out")))
+    code = cli.main(["train", str(tmp_path / "one"), "--out", str(tmp_path / "out")])
     assert code == 2 and "at least two classes" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
 def test_predict_without_a_model_says_what_to_do(tmp_path, capsys):
-    code = capstone.cli_predict(argparse.Namespace(model_dir=str(tmp_path), images=["x.jpg"]))
+    code = cli.main(["predict", str(tmp_path), "x.jpg"])
     assert code == 2 and "tlcourse train" in capsys.readouterr().err
 
 

@@ -1,4 +1,4 @@
-"""``python -m tlcourse`` runs the ``tlcourse`` command."""
+"""``python -m tlcourse ...``: the ``tlcourse`` command without its script on the PATH."""
 
 import sys
 

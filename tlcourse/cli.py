@@ -1,16 +1,21 @@
-"""The ``tlcourse`` command: ``doctor``, ``fetch``, and the capstone's ``train`` and ``predict``.
+"""The ``tlcourse`` command, all of it: one parser, four sub-commands.
 
     tlcourse doctor                 set-up report and what is missing (exit 1 if anything is)
     tlcourse fetch [--mirror DIR]   download, or copy from a mirror, everything the course needs
+    tlcourse train FOLDER --out DIR audit a folder of photos, train a classifier, save it (06's recipe)
+    tlcourse predict DIR IMAGE...   classify image files with a model saved by ``train``
+
+``python -m tlcourse`` is the same command. The heavy modules (TensorFlow, the
+capstone) are imported by the sub-command that needs them, so ``--help`` is quick.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -41,24 +46,73 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0 if all(a.available for a in wanted) else 1
 
 
+def _train(args: argparse.Namespace) -> int:
+    from tlcourse import capstone, runtime
+
+    try:
+        report = runtime.setup(seed=args.seed, profile=args.profile, verbose=False)
+        capstone.train(args.folder, args.out, profile=report.profile, seed=args.seed,
+                       fine_tune_epochs=args.fine_tune_epochs, image_size=args.image_size,
+                       max_per_class=None if args.all_images else "profile", verbose=not args.quiet)
+    except capstone.FolderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from tlcourse import capstone, runtime
+
+    runtime.setup(seed=0, verbose=False)
+    try:
+        results = capstone.predict(args.model_dir, args.images)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for r in results:
+        print(r, file=sys.stderr if r.error else sys.stdout)
+    return 1 if any(r.error for r in results) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (also used by the tests)."""
+    """The argument parser of the ``tlcourse`` command (also used by the tests).
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["predict", "out", "a.jpg"]).func.__name__
+    '_predict'
+    """
     parser = argparse.ArgumentParser(prog="tlcourse", description="Transfer-learning course helpers.")
     sub = parser.add_subparsers(dest="command", required=True)
+
     p = sub.add_parser("doctor", help="show the set-up report and what the course is missing")
     p.add_argument("--profile", choices=["quick", "full"], default=None)
     p.set_defaults(func=_doctor)
+
     p = sub.add_parser("fetch", help="download (or copy from a mirror) the course's data and weights")
     p.add_argument("names", nargs="*", help="only these data sets (default: everything)")
     p.add_argument("--mirror", default=None, help="a folder with datasets/, keras/models/, huggingface/")
     p.add_argument("--profile", choices=["quick", "full"], default=None)
     p.set_defaults(func=_fetch)
-    try:
-        from tlcourse import capstone
-    except ImportError:  # the capstone module is optional while the course is built
-        capstone = None
-    if capstone is not None and hasattr(capstone, "add_cli"):
-        capstone.add_cli(sub)
+
+    p = sub.add_parser("train", help="audit a folder of images, train a classifier on it and save it",
+                       description="Audit FOLDER (<class>/* or <split>/<class>/*), then baseline, feature "
+                                   "extraction and fine-tuning in the active profile; write model.keras, "
+                                   "classes.json and report.json to --out.")
+    p.add_argument("folder", help="folder of images: FOLDER/<class>/* or FOLDER/<split>/<class>/*")
+    p.add_argument("--out", required=True, help="folder to write model.keras, classes.json, report.json to")
+    p.add_argument("--profile", choices=["quick", "full"], default=None, help="default: by hardware")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--fine-tune-epochs", type=int, default=None, help="default: the profile's")
+    p.add_argument("--image-size", type=int, default=None, help="default: the profile's")
+    p.add_argument("--all-images", action="store_true", help="ignore the profile's max_per_class cap")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("predict", help="classify image files with a model saved by `tlcourse train`")
+    p.add_argument("model_dir", help="the --out folder of `tlcourse train`")
+    p.add_argument("images", nargs="+", help="image files")
+    p.set_defaults(func=_predict)
     return parser
 
 
@@ -70,7 +124,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

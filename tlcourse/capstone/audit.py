@@ -1,0 +1,255 @@
+"""Step 1 of the capstone: audit a folder of photos before any training, and say what is wrong with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tlcourse.assets.files import sha256sum
+from tlcourse.data import IMAGE_SUFFIXES, ImageFolder, scan_class_folder
+
+__all__ = ["MIN_PER_CLASS", "SPLIT_NAMES", "Audit", "FolderError", "audit_folder"]
+
+SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+MIN_PER_CLASS = 3  # one image each for train, validation and test
+
+
+class FolderError(ValueError):
+    """The image folder cannot be used as it is; the message says what to change."""
+
+
+@dataclass
+class Audit:
+    """What :func:`audit_folder` found.
+
+    Attributes
+    ----------
+    root
+        The folder audited.
+    layout
+        ``"class"`` (``root/<class>/*``) or ``"split"`` (``root/<split>/<class>/*``).
+    class_names
+        Sorted class names; labels index into it.
+    splits
+        ``{split: ImageFolder}`` with the folder's own splits (``"all"`` for the class layout),
+        duplicates already removed.
+    skipped
+        ``(path, reason)`` for unreadable and non-image files.
+    duplicates
+        Groups of files with identical bytes (the first of each group is kept).
+    sizes
+        ``(width, height)`` of every usable image.
+    warnings
+        Things that do not stop training but deserve a look (imbalance, duplicates, tiny images).
+    """
+
+    root: Path
+    layout: str
+    class_names: list[str]
+    splits: dict[str, ImageFolder]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[list[str]] = field(default_factory=list)
+    sizes: list[tuple[int, int]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Images per class in each of the folder's splits."""
+        return {name: folder.counts() for name, folder in self.splits.items()}
+
+    @property
+    def imbalance(self) -> float:
+        """Largest class over smallest class, over all splits together."""
+        totals = np.zeros(len(self.class_names))
+        for folder in self.splits.values():
+            totals += np.bincount(folder.labels, minlength=len(self.class_names))
+        return float(totals.max() / max(totals.min(), 1))
+
+    def summary(self) -> str:
+        """A readable report: layout, counts, sizes, skipped files, duplicates, warnings."""
+        n = sum(len(f) for f in self.splits.values())
+        lines = [f"{self.root}: {n} usable images, {len(self.class_names)} classes, layout "
+                 + ("<class>/*" if self.layout == "class" else "<split>/<class>/*")]
+        width = max(len(c) for c in self.class_names)
+        header = " " * (width + 2) + "".join(f"{s:>8}" for s in self.splits)
+        lines.append(header)
+        counts = self.counts()
+        for c in self.class_names:
+            lines.append(f"  {c:<{width}}" + "".join(f"{counts[s][c]:>8}" for s in self.splits))
+        if self.sizes:
+            w = np.array([s[0] for s in self.sizes])
+            h = np.array([s[1] for s in self.sizes])
+            lines.append(f"  image sizes: width {w.min()}-{w.max()} (median {int(np.median(w))}), "
+                         f"height {h.min()}-{h.max()} (median {int(np.median(h))})")
+        lines.append(f"  class imbalance (largest/smallest): {self.imbalance:.2f}")
+        lines.append(f"  skipped files: {len(self.skipped)}")
+        lines += [f"    {p}: {r}" for p, r in self.skipped[:10]]
+        if len(self.skipped) > 10:
+            lines.append(f"    ... and {len(self.skipped) - 10} more")
+        lines.append(f"  duplicate groups (identical bytes): {len(self.duplicates)}")
+        lines += [f"    {' = '.join(g)}" for g in self.duplicates[:5]]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _visible_dirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def _layout(root: Path) -> tuple[str, dict[str, Path]]:
+    subdirs = _visible_dirs(root)
+    split_dirs = {p: SPLIT_NAMES[p.name.lower()] for p in subdirs if p.name.lower() in SPLIT_NAMES}
+    if subdirs and len(split_dirs) == len(subdirs):
+        named: dict[str, Path] = {}
+        for p, s in split_dirs.items():
+            if s in named:
+                raise FolderError(f"{root} has two folders for the {s!r} split ({named[s].name} and {p.name}); "
+                                  f"merge them or remove one.")
+            named[s] = p
+        if "train" not in named:
+            raise FolderError(f"{root} has split folders {sorted(p.name for p in subdirs)} but no 'train' folder; "
+                              f"rename the folder with the training images to 'train'.")
+        return "split", named
+    if split_dirs and len(split_dirs) < len(subdirs):
+        others = [p.name for p in subdirs if p not in split_dirs]
+        raise FolderError(
+            f"{root} mixes split folders ({sorted(p.name for p in split_dirs)}) with other folders ({others}). "
+            f"Use either {root}/<class>/* or {root}/<split>/<class>/* with splits train, val, test."
+        )
+    return "class", {"all": root}
+
+
+def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS) -> Audit:
+    """Check a folder of images before any training, and say what is wrong with it.
+
+    Every file is opened and decoded once (unreadable, truncated and non-image
+    files are skipped with a reason), hashed to find exact duplicates (kept once:
+    a photo in both train and test would inflate the test accuracy), and counted.
+
+    Parameters
+    ----------
+    folder
+        ``folder/<class>/*`` or ``folder/<split>/<class>/*`` (splits ``train``,
+        ``val`` or ``validation``, ``test``).
+    min_per_class
+        Fewest usable images a class may have (in the training split of the split layout).
+
+    Raises
+    ------
+    FolderError
+        If the path does not exist, holds no images, has fewer than two classes, an
+        empty (or too small) class, or splits whose classes disagree.
+
+    Examples
+    --------
+    >>> audit = audit_folder(dataset_path("hymenoptera"))  # doctest: +SKIP
+    >>> audit.layout, audit.class_names  # doctest: +SKIP
+    ('split', ['ants', 'bees'])
+    """
+    root = Path(folder).expanduser()
+    if not root.exists():
+        where = "" if root.is_absolute() else f" (a relative path: from {Path.cwd()})"
+        raise FolderError(f"{root} does not exist{where}. Check the path.")
+    if not root.is_dir():
+        raise FolderError(f"{root} is a file, not a folder. Give the folder that holds one sub-folder per class.")
+    layout, split_dirs = _layout(root)
+    loose = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    if layout == "class" and not _visible_dirs(root):
+        if loose:
+            raise FolderError(f"{root} holds {len(loose)} images but no class folders. Put the images of each "
+                              f"class in a sub-folder named after it: {root}/<class>/*.jpg.")
+        raise FolderError(f"{root} has no images and no class folders. Expected {root}/<class>/*.jpg "
+                          f"(or {root}/train/<class>/*.jpg ...).")
+
+    skipped: list[tuple[str, str]] = []
+    found: dict[str, dict[str, tuple[list[str], list[tuple[int, int]]]]] = {}
+    for split, sdir in split_dirs.items():
+        classes = _visible_dirs(sdir)
+        found[split] = {}
+        for cdir in classes:
+            files, sizes, bad = scan_class_folder(cdir)
+            skipped += bad
+            found[split][cdir.name] = (files, sizes)
+
+    train_key = "train" if layout == "split" else "all"
+    class_names = sorted(found[train_key])
+    total = sum(len(f) for s in found.values() for f, _ in s.values())
+    if total == 0:
+        raise FolderError(f"{root} has no usable images ({len(skipped)} files skipped"
+                          + (f", for example {skipped[0][0]}: {skipped[0][1]}" if skipped else "") + ").")
+    where = f"{root}/train" if layout == "split" else str(root)
+    if len(class_names) < 2:
+        raise FolderError(f"{where} has {len(class_names)} class folder(s) {class_names}: a classifier needs at "
+                          f"least two classes, one sub-folder each.")
+    empty = [c for c in class_names if not found[train_key][c][0]]
+    if empty:
+        raise FolderError(f"Class folder(s) with no usable image in {where}: {', '.join(empty)}. Add images or "
+                          f"remove the folder." + (f" ({len(skipped)} files were skipped: see the audit.)" if skipped else ""))
+    small = {c: len(found[train_key][c][0]) for c in class_names if len(found[train_key][c][0]) < min_per_class}
+    if small:
+        raise FolderError(f"Too few images in {where} for class(es) {small}: each class needs at least "
+                          f"{min_per_class} (one for training, validation and test each); a few dozen is better.")
+    for split, classes in found.items():
+        if split == train_key:
+            continue
+        extra = sorted(set(classes) - set(class_names))
+        missing = sorted(c for c in class_names if not classes.get(c, ([],))[0])
+        if extra:
+            raise FolderError(f"{root}/{split_dirs[split].name} has class(es) {extra} that train does not have. "
+                              f"Every split needs the same class folders.")
+        if missing:
+            raise FolderError(f"{root}/{split_dirs[split].name} has no usable images for class(es) {missing}. "
+                              f"Every split needs images of every class.")
+
+    # Exact duplicates: keep one copy, preferring the evaluation splits so none leaks into training.
+    order = [s for s in ("test", "val", "all", "train") if s in found]
+    seen: dict[str, str] = {}
+    groups: dict[str, list[str]] = {}
+    labels_of: dict[str, set[str]] = {}
+    splits: dict[str, ImageFolder] = {}
+    all_sizes: list[tuple[int, int]] = []
+    for split in order:
+        files_out, labels_out, sizes_out = [], [], []
+        for label, cls in enumerate(class_names):
+            files, sizes = found[split].get(cls, ([], []))
+            for f, size in zip(files, sizes):
+                digest = sha256sum(f)
+                labels_of.setdefault(digest, set()).add(cls)
+                if digest in seen:
+                    groups.setdefault(digest, [seen[digest]]).append(f)
+                    continue
+                seen[digest] = f
+                files_out.append(f)
+                labels_out.append(label)
+                sizes_out.append(size)
+        all_sizes += sizes_out
+        splits[split] = ImageFolder(split_dirs[split], list(class_names), files_out,
+                                          np.asarray(labels_out, np.int64), [], sizes_out)
+    splits = {s: splits[s] for s in ("all", "train", "val", "test") if s in splits}
+
+    audit = Audit(root, layout, class_names, splits, skipped, list(groups.values()), all_sizes)
+    if groups:
+        n_extra = sum(len(g) - 1 for g in groups.values())
+        audit.warnings.append(f"{n_extra} duplicate file(s) removed (kept one copy of each, in the evaluation "
+                              f"split where there was one, so no test photo is also a training photo)")
+        conflicting = [d for d, cls in labels_of.items() if len(cls) > 1]
+        if conflicting:
+            audit.warnings.append(f"{len(conflicting)} image(s) appear under two different classes: check their labels")
+    for split, sub in splits.items():
+        small_after = [c for c, n in sub.counts().items() if n == 0]
+        if small_after:
+            raise FolderError(f"After removing duplicates, {split} has no image of class(es) {small_after}.")
+    if audit.imbalance > 3:
+        audit.warnings.append(f"classes are imbalanced (largest/smallest {audit.imbalance:.1f}): accuracy flatters a "
+                              f"model that favours the big classes; training weights classes by inverse frequency")
+    tiny = sum(1 for w, h in all_sizes if min(w, h) < 64)
+    if tiny:
+        audit.warnings.append(f"{tiny} image(s) smaller than 64 px on a side: they will be upscaled and blurry")
+    if skipped:
+        audit.warnings.append(f"{len(skipped)} file(s) skipped (unreadable, not images, or formats the pipeline "
+                              f"does not read): listed above")
+    return audit
