@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 import tlcourse
-from tlcourse import adapt, data
+from tlcourse import adapt, data, scratch
 
 CE = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -39,7 +39,7 @@ def domains(direction: str, fit: str = "stretch") -> dict[str, np.ndarray]:
 
 def plain(seed: int, x: np.ndarray, y: np.ndarray, steps: int, epochs: int, batch: int = 64) -> keras.Model:
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential(list(adapt.digits_cnn()))
+    model = keras.Sequential(list(scratch.digits_cnn()))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=CE)
     model.fit(adapt.domain_dataset(x, y, batch_size=batch, seed=seed), steps_per_epoch=steps, epochs=epochs, verbose=0)
     return model
@@ -57,7 +57,7 @@ def run(direction: str, seed: int, steps: int, epochs: int, fit: str, batch: int
     out["AdaBN"] = (acc(src), time.time() - t)
     for name in ("Deep CORAL", "DANN"):
         keras.utils.set_random_seed(seed)
-        fe, clf = adapt.digits_cnn()
+        fe, clf = scratch.digits_cnn()
         if name == "DANN":
             dc = keras.Sequential([keras.Input((128,)), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(1)])
             model = adapt.DANN(fe, clf, dc, total_steps=steps * epochs, coefficient=0.1)
@@ -101,7 +101,8 @@ def main() -> None:
             for k, v in run(direction, seed, args.steps, args.epochs, args.fit, args.batch).items():
                 results.setdefault(k, []).append(v)
             print(f"{direction} seed {seed}: " + ", ".join(f"{k} {v[-1][0]:.3f}" for k, v in results.items()), flush=True)
-        print(f"\n{direction}, {args.epochs} x {args.steps} steps of {args.batch} + {args.batch}, USPS fit {args.fit}, {args.seeds} seeds")
+        print(f"\n{direction}, {args.epochs} x {args.steps} steps of {args.batch} + {args.batch}, "
+              f"USPS fit {args.fit}, {args.seeds} seeds")
         print("| method | target accuracy (mean) | min - max | seconds |\n|---|---|---|---|")
         for k, v in results.items():
             a = np.array([x[0] for x in v])

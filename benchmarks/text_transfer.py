@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from tlcourse import data, text
+from tlcourse import adapt, data, text
 
 
 def main() -> None:
@@ -50,7 +50,7 @@ def main() -> None:
     for eps in (0.01, 0.1, 1.0):
         row = []
         for s in ("yelp", "imdb"):
-            aligned = text.coral_align(emb["amazon"][tr], emb[s], eps=eps)
+            aligned = adapt.coral_align(emb["amazon"][tr], emb[s], eps=eps)
             row.append(LogisticRegression(C=1.0, max_iter=2000).fit(aligned, y[tr]).score(emb[s], sets[s][1]))
         print(f"CORAL eps {eps:<5}       ", *(f"{a:.3f}" for a in row))
     for k in (16, 32, 64, 128, 256, 800):

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from tlcourse import adapt  # noqa: E402
+from tlcourse import adapt, scratch  # noqa: E402
+from tlcourse.models import all_layers  # noqa: E402
+
+
+def bn_layers(model):
+    """The model's BatchNormalization layers, each once (what adabn re-estimates)."""
+    found = {id(layer): layer for layer in all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)}
+    return list(found.values())
+
+
+def bn_statistics(model):
+    """``{layer path: (moving_mean, moving_variance)}`` of every BatchNormalization layer."""
+    return {
+        layer.moving_mean.path: (np.array(layer.moving_mean.numpy()), np.array(layer.moving_variance.numpy()))
+        for layer in bn_layers(model)
+    }
+
+
+@pytest.mark.slow
+def test_importing_adapt_does_not_import_tensorflow():
+    code = ("import sys, tlcourse.adapt as a; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules; "
+            "a.DANN; assert 'tensorflow' in sys.modules; print(a.GradientReversal.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "GradientReversal"
 
 
 def test_gradient_reversal_is_identity_forward_and_negated_scaled_gradient_backward():
@@ -68,18 +94,42 @@ def test_coral_is_zero_for_identical_data_and_grows_with_covariance_shift():
     assert float(adapt.coral_loss(x, y)) == pytest.approx(expected, rel=1e-4)
 
 
+def test_coral_align_gives_source_the_target_covariance():
+    rng = np.random.default_rng(0)
+    source = rng.normal(size=(2000, 4))
+    mix = rng.normal(size=(4, 4))
+    target = rng.normal(size=(2000, 4)) @ mix + 2.0
+    aligned = adapt.coral_align(source, target, eps=1e-6)
+    np.testing.assert_allclose(np.cov(aligned.T), np.cov(target.T), atol=1e-3)
+    np.testing.assert_allclose(aligned.mean(0), target.mean(0), atol=1e-4)
+    assert not np.allclose(np.cov(source.T), np.cov(target.T), atol=0.1)  # there was something to align
+
+
+def test_adabn_reaches_batchnorm_inside_a_two_domain_model():
+    # DeepCORAL holds its extractor as an attribute: the layer walk must find the BN layers there.
+    keras.utils.set_random_seed(0)
+    fe, clf = scratch.digits_cnn(feature_dim=16)
+    model = adapt.DeepCORAL(fe, clf)
+    model(np.zeros((2, 28, 28, 1), "float32"))
+    assert len(bn_layers(model)) == 3
+    before = bn_statistics(fe)
+    adapt.adabn(model, np.random.default_rng(2).random((64, 28, 28, 1), dtype="float32"), batch_size=32)
+    after = bn_statistics(fe)
+    assert all(not np.allclose(before[k][0], after[k][0]) for k in before)
+
+
 def _weights_by_path(model):
     return {v.path: np.array(v.numpy()) for v in model.weights}
 
 
 def test_adabn_changes_only_batchnorm_statistics():
     keras.utils.set_random_seed(0)
-    fe, clf = adapt.digits_cnn(feature_dim=16)
+    fe, clf = scratch.digits_cnn(feature_dim=16)
     model = keras.Sequential([fe, clf])
     rng = np.random.default_rng(0)
     model(rng.random((4, 28, 28, 1), dtype="float32"))
     before = _weights_by_path(model)
-    stats_paths = {v.path for layer in adapt._bn_layers(model) for v in (layer.moving_mean, layer.moving_variance)}
+    stats_paths = {v.path for layer in bn_layers(model) for v in (layer.moving_mean, layer.moving_variance)}
     assert len(stats_paths) == 6
     target = (0.5 + rng.random((96, 28, 28, 1), dtype="float32")).astype("float32")
     adapt.adabn(model, target, batch_size=32)
@@ -96,12 +146,12 @@ def test_adabn_changes_only_batchnorm_statistics():
 
 def test_adabn_reaches_batchnorm_frozen_in_a_frozen_base():
     keras.utils.set_random_seed(0)
-    fe, _ = adapt.digits_cnn(feature_dim=16)
+    fe, _ = scratch.digits_cnn(feature_dim=16)
     fe.trainable = False
     fe(np.zeros((2, 28, 28, 1), "float32"))
-    before = adapt.bn_statistics(fe)
+    before = bn_statistics(fe)
     adapt.adabn(fe, np.random.default_rng(1).random((64, 28, 28, 1), dtype="float32"))
-    after = adapt.bn_statistics(fe)
+    after = bn_statistics(fe)
     assert all(not np.allclose(before[k][0], after[k][0]) for k in before)
     assert not any(layer.trainable for layer in fe.layers)
 
@@ -115,11 +165,12 @@ def tiny_domains():
     return xs, ys, xt
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["DANN", "DeepCORAL"])
 def test_each_model_trains_and_its_losses_are_finite(method, tiny_domains):
     xs, ys, xt = tiny_domains
     keras.utils.set_random_seed(0)
-    fe, clf = adapt.digits_cnn(feature_dim=16)
+    fe, clf = scratch.digits_cnn(feature_dim=16)
     if method == "DANN":
         dc = keras.Sequential([keras.Input((16,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
         model = adapt.DANN(fe, clf, dc, total_steps=4, coefficient=0.5)
@@ -144,7 +195,7 @@ def test_dann_reversal_pushes_features_against_the_domain_classifier(tiny_domain
     """With the reversal, the extractor's gradient from the domain loss is the negative of plain training's."""
     xs, ys, xt = tiny_domains
     keras.utils.set_random_seed(0)
-    fe, clf = adapt.digits_cnn(feature_dim=8)
+    fe, clf = scratch.digits_cnn(feature_dim=8)
     dc = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)])
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
     layer = adapt.GradientReversal(1.0)
@@ -177,4 +228,4 @@ def test_accuracy_and_bn_statistics():
     model.layers[0].kernel.assign(np.eye(2, dtype="float32"))
     x = np.array([[1, 0], [0, 1], [1, 0], [0, 1]], "float32")
     assert adapt.accuracy(model, x, np.array([0, 1, 0, 0])) == pytest.approx(0.75)
-    assert adapt.bn_statistics(model) == {}
+    assert bn_statistics(model) == {}

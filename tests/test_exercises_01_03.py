@@ -2,6 +2,7 @@
 answers and refuse wrong ones (with a reason)."""
 
 import numpy as np
+import pytest
 
 from tlcourse.exercises import feature_extraction, what_is_tl
 
@@ -24,6 +25,7 @@ def test_feature_classifier_check():
     assert not what_is_tl.check_feature_classifier(None, x, y)
 
 
+@pytest.mark.slow
 def test_reused_extractor_check():
     import keras
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["CheckResult", "Checker"]
 
@@ -61,24 +62,34 @@ class Checker:
             self.passed = False
             self.lines.append(f"[x] {problem}")
 
-    def attempt(self, call: Callable[[], Any], *, failed: str = "your function raised") -> tuple[bool, Any]:
+    def attempt(
+        self, call: Callable[[], Any], *, failed: str = "your function raised", hint: str = ""
+    ) -> tuple[bool, Any]:
         """Run the learner's code, ``call()``; an exception becomes a point to fix, not a crash.
 
-        Returns ``(True, value)``, or ``(False, None)`` after recording ``"<failed> <error type>: <message>"``.
+        Returns ``(True, value)``, or ``(False, None)`` after recording ``"<failed> <error type>: <message>"``,
+        followed by ``hint`` (what to try next) when one is given.
 
         Examples
         --------
         >>> c = Checker("Exercise 1")
         >>> c.attempt(lambda: 1 / 0)
         (False, None)
+        >>> c.attempt(lambda: int("x"), failed="int(answer) raised", hint="Give a whole number.")
+        (False, None)
         >>> print(c.result())
         Exercise 1: NOT YET
           [x] your function raised ZeroDivisionError: division by zero
+          [x] int(answer) raised ValueError: invalid literal for int() with base 10: 'x'. Give a whole number.
         """
         try:
             return True, call()
         except Exception as err:  # noqa: BLE001 - report the learner's error, do not crash the check
-            self.expect(False, f"{failed} {type(err).__name__}: {err}")
+            problem = f"{failed} {type(err).__name__}: {err}"
+            if hint:
+                # The hint is a sentence of its own; error messages may or may not end with a full stop.
+                problem += (" " if problem.endswith((".", "!", "?")) else ". ") + hint
+            self.expect(False, problem)
             return False, None
 
     def result(self, *, show: bool = False) -> CheckResult:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from tlcourse.checks import CheckResult, Checker
+from tlcourse.checks import Checker, CheckResult
 from tlcourse.models import all_layers
 
 __all__ = ["check_safe_model"]
@@ -44,18 +44,16 @@ def check_safe_model(model: Any, reference: Any) -> CheckResult:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.keras"
         model.save(path)
-        try:
-            loaded = keras.saving.load_model(path, safe_mode=True)
-        except Exception as exc:  # noqa: BLE001 - any failure is the learner's to read
-            c.expect(False, f"keras.saving.load_model(..., safe_mode=True) failed: {exc}")
+        ran, loaded = c.attempt(lambda: keras.saving.load_model(path, safe_mode=True),
+                                failed="keras.saving.load_model(..., safe_mode=True) failed:")
+        if not ran:
             return c.result()
     c.expect(True, "", ok="saved and loaded with safe_mode=True")
     shape = tuple(int(d) for d in reference.input_shape[1:])
     x = np.random.default_rng(0).uniform(0, 255, size=(2,) + shape).astype("float32")
-    try:
-        same = np.allclose(np.asarray(loaded(x)), np.asarray(reference(x)), atol=1e-4)
-    except Exception as exc:  # noqa: BLE001
-        c.expect(False, f"the loaded model does not take the reference's input {shape}: {exc}")
+    ran, same = c.attempt(lambda: np.allclose(np.asarray(loaded(x)), np.asarray(reference(x)), atol=1e-4),
+                          failed=f"the loaded model does not take the reference's input {shape}:")
+    if not ran:
         return c.result()
     c.expect(same, "the outputs differ from the Lambda model's: check the scale and offset of the rescaling "
                    "(x / 127.5 - 1 is scale 1/127.5, offset -1).", ok="same outputs as the Lambda model")

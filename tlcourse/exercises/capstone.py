@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from tlcourse.checks import CheckResult, Checker
+from tlcourse.checks import Checker, CheckResult
 
 __all__ = ["check_per_class_accuracy", "check_test_split"]
 

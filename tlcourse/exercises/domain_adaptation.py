@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from tlcourse.checks import CheckResult, Checker
+from tlcourse.checks import Checker, CheckResult
 
 __all__ = ["check_coral", "check_reversal"]
 

@@ -6,20 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from tlcourse.checks import CheckResult, Checker
+from tlcourse.checks import Checker, CheckResult
+from tlcourse.models import all_layers
 
 __all__ = ["check_phase_one", "check_phase_two"]
 
 
 def _n_params(weights: Any) -> int:
     return int(sum(np.prod(w.shape) for w in weights))
-
-
-def _contains(model: Any, layer: Any) -> bool:
-    for sub in getattr(model, "layers", []):
-        if sub is layer or _contains(sub, layer):
-            return True
-    return False
 
 
 def check_phase_one(model: Any, base: Any) -> CheckResult:
@@ -42,8 +36,8 @@ def check_phase_one(model: Any, base: Any) -> CheckResult:
         c.expect(False, "answer1 should be a keras.Model from images to 2 probabilities (it is "
                         f"{type(model).__name__}).")
         return c.result()
-    c.expect(_contains(model, base), "new_base is not inside your model: call it on the (rescaled) inputs.",
-             ok="the base is part of the model")
+    c.expect(any(layer is base for layer in all_layers(model)),
+             "new_base is not inside your model: call it on the (rescaled) inputs.", ok="the base is part of the model")
     c.expect(not base.trainable and not base.trainable_weights,
              "the base still has trainable weights: set new_base.trainable = False before training the head, "
              "or its features are wrecked by the random head's gradients.", ok="the base is frozen")

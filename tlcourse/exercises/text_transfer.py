@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from tlcourse.checks import CheckResult, Checker
+from tlcourse.checks import Checker, CheckResult
 
 __all__ = ["check_coral_align", "check_mean_pool"]
 
@@ -49,7 +50,7 @@ def check_coral_align(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Che
 
     Examples
     --------
-    >>> from tlcourse.text import coral_align
+    >>> from tlcourse.adapt import coral_align
     >>> check_coral_align(lambda s, t: coral_align(s, t, eps=1e-6)).passed
     True
     >>> check_coral_align(lambda s, t: s - s.mean(0) + t.mean(0)).passed

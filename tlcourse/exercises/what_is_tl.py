@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tlcourse.checks import CheckResult, Checker
+from tlcourse.checks import Checker, CheckResult
 
 __all__ = ["check_feature_classifier", "check_reused_extractor"]
 
@@ -26,11 +26,9 @@ def check_feature_classifier(clf: Any, features_test: np.ndarray, y_test: np.nda
     if clf is None or not hasattr(clf, "predict"):
         c.expect(False, "store a fitted classifier in `clf` (for example LogisticRegression().fit(features, labels)).")
         return c.result(show=show)
-    try:
-        pred = np.asarray(clf.predict(features_test))
-    except Exception as exc:  # noqa: BLE001 - the learner reads the reason
-        c.expect(False, f"clf.predict(test features) failed: {exc}. Fit it on the pooled features "
-                        f"(shape {features_test.shape[1:]}), not on images.")
+    ran, pred = c.attempt(lambda: np.asarray(clf.predict(features_test)), failed="clf.predict(test features) failed:",
+                          hint=f"Fit it on the pooled features (shape {features_test.shape[1:]}), not on images.")
+    if not ran:
         return c.result(show=show)
     n_classes = len(np.unique(y_test))
     acc = float(np.mean(pred == y_test))

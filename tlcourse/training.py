@@ -1,57 +1,21 @@
-"""Machinery repeated across lessons 01-03: a small CNN trained from scratch, epoch timing.
+"""Training helpers repeated across lessons: epoch timing, time to reach a score, re-initialising a model.
 
-Introduced in 01_what_is_transfer_learning (the scratch baseline) and used again in
-02_feature_extraction and 03_fine_tuning.
+Introduced in 01_what_is_transfer_learning, where a model trained from scratch
+and a head on pretrained features race to the same accuracy (:class:`EpochTimer`,
+:func:`time_to_reach`) over many seeds and data sizes (:func:`fresh_start`);
+:class:`EpochTimer` times training again in 02_feature_extraction.
 """
 
 from __future__ import annotations
 
 import time
-
-import numpy as np
 from typing import Any
 
-__all__ = ["small_cnn", "EpochTimer", "time_to_reach", "fresh_start"]
+import numpy as np
 
+from tlcourse.models import leaf_layers
 
-def small_cnn(
-    num_classes: int,
-    input_shape: tuple[int, int, int] = (64, 64, 3),
-    *,
-    filters: tuple[int, ...] = (16, 32, 64, 128),
-    dropout: float = 0.3,
-    bn_momentum: float = 0.9,
-    rescale: float | None = 1 / 255,
-) -> Any:
-    """A small CNN to train from scratch: conv blocks with BatchNormalization, pooling, dense logits.
-
-    BatchNormalization's momentum is 0.9, not Keras's 0.99: trained for a few
-    dozen steps on a handful of photos, 0.99's moving statistics lag behind the
-    weights and the model predicts one class in inference mode (measured on
-    flowers, see REFERENCE.md). Inputs are images in [0, 255] (``rescale``
-    brings them to [0, 1]; ``None`` leaves them alone). Outputs are logits.
-
-    Examples
-    --------
-    >>> m = small_cnn(5, (32, 32, 3))
-    >>> m.output_shape
-    (None, 5)
-    """
-    import keras
-    from keras import layers
-
-    model_layers: list[Any] = [keras.Input(input_shape)]
-    if rescale is not None:
-        model_layers.append(layers.Rescaling(rescale))
-    for f in filters:
-        model_layers += [
-            layers.Conv2D(f, 3, padding="same", use_bias=False),
-            layers.BatchNormalization(momentum=bn_momentum),
-            layers.ReLU(),
-            layers.MaxPooling2D(),
-        ]
-    model_layers += [layers.GlobalAveragePooling2D(), layers.Dropout(dropout), layers.Dense(num_classes)]
-    return keras.Sequential(model_layers, name="small_cnn")
+__all__ = ["EpochTimer", "fresh_start", "time_to_reach"]
 
 
 class EpochTimer:
@@ -73,6 +37,7 @@ class EpochTimer:
         self._start = 0.0
 
     def callback(self) -> Any:
+        """A new ``keras.callbacks.Callback`` that fills :attr:`times` (cleared when ``fit`` begins)."""
         import keras
 
         timer = self
@@ -106,13 +71,6 @@ def time_to_reach(times: list[float], scores: list[float], target: float, *, off
     return None
 
 
-def _leaves(model: Any) -> list[Any]:
-    out = []
-    for layer in model.layers:
-        out.extend(_leaves(layer) if hasattr(layer, "layers") else [layer])
-    return out
-
-
 def fresh_start(model: Any, seed: int) -> Any:
     """Re-initialise the trainable layers of a compiled model and reset its optimizer, without recompiling.
 
@@ -135,8 +93,9 @@ def fresh_start(model: Any, seed: int) -> Any:
     import keras
 
     keras.utils.set_random_seed(seed)
+    # A clone has the same architecture with newly initialised weights: its leaves pair up with the model's.
     fresh = keras.models.clone_model(model)
-    for layer, new in zip(_leaves(model), _leaves(fresh)):
+    for layer, new in zip(leaf_layers(model), leaf_layers(fresh)):
         if layer.trainable and layer.weights:
             layer.set_weights(new.get_weights())
     if getattr(model, "optimizer", None) is not None:

@@ -1,0 +1,81 @@
+"""AdaBN (Li et al. 2016): re-estimate BatchNormalization statistics on the target domain.
+
+Introduced in 04_domain_adaptation, on the digits CNN and on a frozen pretrained base.
+Importing this module does not import TensorFlow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tlcourse.models import all_layers
+
+__all__ = ["adabn"]
+
+
+def adabn(model: Any, x_target: Any, *, batch_size: int = 256) -> Any:
+    """AdaBN (Li et al. 2016): re-estimate every BatchNormalization layer's statistics on target data.
+
+    Runs the target images through ``model`` in training mode, with each BN
+    layer's momentum set so that its moving mean and variance become the
+    average of the batch statistics over all the target data (the cumulative
+    average, not an exponential one). Nothing else changes: no weights, no
+    labels; BN layers frozen with ``trainable = False`` (as in a frozen
+    pretrained base) are switched on for the pass and frozen again after it.
+    A model without BatchNormalization is returned unchanged.
+
+    Parameters
+    ----------
+    model
+        A Keras model (modified in place and returned). Copy it first with
+        ``keras.models.clone_model`` + ``set_weights`` to keep the original.
+    x_target
+        Target images (NumPy array), or a ``tf.data.Dataset`` of batches.
+    batch_size
+        Images per pass for an array; larger batches give better estimates.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tlcourse.scratch import digits_cnn
+    >>> fe, _ = digits_cnn()
+    >>> _ = adabn(fe, np.random.default_rng(0).random((64, 28, 28, 1), dtype="float32"), batch_size=32)
+    >>> bool(np.all(fe.layers[1].moving_mean.numpy() != 0))
+    True
+    """
+    import keras
+    import tensorflow as tf
+
+    # all_layers walks `.layers`, which for a subclassed model (DANN, DeepCORAL) holds the sub-models
+    # assigned as attributes, so it reaches their BN layers too. A layer shared by two containers
+    # appears once per container: keep it once, so each layer is set and restored once.
+    layers, seen = [], set()
+    for layer in [model, *all_layers(model)]:
+        if isinstance(layer, keras.layers.BatchNormalization) and id(layer) not in seen:
+            seen.add(id(layer))
+            layers.append(layer)
+    if not layers:
+        return model
+    saved = [(layer.momentum, layer.trainable) for layer in layers]
+    # Weights of everything else must not move: we only call the model, never an optimizer.
+    if isinstance(x_target, np.ndarray):
+        batches = tf.data.Dataset.from_tensor_slices(x_target.astype(np.float32)).batch(batch_size)
+    else:
+        batches = x_target
+    try:
+        for layer in layers:
+            layer.trainable = True
+        for k, batch in enumerate(batches):
+            images = batch[0] if isinstance(batch, (tuple, list)) else batch
+            for layer in layers:
+                # new = momentum * old + (1 - momentum) * batch: with momentum k/(k+1) this is the
+                # running mean of the k+1 batch statistics seen so far.
+                layer.momentum = k / (k + 1.0)
+            model(images, training=True)
+    finally:
+        for layer, (momentum, trainable) in zip(layers, saved):
+            layer.momentum = momentum
+            layer.trainable = trainable
+    return model
