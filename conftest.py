@@ -1,15 +1,45 @@
-"""Print how long each notebook took, at the end of every test run (the course map's minutes)."""
+"""Time each notebook of a test run: print the minutes, and write them for tools/update_minutes.py.
+
+At the end of every run that executed notebooks (nbval), the minutes per
+notebook are printed and written to ``outputs/notebook_minutes.json``
+(git-ignored)::
+
+    {"date": "2026-12-01", "cpus": 2, "profile": "", "failed": [],
+     "notebooks": {"00_setup_check": 0.52, ...}}
+
+After a clean run of every notebook on the test machine (quick profile),
+``python tools/update_minutes.py`` merges these into ``tlcourse/minutes.json``,
+the one source of the course's minutes, and rebuilds the notebooks and README.
+"""
 
 from __future__ import annotations
 
+import datetime
+import json
+import os
 from collections import defaultdict
+from pathlib import Path
+
+# The tests never download: whatever the shell says, they run offline (a test of the download
+# path switches it back on for its local file:// sources), and so do the notebooks' kernels.
+os.environ.setdefault("TLCOURSE_OFFLINE", "1")
+
+# The lessons' percent-format sources are notebooks, not modules: importing one (as
+# --doctest-modules would) runs the whole lesson. nbval runs the built .ipynb instead.
+collect_ignore = ["notebooks/src"]
 
 _SECONDS: dict[str, float] = defaultdict(float)
+_FAILED: set[str] = set()
+MEASURED_FILE = Path("outputs") / "notebook_minutes.json"
 
 
 def pytest_runtest_logreport(report):  # noqa: D103 - pytest hook
-    if report.nodeid.split("::")[0].endswith(".ipynb"):
-        _SECONDS[report.nodeid.split("::")[0]] += report.duration
+    path = report.nodeid.split("::")[0]
+    if path.endswith(".ipynb"):
+        # setup, call and teardown of every cell: the kernel's start-up is in the first cell's setup
+        _SECONDS[path] += report.duration
+        if report.failed:
+            _FAILED.add(Path(path).stem)
 
 
 def pytest_terminal_summary(terminalreporter):  # noqa: D103 - pytest hook
@@ -19,3 +49,15 @@ def pytest_terminal_summary(terminalreporter):  # noqa: D103 - pytest hook
     for name, seconds in sorted(_SECONDS.items()):
         terminalreporter.write_line(f"{name:48s} {seconds / 60:5.2f} min")
     terminalreporter.write_line(f"{'all notebooks':48s} {sum(_SECONDS.values()) / 60:5.2f} min")
+    measured = {
+        "date": datetime.date.today().isoformat(),
+        "cpus": os.cpu_count(),
+        # empty: chosen from the hardware (quick without a GPU); update_minutes wants quick-profile minutes
+        "profile": os.environ.get("TLCOURSE_PROFILE", ""),
+        "failed": sorted(_FAILED),
+        "notebooks": {Path(p).stem: round(s / 60, 2) for p, s in sorted(_SECONDS.items())},
+    }
+    out = Path(terminalreporter.config.rootpath) / MEASURED_FILE
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
+    terminalreporter.write_line(f"written to {MEASURED_FILE} (merge with: python tools/update_minutes.py)")
