@@ -10,15 +10,14 @@
 #
 # **Prerequisites:** Python and a first Keras model (`compile`, `fit`).
 #
-# **Estimated time:** 1 min on a CPU (quick profile), 1 min on a GPU (full profile).
+# **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
-import time
 
 import numpy as np
 
 import tlcourse
-from tlcourse import data, doctor, models, plots
+from tlcourse import data, doctor, models, plots, timings
 
 report = tlcourse.setup(seed=42)
 
@@ -129,16 +128,25 @@ print(base.name, "output", base.output_shape, models.trainable_summary(base))
 # ## 4. How fast is this machine?
 #
 # One fine-tuning step of the base, timed. The first call traces the graph, which takes a while; later
-# steps are the real speed. The estimate scales the minutes each notebook took on the course's test
-# machine (2 CPU cores) by how fast this machine trains.
+# steps are the real speed. The estimate adds, per notebook, the minutes to teach (or read) it, the minutes
+# its exercises take, and its computing: the minutes it took on the course's test machine (2 CPU cores),
+# scaled by how fast this machine trains. On a GPU (full profile) the computing is the course map's estimate.
 
 # %%
 speed = doctor.time_training_step(image_size=96, batch_size=32, steps=5)
 print(f"first step (tracing): {speed['first_step_s']:.1f} s; then {speed['images_per_s']:.0f} images/s")
 estimate = doctor.estimate_minutes(speed["images_per_s"])
-for name, minutes in estimate.items():
-    print(f"  {name:32s} about {minutes:4.1f} min")
-print(f"whole course (quick profile): about {sum(estimate.values()):.0f} min of computing")
+on_gpu = PROFILE.name == "full"  # the full profile's minutes are GPU estimates, not scaled CPU ones
+rows = []
+for name, m in timings.notebook_minutes().items():
+    compute = m.compute_full if on_gpu else estimate[name]
+    rows.append((name, m.teaching, m.exercises, compute))
+print(f"  {'notebook':32s} {'teaching':>8s} {'exercises':>9s} {'computing':>9s} {'total':>6s}  (min)")
+for name, teaching, exercises, compute in rows:
+    print(f"  {name:32s} {teaching:8.0f} {exercises:9.0f} {compute:9.1f} {teaching + exercises + compute:6.0f}")
+totals = [sum(r[i] for r in rows) for i in (1, 2, 3)]
+print(f"whole course ({PROFILE.name} profile): about {sum(totals) / 60:.1f} h = {totals[0]:.0f} min teaching"
+      f" + {totals[1]:.0f} min exercises + {totals[2]:.0f} min computing on this machine")
 assert speed["images_per_s"] > 0
 
 # %% [markdown]

@@ -14,8 +14,7 @@
 #
 # **Prerequisites:** 00_setup_check; a first Keras model (`compile`, `fit`); logistic regression.
 #
-# **Estimated time:** 2 min on a CPU (quick profile; measured 1 min 45 s on 2 cores), 6 min on a GPU
-# (full profile); 30 min to read and do the exercises.
+# **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
 import time
@@ -27,8 +26,9 @@ import tensorflow as tf
 from sklearn.linear_model import LogisticRegression
 
 import tlcourse
-from tlcourse import adapt, data, features, finetune, models, plots
+from tlcourse import data, features, models, plots, training
 from tlcourse.exercises import what_is_tl
+from tlcourse.scratch import digits_cnn, small_cnn
 
 report = tlcourse.setup(seed=42)
 
@@ -164,18 +164,18 @@ x_pool_small = tf.image.resize(x_pool, (SCRATCH_SIZE, SCRATCH_SIZE)).numpy()
 x_test_small = tf.image.resize(x_test, (SCRATCH_SIZE, SCRATCH_SIZE)).numpy()
 
 
-scratch = finetune.small_cnn(len(CLASSES), (SCRATCH_SIZE, SCRATCH_SIZE, 3), filters=(16, 32, 64))
+scratch = small_cnn(len(CLASSES), (SCRATCH_SIZE, SCRATCH_SIZE, 3), filters=(16, 32, 64))
 scratch.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                 metrics=["accuracy"], jit_compile=False)
 
 
 def train_scratch(idx, seed, validation=False):
-    finetune.fresh_start(scratch, seed)   # new random weights, optimizer reset: no recompile, no new trace
+    training.fresh_start(scratch, seed)   # new random weights, optimizer reset: no recompile, no new trace
     if not validation:   # few photos: repeat them to make SCRATCH_MIN_STEPS batches in one pass (fast)
         rng = np.random.default_rng(seed)
         n = max(len(idx) * SCRATCH_EPOCHS, SCRATCH_MIN_STEPS * 32)
         idx = np.concatenate([rng.permutation(idx) for _ in range(int(np.ceil(n / len(idx))))])[:n]
-    timer = finetune.EpochTimer()
+    timer = training.EpochTimer()
     history = scratch.fit(x_pool_small[idx], y_pool[idx], batch_size=32, epochs=1 if not validation else
                           SCRATCH_EPOCHS, verbose=0,
                           validation_data=(x_test_small, y_test) if validation else None,
@@ -242,13 +242,13 @@ keras.utils.set_random_seed(0)
 head = keras.Sequential([keras.Input(f_pool.shape[1:]), keras.layers.Dropout(0.2), keras.layers.Dense(len(CLASSES))])
 head.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
              metrics=["accuracy"], jit_compile=False)
-timer_head = finetune.EpochTimer()
+timer_head = training.EpochTimer()
 hist_head = head.fit(f_pool, y_pool, epochs=30, batch_size=32, verbose=0, validation_data=(f_test, y_test),
                      callbacks=[timer_head.callback()])
 
 # %%
-t_scratch = finetune.time_to_reach(timer_scratch.times, hist_scratch.history["val_accuracy"], scratch_best)
-t_head = finetune.time_to_reach(timer_head.times, hist_head.history["val_accuracy"], scratch_best,
+t_scratch = training.time_to_reach(timer_scratch.times, hist_scratch.history["val_accuracy"], scratch_best)
+t_head = training.time_to_reach(timer_head.times, hist_head.history["val_accuracy"], scratch_best,
                                 offset=extract_seconds)
 print(f"scratch: best {scratch_best:.3f} after {t_scratch:.1f} s")
 head_best = max(hist_head.history["val_accuracy"])
@@ -280,7 +280,7 @@ assert t_head is not None and t_head - extract_seconds < t_scratch and head_best
 x_digits, y_digits = data.load_mnist()
 low, high = y_digits < 5, y_digits >= 5
 keras.utils.set_random_seed(0)
-source_fe, source_clf = adapt.digits_cnn(num_classes=5)
+source_fe, source_clf = digits_cnn(num_classes=5)
 source_model = keras.Sequential([source_fe, source_clf])
 source_model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                      metrics=["accuracy"], jit_compile=False)
@@ -302,13 +302,13 @@ def digits_model_for(extractor):
     return model
 
 
-digit_models = {"from scratch": digits_model_for(adapt.digits_cnn(num_classes=5)[0]),
+digit_models = {"from scratch": digits_model_for(digits_cnn(num_classes=5)[0]),
                 "pretrained on 0-4": digits_model_for(conv_part)}
 
 
 # %%
 def digits_run(model, seed):
-    finetune.fresh_start(model, seed)       # frozen conv_part keeps its pretrained weights
+    training.fresh_start(model, seed)       # frozen conv_part keeps its pretrained weights
     train = data.few_shot(y_high, SHOTS_DIGITS, seed=seed)
     test = np.setdiff1d(np.arange(len(y_high)), train)
     model.fit(x_high[train], y_high[train], epochs=30, batch_size=25, verbose=0)

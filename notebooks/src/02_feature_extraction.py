@@ -14,8 +14,7 @@
 #
 # **Prerequisites:** 01_what_is_transfer_learning.
 #
-# **Estimated time:** 2 min on a CPU (quick profile), 5 min on a GPU (full profile); 30 min to read and
-# do the exercises.
+# **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
 import time
@@ -28,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.manifold import TSNE
 
 import tlcourse
-from tlcourse import data, features, finetune, models, plots
+from tlcourse import data, features, models, plots, training
 from tlcourse.exercises import feature_extraction
 
 report = tlcourse.setup(seed=42)
@@ -87,7 +86,7 @@ def compile_head(m):
 
 
 before = [w.copy() for w in base.get_weights()]
-timer_e2e = finetune.EpochTimer()
+timer_e2e = training.EpochTimer()
 keras.utils.set_random_seed(0)
 compile_head(model).fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS, verbose=0,
                         callbacks=[timer_e2e.callback()])
@@ -117,7 +116,7 @@ f_test = features.cached_features(extractor, x_test, name="flowers_test_02")
 extract_seconds = time.perf_counter() - start
 head = keras.Sequential([keras.Input(f_train.shape[1:]), keras.layers.Dropout(0.2),
                          keras.layers.Dense(len(CLASSES))])
-timer_head = finetune.EpochTimer()
+timer_head = training.EpochTimer()
 keras.utils.set_random_seed(0)
 compile_head(head).fit(f_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS, verbose=0,
                        callbacks=[timer_head.callback()])

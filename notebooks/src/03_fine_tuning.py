@@ -15,7 +15,7 @@
 #
 # **Prerequisites:** 01_what_is_transfer_learning and 02_feature_extraction.
 #
-# **Estimated time:** 2 min on a CPU (quick profile; measured 2 min 10 s), 5 min on a GPU (full profile), plus the time to read.
+# **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
 import time

@@ -16,7 +16,7 @@
 #
 # **Prerequisites:** 02_feature_extraction and 03_fine_tuning.
 #
-# **Estimated time:** 2 min on a CPU (quick profile), 5 min on a GPU (full profile), plus the time to read.
+# **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
 import time
@@ -25,7 +25,6 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-from tensorflow.python.framework import config as tf_config  # to switch determinism off and on for XLA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -174,7 +173,7 @@ print(f"digits pretraining minus random digits CNN: {gap:+.3f} (noise about {se:
 candidates = [("mobilenet_v2", 0.35), ("mobilenet", 0.25)]
 if not QUICK:
     candidates += [("mobilenet_v2", 1.0), ("efficientnet_b0", None), ("resnet50", None)]
-ranking = {f"MobileNetV2 0.35": acc["MobileNetV2 0.35, ImageNet"], f"MobileNet 0.25": acc["MobileNet 0.25, ImageNet"]}
+ranking = {"MobileNetV2 0.35": acc["MobileNetV2 0.35, ImageNet"], "MobileNet 0.25": acc["MobileNet 0.25, ImageNet"]}
 top1 = {"MobileNetV2 0.35": 0.603, "MobileNet 0.25": 0.506}
 for name, alpha in candidates[2:]:
     try:
@@ -413,11 +412,11 @@ for cache in (False, True):
     print(f"cache={cache!s:<5}: first pass {times[0]:.2f} s, second pass {times[1]:.2f} s")
 
 # %% [markdown]
-# **Mixed precision and XLA** pay on GPUs (float16 tensor cores; fused kernels); on a CPU they may not, and
-# for MobileNetV2 fine-tuning steps XLA was measured many times slower on this kind of machine (REFERENCE.md),
-# so never switch it on for a long CPU run without timing a tiny case first, as here: one epoch of a small CNN
-# on 512 images of 32 px, after a warm-up epoch. (Keras turns XLA off while deterministic ops are on, so the
-# cell switches determinism off for that run.)
+# **Mixed precision and XLA** pay on GPUs (float16 tensor cores; fused kernels); on a CPU they may not, so
+# never switch them on for a long CPU run without timing a tiny case first, as here: one epoch of a small CNN
+# on 512 images of 32 px, after a warm-up epoch. The training step is written out with `tf.function` so that
+# `jit_compile=True` really compiles it with XLA: `model.compile(jit_compile=True)` quietly turns XLA off while
+# deterministic ops are on, as `tlcourse.setup()` has them on a CPU.
 
 # %%
 def small_cnn_epoch_seconds(dtype="float32", jit_compile=False):
@@ -425,16 +424,22 @@ def small_cnn_epoch_seconds(dtype="float32", jit_compile=False):
     m = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(16, 3, activation="relu", dtype=dtype),
                           keras.layers.GlobalAveragePooling2D(dtype=dtype),
                           keras.layers.Dense(5, activation="softmax", dtype="float32")])
-    if jit_compile:  # Keras turns XLA off while deterministic ops are on
-        tf_config.disable_op_determinism()
-    m.compile("adam", "sparse_categorical_crossentropy", jit_compile=jit_compile)
+    optimizer, loss_fn = keras.optimizers.Adam(), keras.losses.SparseCategoricalCrossentropy()
+
+    @tf.function(jit_compile=jit_compile)
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, m(x, training=True))
+        optimizer.apply(tape.gradient(loss, m.trainable_variables), m.trainable_variables)
+
     xs, ys = np.random.default_rng(0).uniform(0, 1, (512, 32, 32, 3)).astype("float32"), np.arange(512) % 5
-    m.fit(xs, ys, epochs=1, batch_size=64, verbose=0)
+    batches = [(tf.constant(xs[i:i + 64]), tf.constant(ys[i:i + 64])) for i in range(0, 512, 64)]
+    for x, y in batches:  # warm-up epoch: tracing and compiling
+        train_step(x, y)
     start = time.perf_counter()
-    m.fit(xs, ys, epochs=1, batch_size=64, verbose=0)
-    seconds = time.perf_counter() - start
-    tf.config.experimental.enable_op_determinism()
-    return seconds
+    for x, y in batches:
+        train_step(x, y)
+    return time.perf_counter() - start
 
 
 speed = {"float32": small_cnn_epoch_seconds(), "mixed_float16": small_cnn_epoch_seconds("mixed_float16"),

@@ -14,18 +14,17 @@
 #
 # **Prerequisites:** 02_feature_extraction, 03_fine_tuning (what the recipe does and why); 05_best_practices helps.
 #
-# **Estimated time:** 2 min on a CPU (quick profile), 3 min on a GPU (full profile), plus the time to read;
-# longer on a big folder of your own.
+# **Estimated time:** (generated from tlcourse/minutes.json)
+# The computing takes longer on a big folder of your own.
 
 # %%
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 
 import tlcourse
-from tlcourse import capstone, data, plots
+from tlcourse import capstone, cli, data, plots, settings
 from tlcourse.exercises import capstone as exercises
 
 report = tlcourse.setup(seed=42)
@@ -43,7 +42,7 @@ report = tlcourse.setup(seed=42)
 
 # %% tags=["parameters"]
 DEFAULT_DIR = str(data.dataset_path("hymenoptera"))
-FOLDER = os.environ.get("TLCOURSE_CAPSTONE_DIR") or DEFAULT_DIR
+FOLDER = str(settings.current().capstone_dir or DEFAULT_DIR)  # $TLCOURSE_CAPSTONE_DIR, if set
 OUT_DIR = "outputs/capstone"
 SEED = 42
 PROFILE = report.profile
@@ -215,7 +214,7 @@ if per_class is not None:
 # %%
 capstone.save(model, audit.class_names, OUT_DIR)
 reloaded, classes = capstone.load(OUT_DIR)
-same = np.allclose(capstone.evaluate(reloaded, arrays["test"][0]), ft.probabilities, atol=1e-5)
+same = np.allclose(capstone.predict_proba(reloaded, arrays["test"][0]), ft.probabilities, atol=1e-5)
 print("reloaded model gives the same test probabilities:", same)
 assert same and classes == audit.class_names
 
@@ -240,7 +239,7 @@ for p in capstone.predict(OUT_DIR, new_photos):
 # Here `predict` runs on the model this notebook saved (the same function the command calls):
 
 # %%
-exit_code = capstone.main(["predict", OUT_DIR, splits.test.files[0]])
+exit_code = cli.main(["predict", OUT_DIR, splits.test.files[0]])
 print("exit code:", exit_code)
 
 # %% [markdown]

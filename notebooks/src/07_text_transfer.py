@@ -16,7 +16,7 @@
 #
 # **Prerequisites:** 02-04 (features from a frozen base, fine-tuning, CORAL).
 #
-# **Estimated time:** 2 min on a CPU (quick profile), 5 min on a GPU (full profile).
+# **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
 import time
@@ -28,7 +28,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 import tlcourse
-from tlcourse import data, text
+from tlcourse import adapt, data, text
 from tlcourse.exercises import text_transfer as ex
 
 report = tlcourse.setup(seed=42)
@@ -273,7 +273,7 @@ for site, (t_texts, t_y) in targets.items():
         return model.score(feats[rest], t_y[rest])
     table[site] = {
         "source only": score(head),
-        "CORAL (no labels)": score(encoder_head(text.coral_align(emb["train"], emb[site], eps=0.1), y_train)),
+        "CORAL (no labels)": score(encoder_head(adapt.coral_align(emb["train"], emb[site], eps=0.1), y_train)),
         f"+ {FEW_TARGET} target labels": score(encoder_head(np.r_[emb["train"], emb[site][few]], np.r_[y_train, t_y[few]])),
         f"only the {FEW_TARGET} target labels": score(encoder_head(emb[site][few], t_y[few])),
     }
