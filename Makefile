@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.tlcourse-installed
 PYTEST_ARGS ?=
 
-.PHONY: install lab test unit notebooks clean
+.PHONY: install lab test unit lint notebooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,12 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
+# The fast tier: unit tests and docstring examples, no notebooks and no training (under a minute).
 unit: $(STAMP)
-	$(BIN)/python -m pytest -ra tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra -m "not slow" tests tlcourse tools $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # Rebuild notebooks/*.ipynb from their sources in notebooks/src/.
 notebooks: $(STAMP)

@@ -8,8 +8,9 @@ several times faster than running the base each epoch, for the same accuracy.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
