@@ -62,6 +62,21 @@ class Checker:
             self.passed = False
             self.lines.append(f"[x] {problem}")
 
+    def given(self, answer: Any, problem: str) -> bool:
+        """Whether the learner gave an answer at all (not ``None``); if not, ``problem`` says what to write.
+
+        Examples
+        --------
+        >>> c = Checker("Exercise 3")
+        >>> c.given(None, "write my_function(x) and pass it in.")
+        False
+        >>> print(c.result())
+        Exercise 3: NOT YET
+          [x] write my_function(x) and pass it in.
+        """
+        self.expect(answer is not None, problem)
+        return answer is not None
+
     def attempt(
         self, call: Callable[[], Any], *, failed: str = "your function raised", hint: str = ""
     ) -> tuple[bool, Any]:

@@ -58,32 +58,12 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     # A 2-core laptop, CI and the tests: each notebook in about two minutes.
-    "quick": Profile(
-        name="quick",
-        image_size=128,
-        batch_size=32,
-        epochs=5,
-        fine_tune_epochs=3,
-        max_per_class=150,
-        seeds=3,
-        base_model="mobilenet_v2",
-        base_alpha=0.35,
-        digits_epochs=5,
-    ),
+    "quick": Profile("quick", image_size=128, batch_size=32, epochs=5, fine_tune_epochs=3, max_per_class=150,
+                     seeds=3, base_model="mobilenet_v2", base_alpha=0.35, digits_epochs=5),
     # A GPU: whole data sets, 224 px, more epochs. Needs internet (or a mirror)
     # for the larger ImageNet weights: `tlcourse fetch --profile full`.
-    "full": Profile(
-        name="full",
-        image_size=224,
-        batch_size=64,
-        epochs=15,
-        fine_tune_epochs=10,
-        max_per_class=None,
-        seeds=5,
-        base_model="mobilenet_v2",
-        base_alpha=1.0,
-        digits_epochs=30,
-    ),
+    "full": Profile("full", image_size=224, batch_size=64, epochs=15, fine_tune_epochs=10, max_per_class=None,
+                    seeds=5, base_model="mobilenet_v2", base_alpha=1.0, digits_epochs=30),
 }
 
 
@@ -103,12 +83,8 @@ def gpu_devices() -> list[Any]:
 def active_profile(name: str | None = None) -> Profile:
     """Return the profile to use: ``name``, else ``$TLCOURSE_PROFILE``, else by hardware.
 
-    With a GPU the default is ``full``, without one ``quick``.
-
-    Raises
-    ------
-    ValueError
-        If the name is not a known profile.
+    With a GPU the default is ``full``, without one ``quick``; a name that is not a
+    profile raises ``ValueError``, saying where it came from.
 
     Examples
     --------

@@ -107,12 +107,7 @@ BASE_MODELS: dict[str, BaseSpec] = {
 
 
 def base_spec(name: str) -> BaseSpec:
-    """The registry entry of a base model.
-
-    Raises
-    ------
-    KeyError
-        For a base the course does not know.
+    """The registry entry of a base model (a ``KeyError`` naming the known ones for any other name).
 
     Examples
     --------

@@ -24,8 +24,7 @@ def check_mean_pool(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Check
     False
     """
     c = Checker("Exercise 1: mean pooling that ignores padding")
-    c.expect(fn is not None, "write my_mean_pool(sequence_output, padding_mask) and pass it in.")
-    if fn is None:
+    if not c.given(fn, "write my_mean_pool(sequence_output, padding_mask) and pass it in."):
         return c.result()
     rng = np.random.default_rng(7)
     seq = rng.normal(size=(3, 5, 4)).astype("float32")
@@ -57,8 +56,7 @@ def check_coral_align(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Che
     False
     """
     c = Checker("Exercise 2: CORAL by hand")
-    c.expect(fn is not None, "write my_coral(source, target) and pass it in.")
-    if fn is None:
+    if not c.given(fn, "write my_coral(source, target) and pass it in."):
         return c.result()
     rng = np.random.default_rng(11)
     source = rng.normal(size=(3000, 3))
