@@ -91,6 +91,8 @@ def test_duplicates_are_kept_once_and_in_the_test_split(split_folder):
     (lambda r: (r / "empty").mkdir() or r / "empty", "no images"),
     (lambda r: _two(r) and _loose(r / "loose"), "no class folders"),
     (lambda r: _two(r) and (r / "two" / "test").mkdir() or r / "two", "mixes split folders"),
+    (lambda r: (r / "photo.jpg").write_bytes(b"x") and r / "photo.jpg", "is a file, not a folder"),
+    (lambda r: _junk(r / "junk"), "no usable images"),
 ])
 def test_bad_folders_get_clear_messages(tmp_path, make, message):
     with pytest.raises(capstone.FolderError, match=message):
@@ -110,6 +112,56 @@ def _two(root: Path) -> bool:
 def _loose(folder: Path) -> Path:
     _fill(folder)
     return folder
+
+
+def _junk(root: Path) -> Path:
+    """Two class folders with nothing usable: text, a HEIC photo without its plugin, system files."""
+    for cls in ("a", "b"):
+        (root / cls).mkdir(parents=True)
+        (root / cls / "notes.txt").write_text("x")
+        (root / cls / "IMG_1.heic").write_bytes(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 50)
+        (root / cls / "Thumbs.db").write_bytes(b"\x00")
+    return root
+
+
+# every wrong folder through the command: a message, exit code 2, no traceback, nothing written
+WRONG_FOLDERS = {
+    "one class": (lambda r: _fill(r / "one" / "cats") or r / "one", "at least two classes"),
+    "an empty class": (lambda r: _two(r) and (r / "two" / "empty").mkdir() or r / "two", "no usable image"),
+    "no images": (lambda r: (r / "empty").mkdir() or r / "empty", "no images"),
+    "only junk": (lambda r: _junk(r / "junk"), "no usable images"),
+    "a path that does not exist": (lambda r: r / "nowhere", "does not exist"),
+    "a file": (lambda r: (r / "photo.jpg").write_bytes(b"x") and r / "photo.jpg", "is a file, not a folder"),
+}
+
+
+@pytest.mark.parametrize("case", list(WRONG_FOLDERS))
+def test_train_command_on_a_wrong_folder_says_why_and_exits_2(tmp_path, capsys, case):
+    make, message = WRONG_FOLDERS[case]
+    folder = make(tmp_path)
+    code = cli.main(["train", str(folder), "--out", str(tmp_path / "out"), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 2, case
+    assert captured.err.startswith("error: ") and message in captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert not (tmp_path / "out").exists()
+
+
+def test_one_folder_too_high_gets_a_hint(tmp_path):
+    _two(tmp_path / "photos")
+    with pytest.raises(capstone.FolderError, match=r"holds the class folders \(a, b\), give .*photos.two instead"):
+        capstone.audit_folder(tmp_path / "photos")
+
+
+def test_audit_counts_hidden_files_and_reads_nested_folders(split_folder):
+    (split_folder / ".DS_Store").write_bytes(b"\0")
+    shutil.copytree(split_folder / "val", split_folder / "train" / ".ipynb_checkpoints")
+    nested = split_folder / "train" / "ants" / "from my phone"
+    _copy(data.dataset_path("hymenoptera") / "train" / "ants", nested, 2, start=20)
+    audit = capstone.audit_folder(split_folder)
+    assert audit.counts()["train"] == {"ants": 8, "bees": 6} and not audit.skipped
+    assert sorted(Path(p).name for p in audit.ignored) == [".DS_Store", ".ipynb_checkpoints"]
+    assert "hidden or system files and folders ignored: 2" in audit.summary()
 
 
 def test_a_class_with_too_few_images_is_refused(class_folder):

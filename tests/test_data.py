@@ -200,7 +200,22 @@ def test_scan_skips_and_reports_the_gif_placeholder():
     assert folder.class_names == ["ants", "bees"]
     assert len(folder) == 244 and folder.counts() == {"ants": 123, "bees": 121}
     (path, reason), = folder.skipped
-    assert path.endswith("imageNotFound.gif") and "GIF" in reason
+    # GIFs are read now; this one is a web placeholder ("we're sorry, this image could not be found"), not a photo
+    assert path.endswith("imageNotFound.gif") and "placeholder" in reason
+    assert data.check_image(path, photos_only=False)[0] is None  # it is a readable GIF all the same
+
+
+def test_pillow_decode_matches_tensorflow_on_plain_jpegs():
+    """The one decode path (Pillow, with JPEG draft scaling) gives what TensorFlow's decoder gave."""
+    import tensorflow as tf
+
+    files = data.scan_images(data.dataset_path("hymenoptera") / "val", check=False).files[::20]
+    for f in files:
+        ours = data.read_rgb(f, 96).astype(np.float32)
+        img = tf.io.decode_jpeg(tf.io.read_file(f), channels=3)
+        theirs = tf.image.resize(img, (96, 96), antialias=True).numpy()
+        assert np.mean(np.abs(ours - theirs)) < 4, f
+        assert np.array_equal(data.decode_image(f, 96).numpy(), ours)  # the pipeline reads it the same way
 
 
 def test_scan_skips_corrupt_files_with_reasons(broken_folder):
@@ -213,6 +228,18 @@ def test_scan_skips_corrupt_files_with_reasons(broken_folder):
     x = data.load_images(folder.files, image_size=32)
     assert x.shape == (12, 32, 32, 3)
     assert "skipped" in folder.summary()
+
+
+def test_hidden_class_folders_and_system_files_are_ignored_and_counted(small_folder):
+    for hidden in (".ipynb_checkpoints", "__MACOSX", ".Trash-1000"):
+        shutil.copytree(small_folder / "rose", small_folder / hidden)
+    (small_folder / ".DS_Store").write_bytes(b"\0")
+    (small_folder / "daisy" / "Thumbs.db").write_bytes(b"\0")
+    folder = data.scan_images(small_folder)
+    assert folder.class_names == ["daisy", "rose", "tulip"] and len(folder) == 12 and not folder.skipped
+    assert sorted(Path(p).name for p in folder.ignored) == [".DS_Store", ".Trash-1000", ".ipynb_checkpoints",
+                                                           "Thumbs.db", "__MACOSX"]
+    assert "ignored 5 hidden or system" in folder.summary()
 
 
 def test_empty_class_folder_is_named(small_folder):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from tlcourse.assets.files import sha256sum
-from tlcourse.data import IMAGE_SUFFIXES, ImageFolder, scan_class_folder
+from tlcourse.data import IMAGE_SUFFIXES, ImageFolder, is_hidden, scan_class_folder
 
 __all__ = ["MIN_PER_CLASS", "SPLIT_NAMES", "Audit", "FolderError", "audit_folder"]
 
@@ -36,13 +36,17 @@ class Audit:
         ``{split: ImageFolder}`` with the folder's own splits (``"all"`` for the class layout),
         duplicates already removed.
     skipped
-        ``(path, reason)`` for unreadable and non-image files.
+        ``(path, reason)`` for unreadable, non-image, placeholder and too large files, HEIC photos
+        without their plugin, symlink loops.
     duplicates
         Groups of files with identical bytes (the first of each group is kept).
     sizes
         ``(width, height)`` of every usable image.
     warnings
         Things that do not stop training but deserve a look (imbalance, duplicates, tiny images).
+    ignored
+        Hidden and system files and folders (``.DS_Store``, ``Thumbs.db``, ``desktop.ini``,
+        ``__MACOSX/``, ``.ipynb_checkpoints/`` ...), left out without a reason.
     """
 
     root: Path
@@ -53,6 +57,7 @@ class Audit:
     duplicates: list[list[str]] = field(default_factory=list)
     sizes: list[tuple[int, int]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Images per class in each of the folder's splits."""
@@ -83,10 +88,17 @@ class Audit:
             lines.append(f"  image sizes: width {w.min()}-{w.max()} (median {int(np.median(w))}), "
                          f"height {h.min()}-{h.max()} (median {int(np.median(h))})")
         lines.append(f"  class imbalance (largest/smallest): {self.imbalance:.2f}")
-        lines.append(f"  skipped files: {len(self.skipped)}")
+        kinds: dict[str, int] = {}
+        for _, reason in self.skipped:
+            kind = reason.split(" (")[0].split(":")[0]
+            kinds[kind] = kinds.get(kind, 0) + 1
+        lines.append(f"  skipped files: {len(self.skipped)}"
+                     + (f" ({', '.join(f'{n} {k}' for k, n in kinds.items())})" if kinds else ""))
         lines += [f"    {p}: {r}" for p, r in self.skipped[:10]]
         if len(self.skipped) > 10:
             lines.append(f"    ... and {len(self.skipped) - 10} more")
+        lines.append(f"  hidden or system files and folders ignored: {len(self.ignored)}"
+                     + (" (.DS_Store, Thumbs.db, __MACOSX/ ...)" if self.ignored else ""))
         lines.append(f"  duplicate groups (identical bytes): {len(self.duplicates)}")
         lines += [f"    {' = '.join(g)}" for g in self.duplicates[:5]]
         lines += [f"  warning: {w}" for w in self.warnings]
@@ -96,8 +108,15 @@ class Audit:
         return self.summary()
 
 
-def _visible_dirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+def _visible_dirs(folder: Path, ignored: list[str] | None = None) -> list[Path]:
+    """The sub-folders of ``folder`` that are not hidden; hidden entries (files too) are added to ``ignored``."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        raise FolderError(f"{folder} cannot be read ({exc.strerror or exc}): check its permissions.") from None
+    if ignored is not None:
+        ignored += [str(p) for p in entries if is_hidden(p.name, folder=p.is_dir())]
+    return [p for p in entries if p.is_dir() and not is_hidden(p.name, folder=True)]
 
 
 def _layout(root: Path) -> tuple[str, dict[str, Path]]:
@@ -123,12 +142,17 @@ def _layout(root: Path) -> tuple[str, dict[str, Path]]:
     return "class", {"all": root}
 
 
-def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS) -> Audit:
+def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS, photos_only: bool = True) -> Audit:
     """Check a folder of images before any training, and say what is wrong with it.
 
-    Every file is opened and decoded once (unreadable, truncated and non-image
-    files are skipped with a reason), hashed to find exact duplicates (kept once:
-    a photo in both train and test would inflate the test accuracy), and counted.
+    Every file is opened and decoded once, the way training will read it (any
+    format Pillow decodes, EXIF orientation applied: :func:`tlcourse.data.read_rgb`),
+    hashed to find exact duplicates (kept once: a photo in both train and test would
+    inflate the test accuracy), and counted. Unreadable, truncated, non-image, too
+    large (decompression bombs) and placeholder files, HEIC photos without their
+    plugin and symlink loops are skipped with a reason; hidden and system files
+    (``.DS_Store``, ``Thumbs.db``, ``__MACOSX/`` ...) are ignored and counted.
+    Photos in folders nested inside a class folder belong to that class.
 
     Parameters
     ----------
@@ -137,6 +161,8 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS) -> A
         ``val`` or ``validation``, ``test``).
     min_per_class
         Fewest usable images a class may have (in the training split of the split layout).
+    photos_only
+        Skip flat graphics such as "image not found" placeholders (see :func:`tlcourse.data.check_image`).
 
     Raises
     ------
@@ -156,9 +182,11 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS) -> A
         raise FolderError(f"{root} does not exist{where}. Check the path.")
     if not root.is_dir():
         raise FolderError(f"{root} is a file, not a folder. Give the folder that holds one sub-folder per class.")
+    ignored: list[str] = []
     layout, split_dirs = _layout(root)
+    top = _visible_dirs(root, ignored)
     loose = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
-    if layout == "class" and not _visible_dirs(root):
+    if layout == "class" and not top:
         if loose:
             raise FolderError(f"{root} holds {len(loose)} images but no class folders. Put the images of each "
                               f"class in a sub-folder named after it: {root}/<class>/*.jpg.")
@@ -168,12 +196,13 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS) -> A
     skipped: list[tuple[str, str]] = []
     found: dict[str, dict[str, tuple[list[str], list[tuple[int, int]]]]] = {}
     for split, sdir in split_dirs.items():
-        classes = _visible_dirs(sdir)
+        classes = _visible_dirs(sdir, ignored if layout == "split" else None)
         found[split] = {}
         for cdir in classes:
-            files, sizes, bad = scan_class_folder(cdir)
-            skipped += bad
-            found[split][cdir.name] = (files, sizes)
+            scan = scan_class_folder(cdir, photos_only=photos_only)
+            skipped += scan.skipped
+            ignored += scan.ignored
+            found[split][cdir.name] = (scan.files, scan.sizes)
 
     train_key = "train" if layout == "split" else "all"
     class_names = sorted(found[train_key])
@@ -183,8 +212,11 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS) -> A
                           + (f", for example {skipped[0][0]}: {skipped[0][1]}" if skipped else "") + ").")
     where = f"{root}/train" if layout == "split" else str(root)
     if len(class_names) < 2:
+        inner = _visible_dirs(split_dirs[train_key] / class_names[0]) if class_names else []
+        hint = (f" If {class_names[0]}/ holds the class folders ({', '.join(p.name for p in inner[:4])}), give "
+                f"{split_dirs[train_key] / class_names[0]} instead." if len(inner) >= 2 else "")
         raise FolderError(f"{where} has {len(class_names)} class folder(s) {class_names}: a classifier needs at "
-                          f"least two classes, one sub-folder each.")
+                          f"least two classes, one sub-folder each.{hint}")
     empty = [c for c in class_names if not found[train_key][c][0]]
     if empty:
         raise FolderError(f"Class folder(s) with no usable image in {where}: {', '.join(empty)}. Add images or "
@@ -231,7 +263,7 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS) -> A
                                           np.asarray(labels_out, np.int64), [], sizes_out)
     splits = {s: splits[s] for s in ("all", "train", "val", "test") if s in splits}
 
-    audit = Audit(root, layout, class_names, splits, skipped, list(groups.values()), all_sizes)
+    audit = Audit(root, layout, class_names, splits, skipped, list(groups.values()), all_sizes, ignored=ignored)
     if groups:
         n_extra = sum(len(g) - 1 for g in groups.values())
         audit.warnings.append(f"{n_extra} duplicate file(s) removed (kept one copy of each, in the evaluation "
@@ -250,6 +282,6 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS) -> A
     if tiny:
         audit.warnings.append(f"{tiny} image(s) smaller than 64 px on a side: they will be upscaled and blurry")
     if skipped:
-        audit.warnings.append(f"{len(skipped)} file(s) skipped (unreadable, not images, or formats the pipeline "
-                              f"does not read): listed above")
+        audit.warnings.append(f"{len(skipped)} file(s) skipped (unreadable, not images, placeholders, too large, "
+                              f"HEIC without its plugin, or symlink loops): listed above with the reason for each")
     return audit

@@ -3,7 +3,7 @@
 =============  ==============================================================
 module         what it holds
 =============  ==============================================================
-``images``     :class:`ImageFolder`, :func:`scan_images`, :func:`check_image`
+``images``     :class:`ImageFolder`, :func:`scan_images`, :func:`check_image`, :func:`read_rgb`
 ``splits``     :func:`stratified_split`, :func:`few_shot`
 ``pipeline``   :func:`make_dataset`, :func:`load_images`
 ``digits``     :func:`load_mnist`, :func:`load_usps`
@@ -20,9 +20,17 @@ from tlcourse.assets.errors import ChecksumError, DataNotFoundError, UnsafeArchi
 from tlcourse.data.digits import load_mnist, load_usps
 from tlcourse.data.images import (
     DECODABLE_FORMATS,
+    HEIF_SUFFIXES,
     IMAGE_SUFFIXES,
+    MAX_FLAT_FRACTION,
+    MAX_PIXELS,
+    MIN_PHOTO_COLOURS,
+    ClassScan,
     ImageFolder,
+    ImageReadError,
     check_image,
+    is_hidden,
+    read_rgb,
     scan_class_folder,
     scan_images,
 )
@@ -46,12 +54,18 @@ def offline() -> bool:
 __all__ = [
     "DATASETS",
     "DECODABLE_FORMATS",
+    "HEIF_SUFFIXES",
     "IMAGE_SUFFIXES",
+    "MAX_FLAT_FRACTION",
+    "MAX_PIXELS",
+    "MIN_PHOTO_COLOURS",
     "SENTENCE_SITES",
     "ChecksumError",
+    "ClassScan",
     "DataNotFoundError",
     "DatasetSpec",
     "ImageFolder",
+    "ImageReadError",
     "RemoteFile",
     "UnsafeArchiveError",
     "check_image",
@@ -60,12 +74,14 @@ __all__ = [
     "dataset_path",
     "decode_image",
     "few_shot",
+    "is_hidden",
     "load_images",
     "load_mnist",
     "load_sentences",
     "load_usps",
     "make_dataset",
     "offline",
+    "read_rgb",
     "scan_class_folder",
     "scan_images",
     "stratified_split",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from tlcourse.data.images import read_rgb
 
 __all__ = ["decode_image", "load_images", "make_dataset"]
 
@@ -13,17 +16,29 @@ __all__ = ["decode_image", "load_images", "make_dataset"]
 def decode_image(path: Any, image_size: int) -> Any:
     """Read an image file and resize it to ``image_size`` square, as float32 in [0, 255] (a TensorFlow op).
 
+    The decode is :func:`~tlcourse.data.images.read_rgb` (Pillow: every format it
+    reads, EXIF orientation applied, alpha on white) inside ``tf.numpy_function``,
+    so the pipeline reads a file exactly as :func:`~tlcourse.data.images.check_image`
+    did when the folder was scanned. Paths may hold any Unicode character.
+
     Examples
     --------
-    >>> decode_image(folder.files[0], 96).shape  # doctest: +SKIP
-    TensorShape([96, 96, 3])
+    >>> import tempfile, pathlib
+    >>> from PIL import Image
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "été à la plage.webp"
+    >>> Image.new("RGB", (60, 40), (10, 200, 30)).save(p, lossless=True)
+    >>> x = decode_image(str(p), 16)
+    >>> x.shape, x.dtype.name, x.numpy()[0, 0].tolist()
+    (TensorShape([16, 16, 3]), 'float32', [10.0, 200.0, 30.0])
     """
     import tensorflow as tf
 
-    raw = tf.io.read_file(path)
-    img = tf.io.decode_image(raw, channels=3, expand_animations=False, dtype=tf.uint8)
-    img.set_shape([None, None, 3])
-    return tf.image.resize(img, (image_size, image_size), antialias=True)
+    def read(p: Any) -> np.ndarray:  # bytes in a graph, a 0-d array when run eagerly
+        return read_rgb(os.fsdecode(p.item() if isinstance(p, np.ndarray) else p), image_size)
+
+    img = tf.numpy_function(read, [path], tf.uint8, stateful=False, name="read_rgb")
+    img.set_shape([image_size, image_size, 3])
+    return tf.cast(img, tf.float32)
 
 
 def make_dataset(
@@ -40,7 +55,8 @@ def make_dataset(
     """A ``tf.data`` pipeline: read, decode, resize, cache, shuffle, batch, augment, prefetch.
 
     Images come out as float32 in [0, 255], the range Keras Applications'
-    ``preprocess_input`` functions expect.
+    ``preprocess_input`` functions expect. Each file is decoded by Pillow
+    (:func:`decode_image`), on as many parallel calls as ``tf.data.AUTOTUNE`` picks.
 
     Parameters
     ----------

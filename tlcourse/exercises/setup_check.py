@@ -40,6 +40,9 @@ def check_profile(answer: str, report: Any) -> CheckResult:
 def check_skipped_file(path: str | Path | None) -> CheckResult:
     """Exercise 2: find the file of the ants/bees training folder that the loader skips.
 
+    The loader reads every format Pillow decodes, GIF included; it skips
+    ``imageNotFound.gif`` because it is a flat graphic (a placeholder), not a photo.
+
     Examples
     --------
     >>> check_skipped_file("imageNotFound.gif").passed
@@ -53,7 +56,8 @@ def check_skipped_file(path: str | Path | None) -> CheckResult:
     c.expect(
         name == "imageNotFound.gif",
         f"{name!r} is a real photo. Look at `folder.skipped` after scan_images(): one file is a web "
-        f"placeholder, and not a JPEG.",
-        ok="imageNotFound.gif is a GIF placeholder saved in place of a photo: the loader skips and reports it",
+        f"placeholder saved in place of a photo.",
+        ok="imageNotFound.gif is a web placeholder (\"this image could not be found\") saved in place of a photo: "
+           "the loader reads GIFs, but skips and reports this flat graphic",
     )
     return c.result()
