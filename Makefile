@@ -1,21 +1,77 @@
-# Two commands on a fresh machine (Python 3.11+):
+# Two commands on a fresh machine (Python 3.11-3.13, as pyproject.toml's requires-python says):
 #   make lab    install into .venv and open the course in JupyterLab
 #   make test   install into .venv and run the unit tests and every notebook (nbval)
+# A room without wifi: `make wheelhouse` where there is internet, then `make install-offline` on each laptop.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tlcourse-installed
 PYTEST_ARGS ?=
+# A folder of wheels to install from instead of PyPI (`make install-offline` sets it to wheelhouse/).
+WHEELHOUSE ?=
+# Extra `pip download` options, e.g. another machine's wheels:
+# PIP_DOWNLOAD_ARGS="--platform manylinux2014_x86_64 --platform manylinux_2_27_x86_64 --python-version 3.12 --only-binary=:all:"
+PIP_DOWNLOAD_ARGS ?=
+PIP_INSTALL := $(BIN)/python -m pip install --quiet $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 
-.PHONY: install lab test unit lint notebooks clean
+# Is $(PYTHON) one that TensorFlow has wheels for? Says which to install instead of failing inside pip.
+# The bounds are pyproject.toml's; `make check-python PRETEND_PYTHON=3.14` tries the message.
+define PYTHON_CHECK
+import re, sys
+text = open("pyproject.toml", encoding="utf-8").read()
+spec = re.search(r'requires-python\s*=\s*"([^"]+)"', text).group(1)
+low = tuple(int(n) for n in re.search(r">=\s*(\d+)\.(\d+)", spec).groups())
+below = re.search(r"<\s*(\d+)\.(\d+)", spec)
+high = tuple(int(n) for n in below.groups()) if below else (99, 0)
+tf = re.search(r'"tensorflow~=(\d+\.\d+)', text).group(1)
+pretend = sys.argv[1] if len(sys.argv) > 1 else ""
+v = tuple(int(n) for n in pretend.split(".")[:2]) if pretend else tuple(sys.version_info[:2])
+if not low <= v < high:
+    last = (high[0], high[1] - 1)
+    pick = "%d.%d" % min(max(low, (3, 12)), last)
+    why = "TensorFlow %s has no wheel for %d.%d" % ((tf,) + v) if v >= high else "it uses %d.%d's features" % low
+    this = "this is Python %d.%d%s" % (v + (" (pretended)" if pretend else " (%s)" % sys.executable,))
+    sys.exit("tlcourse needs Python %d.%d-%d.%d (%s); %s.\n"
+             "Install one (e.g. pyenv install %s, or apt install python%s) and run `make PYTHON=python%s ...`"
+             % (low + last + (why, this, pick, pick, pick)))
+endef
+export PYTHON_CHECK
+
+# The packages to download into a wheelhouse: the build's, the project's, its dev extra's, pip itself.
+define REQUIREMENTS
+import tomllib
+p = tomllib.load(open("pyproject.toml", "rb"))
+print("\n".join(p["build-system"]["requires"] + p["project"]["dependencies"]
+                + p["project"]["optional-dependencies"]["dev"] + ["pip", "wheel"]))
+endef
+export REQUIREMENTS
+
+.PHONY: install install-offline wheelhouse check-python lab test unit lint notebooks clean
+
+check-python:
+	@$(PYTHON) -c "$$PYTHON_CHECK" $(PRETEND_PYTHON)
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c "$$PYTHON_CHECK"
+	$(if $(WHEELHOUSE),@test -d $(WHEELHOUSE) || { echo "no wheelhouse at $(WHEELHOUSE): run \`make wheelhouse\` where there is internet and copy it here"; exit 1; })
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Where there is internet: every wheel the course installs, into wheelhouse/ (git-ignored, about a gigabyte).
+# Wheels are per system and Python version: run it on a machine like the laptops (or see PIP_DOWNLOAD_ARGS).
+wheelhouse:
+	@$(PYTHON) -c "$$PYTHON_CHECK"
+	mkdir -p $(or $(WHEELHOUSE),wheelhouse)
+	$(PYTHON) -c "$$REQUIREMENTS" > $(or $(WHEELHOUSE),wheelhouse)/requirements.txt
+	$(PYTHON) -m pip download --dest $(or $(WHEELHOUSE),wheelhouse) $(PIP_DOWNLOAD_ARGS) -r $(or $(WHEELHOUSE),wheelhouse)/requirements.txt
+
+# Without internet: the same installation as `make install`, from wheelhouse/ only.
+install-offline:
+	$(MAKE) install WHEELHOUSE=$(or $(WHEELHOUSE),wheelhouse)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

@@ -1,8 +1,15 @@
+import email.message
 import os
+import socket
+import ssl
+import urllib.error
 
 import pytest
 
 from tlcourse import cli, data, doctor, settings
+from tlcourse.assets import files, text_model, weights
+from tlcourse.assets.errors import TextModelNotAvailableError, WeightsNotAvailableError
+from tlcourse.assets.files import explain_download_failure
 
 
 def test_doctor_with_everything_present_exits_zero(capsys):
@@ -46,3 +53,104 @@ def test_fetch_offline_without_mirror_fails_with_advice(env, tmp_path, capsys):
 def test_unknown_command_is_an_argparse_error():
     with pytest.raises(SystemExit):
         cli.main(["frobnicate"])
+
+
+# Download failures: what urllib (through keras.utils.get_file) and the Hugging Face client raise,
+# faked, and the fix each error message must name.
+def keras_style(reason: BaseException) -> Exception:
+    """What ``keras.utils.get_file`` raises: a bare Exception, raised while handling urllib's URLError."""
+    try:
+        try:
+            raise urllib.error.URLError(reason)
+        except urllib.error.URLError as e:
+            raise Exception(f"URL fetch failure on https://example.org/x: {e.errno} -- {e.reason}")  # noqa: B904
+    except Exception as exc:  # noqa: BLE001
+        return exc
+
+
+def http_407() -> urllib.error.HTTPError:
+    return urllib.error.HTTPError("https://example.org/x", 407, "Proxy Authentication Required", email.message.Message(), None)
+
+
+class LocalEntryNotFoundError(Exception):
+    """Stands for huggingface_hub's error, raised from its HTTP library's ConnectError."""
+
+
+def hub_style(reason: BaseException) -> Exception:
+    try:
+        raise LocalEntryNotFoundError("An error happened while trying to locate the files on the Hub") from reason
+    except LocalEntryNotFoundError as exc:
+        return exc
+
+
+CERT = "Install Certificates.command"
+PROXY = "HTTPS_PROXY and HTTP_PROXY to the proxy"
+NO_NETWORK = "No internet"
+FAILURES = {
+    "certificate": (keras_style(ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+                                                                "failed: unable to get local issuer certificate")), CERT),
+    "certificate, text only": (Exception("<urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed>"), CERT),
+    "proxy 407": (http_407(), PROXY),
+    "proxy tunnel": (keras_style(OSError("Tunnel connection failed: 407 Proxy Authentication Required")), PROXY),
+    "no DNS (Linux)": (keras_style(socket.gaierror(-3, "Temporary failure in name resolution")), NO_NETWORK),
+    "no DNS (macOS)": (keras_style(socket.gaierror(8, "nodename nor servname provided, or not known")), NO_NETWORK),
+    "refused": (keras_style(ConnectionRefusedError(111, "Connection refused")), NO_NETWORK),
+    "timeout": (keras_style(TimeoutError("timed out")), NO_NETWORK),
+    "hub, refused": (hub_style(ConnectionRefusedError(111, "Connection refused")), NO_NETWORK),
+    "hub, certificate": (hub_style(ssl.SSLCertVerificationError(1, "certificate verify failed")), CERT),
+}
+
+
+@pytest.mark.parametrize("case", FAILURES)
+def test_download_failures_are_explained(case):
+    exc, fix = FAILURES[case]
+    assert fix in explain_download_failure(exc)
+
+
+def test_other_failures_get_no_made_up_advice():
+    assert explain_download_failure(keras_style(ValueError("unknown url type"))) == ""
+    assert explain_download_failure(urllib.error.HTTPError("https://x", 404, "Not Found", email.message.Message(), None)) == ""
+
+
+@pytest.fixture
+def failing_get_file(monkeypatch):
+    import keras
+
+    def fake(*args, **kwargs):
+        raise keras_style(ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"))
+
+    monkeypatch.setattr(keras.utils, "get_file", fake)
+
+
+def test_a_data_download_failure_names_the_fix(failing_get_file, tmp_path):
+    with pytest.raises(ConnectionError, match="Install Certificates.command"):
+        files.download("https://example.org/x.zip", tmp_path / "x.zip")
+
+
+def test_a_weights_download_failure_names_the_fix(failing_get_file, env):
+    env.set(settings.OFFLINE_ENV, None)
+    with pytest.raises(WeightsNotAvailableError, match="Install Certificates.command") as info:
+        weights.download_weights("mobilenet_v2", alpha=0.35, input_size=224)
+    assert "Two ways to get it" in str(info.value)
+
+
+def test_a_text_model_download_failure_names_the_fix(monkeypatch, env):
+    import huggingface_hub
+
+    def fake(*args, **kwargs):
+        raise hub_style(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake)
+    env.set(settings.OFFLINE_ENV, None)
+    env.set("HF_HUB_OFFLINE", None)
+    with pytest.raises(TextModelNotAvailableError, match="tlcourse fetch --mirror DIR"):
+        text_model.download_text_model()
+
+
+def test_fetch_prints_the_fix_for_a_failed_download(failing_get_file, env, tmp_path, capsys):
+    env.set(settings.OFFLINE_ENV, None)
+    env.set(settings.DATA_ENV, tmp_path / "classroom")
+    env.replace(default_data_dir=tmp_path / "classroom")
+    assert cli.main(["fetch", "usps"]) == 1
+    out = capsys.readouterr().out
+    assert "CERTIFICATE_VERIFY_FAILED" in out and "Install Certificates.command" in out and "SSL_CERT_FILE" in out

@@ -1,10 +1,18 @@
-"""environment.yml (conda users) and pyproject.toml (pip users) install the same things."""
+"""environment.yml (conda users) and pyproject.toml (pip users) install the same things, on a Python
+TensorFlow has wheels for; the Makefile checks that Python first and installs from a wheelhouse offline."""
 
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+from packaging.specifiers import SpecifierSet
+
 ROOT = Path(__file__).resolve().parents[1]
+needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
 
 
 def conda_pip_requirements():
@@ -26,7 +34,79 @@ def test_environment_yml_matches_pyproject():
     assert "-e ." in reqs, "environment.yml must install this package"
     assert set(reqs) - {"-e ."} == wanted
     python = next(ln for ln in (ROOT / "environment.yml").read_text().splitlines() if "python=" in ln)
-    assert python.split("=")[1].strip() >= project["requires-python"].lstrip(">=")
+    assert python.split("=")[1].strip() in SpecifierSet(project["requires-python"])
+
+
+def test_requires_python_is_what_tensorflow_has_wheels_for():
+    """TensorFlow 2.21 has wheels for CPython 3.10-3.13 (none for 3.14); the course itself needs 3.11."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "tensorflow~=2.21.0" in project["dependencies"], "TensorFlow moved: check its wheels' Python versions"
+    supported = SpecifierSet(project["requires-python"])
+    assert [v for v in ["3.10", "3.11", "3.12", "3.13", "3.14"] if v in supported] == ["3.11", "3.12", "3.13"]
+
+
+def make(*args, cwd=ROOT):
+    return subprocess.run(["make", "--no-print-directory", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=60)
+
+
+@needs_make
+@pytest.mark.parametrize("version,why", [("3.14", "TensorFlow 2.21 has no wheel for 3.14"),
+                                         ("3.10", "it uses 3.11's features")])
+def test_make_says_which_python_to_install(version, why):
+    out = make("-s", "check-python", f"PRETEND_PYTHON={version}")
+    assert out.returncode != 0
+    assert f"tlcourse needs Python 3.11-3.13 ({why})" in out.stderr
+    assert "pyenv install 3.12, or apt install python3.12" in out.stderr and "make PYTHON=python3.12" in out.stderr
+
+
+@needs_make
+def test_make_accepts_this_python():
+    out = make("-s", "check-python")
+    assert out.returncode == 0, out.stderr
+    assert make("-s", "check-python", "PRETEND_PYTHON=3.13").returncode == 0
+
+
+@needs_make
+def test_the_venv_is_made_only_after_the_python_check(tmp_path):
+    lines = make("-n", "install", f"VENV={tmp_path / 'venv'}").stdout.splitlines()
+    check = next(i for i, ln in enumerate(lines) if "PYTHON_CHECK" in ln)
+    venv = next(i for i, ln in enumerate(lines) if "-m venv" in ln)
+    assert check < venv
+    assert not any("--no-index" in ln for ln in lines), "an ordinary install uses PyPI"
+
+
+@needs_make
+def test_wheelhouse_downloads_everything_the_install_needs():
+    lines = make("-n", "wheelhouse").stdout.splitlines()
+    assert any(re.search(r"pip download --dest wheelhouse .*-r wheelhouse/requirements.txt", ln) for ln in lines)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    script = next(ln for ln in lines if "REQUIREMENTS" in ln)
+    assert "> wheelhouse/requirements.txt" in script
+    requirements = subprocess.run([sys.executable, "-c", make_variable("REQUIREMENTS")], capture_output=True, text=True,
+                                  cwd=ROOT).stdout.split()
+    wanted = (project["build-system"]["requires"] + project["project"]["dependencies"]
+              + project["project"]["optional-dependencies"]["dev"])
+    assert set(wanted) <= set(requirements) and "pip" in requirements
+
+
+def make_variable(name):
+    """The text of a ``define NAME ... endef`` block of the Makefile."""
+    text = (ROOT / "Makefile").read_text()
+    return re.search(rf"^define {name}\n(.*?)^endef", text, re.M | re.S).group(1)
+
+
+@needs_make
+def test_install_offline_installs_from_the_wheelhouse_only(tmp_path):
+    lines = make("-n", "install-offline", f"VENV={tmp_path / 'venv'}").stdout.splitlines()
+    pip = [ln for ln in lines if "pip install" in ln]
+    assert pip and all("--no-index --find-links wheelhouse" in ln for ln in pip), pip
+    assert any('-e ".[dev]"' in ln for ln in pip)
+    assert any("test -d wheelhouse" in ln for ln in lines), "a missing wheelhouse is named, not a pip error"
+
+
+def test_the_wheelhouse_is_not_committed():
+    assert "wheelhouse/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
 def test_dependencies_are_pinned_to_minor_versions():

@@ -33,7 +33,7 @@ def small_cnn(
     weights and the model predicts one class in inference mode (this happened
     on the flower photos of 01_what_is_transfer_learning). Inputs are images in
     [0, 255] (``rescale`` brings them to [0, 1]; ``None`` leaves them alone).
-    Outputs are logits.
+    Outputs are logits, in float32 also under a ``mixed_float16`` policy.
 
     Examples
     --------
@@ -54,7 +54,8 @@ def small_cnn(
             layers.ReLU(),
             layers.MaxPooling2D(),
         ]
-    model_layers += [layers.GlobalAveragePooling2D(), layers.Dropout(dropout), layers.Dense(num_classes)]
+    model_layers += [layers.GlobalAveragePooling2D(), layers.Dropout(dropout),
+                     layers.Dense(num_classes, dtype="float32")]  # float32 logits under mixed precision
     return keras.Sequential(model_layers, name="small_cnn")
 
 
@@ -70,8 +71,9 @@ def digits_cnn(
     Two 5x5 convolutions (32 and 64 filters) with BatchNormalization and
     pooling, then a dense layer of ``feature_dim`` units with BatchNormalization
     (about 185k parameters in all). The classifier is one dense layer to
-    ``num_classes`` logits. Inputs are images in [0, 1]. The two parts are
-    separate models because domain adaptation needs the features in between.
+    ``num_classes`` logits (float32 also under a ``mixed_float16`` policy).
+    Inputs are images in [0, 1]. The two parts are separate models because
+    domain adaptation needs the features in between.
 
     BatchNormalization's momentum is 0.9, not Keras's 0.99: in a few hundred
     steps the 0.99 moving statistics lag behind the weights, and a model that
@@ -106,5 +108,7 @@ def digits_cnn(
         ],
         name="features",
     )
-    classifier = keras.Sequential([keras.Input((feature_dim,)), layers.Dense(num_classes)], name="classifier")
+    # float32 logits under mixed precision (the features may be float16)
+    classifier = keras.Sequential([keras.Input((feature_dim,)), layers.Dense(num_classes, dtype="float32")],
+                                  name="classifier")
     return feature_extractor, classifier

@@ -83,11 +83,18 @@ def load_text_model(kind: str = "backbone", preset: str = DEFAULT_PRESET, **kwar
 
     cls = getattr(keras_hub.models, classes[kind])
     try:
-        return cls.from_preset(preset, **kwargs)
+        model = cls.from_preset(preset, **kwargs)
     except (OSError, ValueError, ConnectionError) as exc:
         if hf_snapshot(preset) is not None:
             raise
         raise text_model_not_available(preset, f"loading failed ({type(exc).__name__}: {exc})") from exc
+    if kind == "classifier":
+        import keras
+
+        # Under mixed_float16 the logits would come out in float16 (the backbone's policy); a loss and a
+        # softmax over float16 lose precision, so the last layer computes in float32, as the course's other heads.
+        model.get_layer("logits").dtype_policy = keras.DTypePolicy("float32")
+    return model
 
 
 def word_pieces(tokenizer: Any, text: str) -> list[str]:

@@ -17,6 +17,7 @@
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
+import tlcourse  # noqa: I001 - first: it keeps TensorFlow's start-up log lines out of the notebook
 import time
 
 import keras
@@ -25,7 +26,6 @@ import numpy as np
 import tensorflow as tf
 from sklearn.linear_model import LogisticRegression
 
-import tlcourse
 from tlcourse import data, features, models, plots, training
 from tlcourse.exercises import what_is_tl
 from tlcourse.scratch import digits_cnn, small_cnn
@@ -239,7 +239,7 @@ idx_all = data.few_shot(y_pool, None)
 hist_scratch, timer_scratch = train_scratch(idx_all, 0, validation=True)
 scratch_best = max(hist_scratch.history["val_accuracy"])
 keras.utils.set_random_seed(0)
-head = keras.Sequential([keras.Input(f_pool.shape[1:]), keras.layers.Dropout(0.2), keras.layers.Dense(len(CLASSES))])
+head = keras.Sequential([keras.Input(f_pool.shape[1:]), keras.layers.Dropout(0.2), keras.layers.Dense(len(CLASSES), dtype="float32")])
 head.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
              metrics=["accuracy"], jit_compile=False)
 timer_head = training.EpochTimer()
@@ -296,7 +296,7 @@ print([layer.name for layer in conv_part.layers])
 
 
 def digits_model_for(extractor):
-    model = keras.Sequential([extractor, keras.layers.Dense(5)])
+    model = keras.Sequential([extractor, keras.layers.Dense(5, dtype="float32")])
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], jit_compile=False)
     return model
@@ -361,7 +361,7 @@ assert what_is_tl.check_feature_classifier(clf, f_test, y_test, show=True)
 # %%
 train = data.few_shot(y_high, 20, seed=0)
 source_fe.trainable = False
-digits_model = keras.Sequential([source_fe, keras.layers.Dense(5)])
+digits_model = keras.Sequential([source_fe, keras.layers.Dense(5, dtype="float32")])
 digits_model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                      metrics=["accuracy"], jit_compile=False)
 digits_model.fit(x_high[train], y_high[train], epochs=40, batch_size=16, verbose=0)

@@ -17,6 +17,7 @@
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
+import tlcourse  # noqa: I001 - first: it keeps TensorFlow's start-up log lines out of the notebook
 import time
 
 import keras
@@ -26,7 +27,6 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.manifold import TSNE
 
-import tlcourse
 from tlcourse import data, features, models, plots, training
 from tlcourse.exercises import feature_extraction
 
@@ -74,7 +74,7 @@ x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)      # MobileNetV2's pr
 x = base(x, training=False)
 x = keras.layers.GlobalAveragePooling2D()(x)
 x = keras.layers.Dropout(0.2)(x)
-outputs = keras.layers.Dense(len(CLASSES))(x)
+outputs = keras.layers.Dense(len(CLASSES), dtype="float32")(x)
 model = keras.Model(inputs, outputs)
 print(models.trainable_summary(model))
 
@@ -115,7 +115,7 @@ f_train = features.cached_features(extractor, x_train, name="flowers_train_02")
 f_test = features.cached_features(extractor, x_test, name="flowers_test_02")
 extract_seconds = time.perf_counter() - start
 head = keras.Sequential([keras.Input(f_train.shape[1:]), keras.layers.Dropout(0.2),
-                         keras.layers.Dense(len(CLASSES))])
+                         keras.layers.Dense(len(CLASSES), dtype="float32")])
 timer_head = training.EpochTimer()
 keras.utils.set_random_seed(0)
 compile_head(head).fit(f_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS, verbose=0,
@@ -262,7 +262,7 @@ fe_base.trainable = False
 inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3))
 h = fe_base(keras.layers.Rescaling(1 / 127.5, offset=-1)(inp), training=False)
 h = keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(h))
-fe_model = keras.Model(inp, keras.layers.Dense(len(CLASSES))(h))
+fe_model = keras.Model(inp, keras.layers.Dense(len(CLASSES), dtype="float32")(h))
 assert feature_extraction.check_feature_extractor_model(fe_model, fe_base, len(CLASSES), show=True)
 
 # %%

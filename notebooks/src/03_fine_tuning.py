@@ -18,13 +18,13 @@
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
+import tlcourse  # noqa: I001 - first: it keeps TensorFlow's start-up log lines out of the notebook
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-import tlcourse
 from tlcourse import data, models, plots
 from tlcourse.exercises import fine_tuning as exercises
 
@@ -87,7 +87,7 @@ print(f"features {f['train'].shape} for {sum(len(v) for v in x.values())} images
 def make_head(n_in):
     """The new classifier: dropout and one softmax layer."""
     return keras.Sequential([keras.Input((n_in,)), keras.layers.Dropout(0.2),
-                             keras.layers.Dense(len(CLASSES), activation="softmax")])
+                             keras.layers.Dense(len(CLASSES), activation="softmax", dtype="float32")])
 
 
 def compile_(model, lr):
@@ -122,7 +122,7 @@ h = keras.layers.Rescaling(1 / 127.5, -1)(inputs)
 h = base(h, training=False)
 h = keras.layers.GlobalAveragePooling2D()(h)
 h = keras.layers.Dropout(0.2)(h)
-outputs = keras.layers.Dense(len(CLASSES), activation="softmax")(h)
+outputs = keras.layers.Dense(len(CLASSES), activation="softmax", dtype="float32")(h)
 model = compile_(keras.Model(inputs, outputs), HEAD_LR)
 t0 = time.perf_counter()
 p1 = model.fit(x["train"], y["train"], validation_data=(x["val"], y["val"]), epochs=HEAD_EPOCHS,
@@ -199,7 +199,7 @@ def top_model(from_layer=None, lr=FT_LR, training=False, bn_frozen=True):
         models.unfreeze_top(base, from_layer=from_layer, keep_batchnorm_frozen=bn_frozen)
     inp = keras.Input(a["train"].shape[1:])
     z = keras.layers.GlobalAveragePooling2D()(top(inp, training=training))
-    out = keras.layers.Dense(len(CLASSES), activation="softmax")(keras.layers.Dropout(0.2)(z))
+    out = keras.layers.Dense(len(CLASSES), activation="softmax", dtype="float32")(keras.layers.Dropout(0.2)(z))
     m = keras.Model(inp, out)
     m.get_layer(index=-1).set_weights(fe_head.layers[-1].get_weights())  # phase 1 done: the trained head
     return compile_(m, lr)
@@ -373,7 +373,7 @@ layers = [keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3)), keras.layers.Rescaling(1 / 2
 for width in (16, 32, 64, 64):
     layers += [keras.layers.Conv2D(width, 3, padding="same", use_bias=False),
                keras.layers.BatchNormalization(momentum=0.9), keras.layers.ReLU(), keras.layers.MaxPooling2D()]
-layers += [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(len(CLASSES), activation="softmax")]
+layers += [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(len(CLASSES), activation="softmax", dtype="float32")]
 scratch = compile_(keras.Sequential(layers), HEAD_LR)
 t0 = time.perf_counter()
 scratch.fit(x["train"], y["train"], validation_data=(x["val"], y["val"]), epochs=8 if QUICK else 30,
@@ -438,7 +438,7 @@ exercises.check_phase_two(answer1, new_base, head_lr=HEAD_LR, from_layer="block_
 new_base.trainable = False
 inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3))
 z = keras.layers.GlobalAveragePooling2D()(new_base(keras.layers.Rescaling(1 / 127.5, -1)(inp), training=False))
-answer1 = keras.Model(inp, keras.layers.Dense(2, activation="softmax")(z))
+answer1 = keras.Model(inp, keras.layers.Dense(2, activation="softmax", dtype="float32")(z))
 assert exercises.check_phase_one(answer1, new_base)
 
 # %%

@@ -19,6 +19,7 @@
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
+import tlcourse  # noqa: I001 - first: it keeps TensorFlow's start-up log lines out of the notebook
 import time
 from pathlib import Path
 
@@ -29,7 +30,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import tlcourse
 from tlcourse import data, models, plots, practices
 from tlcourse.exercises import best_practices as exercises
 
@@ -97,7 +97,7 @@ def digits_cnn():
     h = keras.layers.Conv2D(64, 3, activation="relu")(h)
     h = keras.layers.MaxPooling2D()(h)
     features = keras.layers.Dense(128, activation="relu", name="features")(keras.layers.Flatten()(h))
-    return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(features))
+    return keras.Model(inputs, keras.layers.Dense(10, activation="softmax", dtype="float32")(features))
 
 
 start = time.perf_counter()
@@ -218,7 +218,7 @@ def head_accuracy(k, augment, dropout, decay, seed):
         xs, ys = np.concatenate([xs, f_flip[chosen]]), np.concatenate([ys, ys])
     keras.utils.set_random_seed(seed)
     head = keras.Sequential([keras.Input(xs.shape[1:]), keras.layers.Dropout(0.5 if dropout else 0.0),
-                             keras.layers.Dense(len(CLASSES), activation="softmax")])
+                             keras.layers.Dense(len(CLASSES), activation="softmax", dtype="float32")])
     head.compile(keras.optimizers.AdamW(3e-3, weight_decay=1e-2 if decay else 0.0), "sparse_categorical_crossentropy")
     head.fit(tf.data.Dataset.from_tensors((xs, ys)).repeat(150), epochs=1, shuffle=False, verbose=0)  # 150 steps
     return np.mean(np.asarray(head(f_test)).argmax(1) == y["test"])
@@ -257,7 +257,7 @@ f_val = fextract(x["val"])
 def big_head():
     keras.utils.set_random_seed(0)
     head = keras.Sequential([keras.Input(f_train.shape[1:]), keras.layers.Dense(256, activation="relu"),
-                             keras.layers.Dense(len(CLASSES), activation="softmax")])
+                             keras.layers.Dense(len(CLASSES), activation="softmax", dtype="float32")])
     head.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     return head
 
@@ -324,7 +324,7 @@ def fine_tune(head_weights=None, learning_rate=3e-4, optimizer=None, seed=0):
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(acts["train"].shape[1:])
     h = top(inputs, training=False)
-    dense = keras.layers.Dense(len(CLASSES), activation="softmax", name="head")
+    dense = keras.layers.Dense(len(CLASSES), activation="softmax", name="head", dtype="float32")
     model = keras.Model(inputs, dense(h))
     if head_weights is not None:
         dense.set_weights(head_weights)
@@ -475,7 +475,7 @@ print("this machine:", report.precision_policy, "|", type(report.strategy).__nam
 def trained_head(seed):
     keras.utils.set_random_seed(seed)
     head = keras.Sequential([keras.Input(f_train.shape[1:]), keras.layers.Dropout(0.3),
-                             keras.layers.Dense(len(CLASSES), activation="softmax")])
+                             keras.layers.Dense(len(CLASSES), activation="softmax", dtype="float32")])
     head.compile("adam", "sparse_categorical_crossentropy")
     head.fit(f_train, y["train"], epochs=3, batch_size=32, verbose=0)
     return head.get_weights()[0]
@@ -501,7 +501,7 @@ assert np.array_equal(a, b) and not np.array_equal(a, c)
 inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3))
 h = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
 h = fmodel(h, training=False)  # the ImageNet MobileNetV2 0.35 with average pooling
-dense = keras.layers.Dense(len(CLASSES), activation="softmax")
+dense = keras.layers.Dense(len(CLASSES), activation="softmax", dtype="float32")
 classifier = keras.Model(inputs, dense(h))
 dense.set_weights(lp)
 classifier.save(OUT / "flowers.keras")

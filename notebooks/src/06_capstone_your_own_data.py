@@ -18,12 +18,12 @@
 # The computing takes longer on a big folder of your own.
 
 # %%
+import tlcourse  # noqa: I001 - first: it keeps TensorFlow's start-up log lines out of the notebook
 import shutil
 from pathlib import Path
 
 import numpy as np
 
-import tlcourse
 from tlcourse import capstone, cli, data, plots, settings
 from tlcourse.exercises import capstone as exercises
 
@@ -46,14 +46,11 @@ FOLDER = str(settings.current().capstone_dir or DEFAULT_DIR)  # $TLCOURSE_CAPSTO
 OUT_DIR = "outputs/capstone"
 SEED = 42
 PROFILE = report.profile
-IMAGE_SIZE = PROFILE.image_size
+BUDGET = 120 if PROFILE.name == "quick" else 600  # seconds the recipe plans its image size and epochs for
 BATCH_SIZE = PROFILE.batch_size
-FINE_TUNE_EPOCHS = PROFILE.fine_tune_epochs
-MAX_PER_CLASS = PROFILE.max_per_class
 BASE_MODEL, BASE_ALPHA = PROFILE.base_model, PROFILE.base_alpha
 USING_DEFAULT = Path(FOLDER).resolve() == Path(DEFAULT_DIR).resolve()
-print(f"folder: {FOLDER}\nprofile {PROFILE.name}: {IMAGE_SIZE} px, {BASE_MODEL} (alpha {BASE_ALPHA}), "
-      f"at most {MAX_PER_CLASS} images per class and split")
+print(f"folder: {FOLDER}\nprofile {PROFILE.name}: {BASE_MODEL} (alpha {BASE_ALPHA}), a budget of {BUDGET} s")
 
 # %% [markdown]
 # ## 1. Audit the folder before training
@@ -88,7 +85,7 @@ for wrong in (bad, Path("outputs/no_such_folder")):
 # extra code - two photos of each class, at the size the model sees
 first = audit.splits[next(iter(audit.splits))]
 idx = data.few_shot(first.labels, 2, seed=SEED)
-plots.image_grid(data.load_images([first.files[i] for i in idx], image_size=IMAGE_SIZE), first.labels[idx],
+plots.image_grid(data.load_images([first.files[i] for i in idx], image_size=160), first.labels[idx],
                  class_names=audit.class_names, ncols=8, title="a few photos per class");
 
 # %% [markdown]
@@ -97,13 +94,13 @@ plots.image_grid(data.load_images([first.files[i] for i in idx], image_size=IMAG
 # The test images answer one question at the end: how well does the model do on photos it has never seen?
 # Nothing may be chosen on them, not the epoch, not the regularisation strength, not which stage to keep.
 # Those choices use the validation split. Where the folder has no test split, its `val` split serves as the
-# test set and validation is carved out of `train`; the notes below say which. In the quick profile each
-# class is capped at `MAX_PER_CLASS` images per split, to keep the run short.
+# test set and validation is carved out of `train`; the notes below say which. Every photo is used
+# (`make_splits(..., max_per_class=N)` caps training and validation where time is short; the test split is
+# always whole).
 
 # %%
-splits = capstone.make_splits(audit, seed=SEED, max_per_class=MAX_PER_CLASS)
+splits = capstone.make_splits(audit, seed=SEED)
 print(splits)
-arrays = capstone.load_split_images(splits, image_size=IMAGE_SIZE)
 assert not set(splits.train.files) & set(splits.test.files), "a test photo is also a training photo"
 
 # %% [markdown]
@@ -120,56 +117,87 @@ if test_from is not None:
     print(exercises.check_test_split(test_from, n_test, splits))
 
 # %% [markdown]
-# ## 3. A baseline without pretraining
+# ## 3. The model, cut where the base stays frozen
+#
+# The model takes raw pixels: its first layer, a Keras `Rescaling` layer, maps [0, 255] to the [-1, 1] the
+# MobileNets were trained on, then the ImageNet base, average pooling, and a softmax layer. Keeping the
+# preprocessing *inside* the model means the saved file classifies a photo as it is, and that it loads without
+# unsafe deserialisation (a `Lambda` layer would need it, see 05_best_practices).
+#
+# Everything below trains on a cache. The bottom of the base (up to `block_13_expand`) stays frozen in every
+# stage, so what it computes for each photo is computed once (`models.split_at`, introduced in 03): the top
+# blocks and the head then train on the cached activations, the same computation in a fraction of the time.
+# How big an image, how many epochs? The recipe times this machine on a few of the folder's photos, then
+# chooses the largest size (up to 224 px, no larger than most photos) and the most epochs that fit `BUDGET`.
+
+# %%
+size = capstone.largest_useful_size(audit.sizes)
+model, base = capstone.build_model(len(audit.class_names), image_size=size, base_name=BASE_MODEL, alpha=BASE_ALPHA)
+parts = capstone.split_model(model, base, BASE_MODEL)
+speed = capstone.measure_speed(parts.bottom, parts.head, splits.train.files, image_size=size)
+plan = capstone.plan_run({name: len(f) for name, f in splits.items()}, speed, BUDGET, largest=size)
+print(speed, plan, sep="\n")
+if plan.image_size != size:  # a smaller size fits the budget: build the model again at that size
+    model, base = capstone.build_model(len(audit.class_names), image_size=plan.image_size, base_name=BASE_MODEL,
+                                       alpha=BASE_ALPHA)
+    parts = capstone.split_model(model, base, BASE_MODEL)
+IMAGE_SIZE = plan.image_size
+
+# %%
+cache = capstone.cache_splits(parts.bottom, splits, image_size=IMAGE_SIZE, batch_size=BATCH_SIZE)
+print(f"cached {', '.join(f'{k} {len(v)}' for k, v in cache.splits.items())} in {cache.seconds:.1f} s "
+      f"({cache.megabytes:.0f} MB); train_flipped holds the mirror image of each training photo")
+
+# %% [markdown]
+# ## 4. A baseline without pretraining
 #
 # A number means little alone. The baseline is what the photos give without any transfer: a logistic
 # regression on 16x16 colour thumbnails (colour and rough layout, nothing more). Chance is one over the number
 # of classes (or the share of the largest class, if the test set is imbalanced).
 
 # %%
-base_line = capstone.baseline(arrays)
-chance = np.bincount(arrays["test"][1]).max() / len(arrays["test"][1])
+base_line = capstone.baseline(cache)
+chance = np.bincount(cache["test"].labels).max() / len(cache["test"])
 print(base_line, f"\nlargest-class share of the test set: {chance:.3f}")
-capstone.show_stage(base_line, arrays, audit.class_names);
+capstone.show_stage(base_line, cache, audit.class_names);
 
 # %% [markdown]
-# ## 4. Feature extraction
+# ## 5. Feature extraction, then fine-tuning (LP-FT)
 #
-# The model takes raw pixels: its first layer, a Keras `Rescaling` layer, maps [0, 255] to the [-1, 1] the
-# MobileNets were trained on, then the frozen ImageNet base, average pooling, and a softmax layer. Keeping the
-# preprocessing *inside* the model means the saved file classifies a photo as it is, and that it loads without
-# unsafe deserialisation (a `Lambda` layer would need it, see 05_best_practices).
-#
-# The softmax layer is a logistic regression on the base's pooled features: the stage computes the features
-# once and fits it directly, choosing its strength on the validation split (on a folder nobody has seen there
-# is no chance to tune a learning rate and an epoch count by hand).
+# The softmax layer is a logistic regression on the base's pooled features: the stage fits it directly on the
+# cached features of the training photos and their mirror images, choosing its strength on the validation split
+# (on a folder nobody has seen there is no chance to tune a learning rate and an epoch count by hand).
 
 # %%
-model, base = capstone.build_model(len(audit.class_names), image_size=IMAGE_SIZE, base_name=BASE_MODEL,
-                                   alpha=BASE_ALPHA)
-print([layer.name for layer in model.layers], "| base trainable:", base.trainable)
-fe = capstone.feature_extraction(model, arrays, seed=SEED, verbose=1)
+fe = capstone.feature_extraction(parts.head, parts.pooled, cache, seed=SEED, verbose=1)
 print(fe)
-capstone.show_stage(fe, arrays, audit.class_names);
+capstone.show_stage(fe, cache, audit.class_names);
 
 # %% [markdown]
-# ## 5. Fine-tuning
-#
-# Now the top fifth of the base is unfrozen (BatchNormalization layers stay frozen, and the base runs with
-# `training=False`), and the whole is trained at a low rate, 1e-4, on augmented photos (flips, small
-# rotations and zooms). The weights of the epoch with the lowest validation loss are kept, and if fine-tuning
-# does not beat feature extraction on validation accuracy, the model goes back to the feature-extraction
-# weights: on a small folder it often does not, and the validation split, not the test, decides.
+# Fine-tuning starts from that fitted head (LP-FT: linear probe, then fine-tune, Kumar et al. 2022): a random
+# head would send large gradients into the pretrained blocks before it has learnt anything. The top blocks of
+# the base (BatchNormalization frozen, in inference mode) and the head train at a low rate; each of the plan's
+# rates starts from the same weights, and validation picks the rate and the epoch. If fine-tuning does not
+# beat feature extraction on validation accuracy, the model goes back to the feature-extraction weights: with a
+# few dozen validation photos that is a coarse test, and the validation split, not the test, decides.
 
 # %%
-ft = capstone.fine_tune(model, base, arrays, epochs=FINE_TUNE_EPOCHS, batch_size=BATCH_SIZE, seed=SEED,
-                        previous=fe, verbose=2)
-print(ft, "| fine-tuned weights kept:", bool(ft.history["kept"][0]))
-capstone.show_stage(ft, arrays, audit.class_names);
+if plan.epochs:
+    ft = capstone.fine_tune(parts.head, parts.top, cache, epochs=plan.epochs, learning_rates=plan.learning_rates,
+                            batch_size=BATCH_SIZE, seed=SEED, previous=fe, verbose=0)
+    print(ft, "| rate", ft.history["learning_rate"][0], "| epoch", ft.history["epoch"][0],
+          "| fine-tuned weights kept:", bool(ft.history["kept"][0]))
+    capstone.show_stage(ft, cache, audit.class_names);
+else:
+    ft = fe
+    print("no fine-tuning within the budget:", plan.notes)
 
 # %%
-# extra code - the learning curves of fine-tuning
-plots.learning_curves({k: v for k, v in ft.history.items() if k != "kept"}, title="fine-tuning");
+# extra code - validation accuracy per epoch of each rate tried
+curves = {k.split("@")[1]: {"accuracy": ft.history[k.replace("val_", "")], "val_accuracy": v}
+          for k, v in ft.history.items() if k.startswith("val_accuracy@")}
+if curves:
+    plots.learning_curves(curves, metrics=["accuracy"], title="LP-FT: training and validation accuracy by rate");
 
 # %% [markdown]
 # ## 6. The three stages side by side
@@ -177,15 +205,14 @@ plots.learning_curves({k: v for k, v in ft.history.items() if k != "kept"}, titl
 # On the ants/bees photos (ImageNet photos, close to what the base was trained on), transfer should beat the
 # baseline by a wide margin; the check below runs only on the default folder, since on yours the margins are
 # yours to find. With only a few dozen validation photos, the small differences between feature extraction
-# and fine-tuning are within noise: one test photo is 1/153 of the ants/bees test accuracy.
-# At 128 px in the quick profile, the accuracies are below the 0.889 linear probe that 224-px images give
-# (REFERENCE.md): a smaller image loses detail the ImageNet filters use.
+# and fine-tuning are within noise: one test photo is 1/153 of the ants/bees test accuracy
+# (`benchmarks/capstone_recipe.py` repeats the recipe over seeds and prints the spread).
 
 # %%
 results = {r.name: r.test_accuracy for r in (base_line, fe, ft)}
 plots.bar_comparison(results, title="test accuracy");
 for name, acc in results.items():
-    print(f"{name:>20}: {acc:.3f}  ({len(arrays['test'][1])} test images)")
+    print(f"{name:>20}: {acc:.3f}  ({len(cache['test'])} test images)")
 if USING_DEFAULT:
     assert fe.test_accuracy > base_line.test_accuracy + 0.15, results
     assert ft.test_accuracy > base_line.test_accuracy + 0.15, results
@@ -195,13 +222,13 @@ if USING_DEFAULT:
 #
 # Accuracy hides which class suffers. Compute the test accuracy of each class for the final model (the share
 # of the test images of that class it gets right) as a dict `{class name: accuracy}`, from
-# `arrays["test"][1]` (the true labels) and `ft.predictions`.
+# `cache["test"].labels` (the true labels) and `ft.predictions`.
 
 # %%
 per_class = None  # your answer: {"ants": ..., "bees": ...}
 # %%
 if per_class is not None:
-    print(exercises.check_per_class_accuracy(per_class, arrays["test"][1], ft.predictions, audit.class_names))
+    print(exercises.check_per_class_accuracy(per_class, cache["test"].labels, ft.predictions, audit.class_names))
 
 # %% [markdown]
 # ## 7. Save, reload, predict a new photo
@@ -214,7 +241,8 @@ if per_class is not None:
 # %%
 capstone.save(model, audit.class_names, OUT_DIR)
 reloaded, classes = capstone.load(OUT_DIR)
-same = np.allclose(capstone.predict_proba(reloaded, arrays["test"][0]), ft.probabilities, atol=1e-5)
+test_images = data.load_images(splits.test.files, image_size=IMAGE_SIZE)
+same = np.allclose(capstone.predict_proba(reloaded, test_images), ft.probabilities, atol=1e-4)
 print("reloaded model gives the same test probabilities:", same)
 assert same and classes == audit.class_names
 
@@ -226,13 +254,14 @@ for p in capstone.predict(OUT_DIR, new_photos):
 # %% [markdown]
 # ## 8. The same recipe without Jupyter
 #
-# The command line runs the same functions: audit, baseline, feature extraction, fine-tuning, in the active
-# profile, printing progress and each stage's test accuracy, and writes `model.keras`, `classes.json` and
-# `report.json` (test accuracies and seconds per stage) to the output folder. A folder that is wrong gets the
-# same message as above, with a non-zero exit code.
+# The command line runs the same functions: audit, plan, cache, baseline, feature extraction, LP-FT, printing
+# progress and each stage's test accuracy, and writes `model.keras`, `classes.json` and `report.json` (test
+# accuracies, the plan, seconds per stage) to the output folder. `--budget SECONDS` (default 240) sets what it
+# plans for; `--image-size` and `--fine-tune-epochs` fix what it would choose, `--max-per-class N` caps the
+# photos used for training. A folder that is wrong gets the same message as above, with a non-zero exit code.
 #
 # ```bash
-# tlcourse train path/to/my_photos --out runs/my_photos      # add --profile full on a GPU
+# tlcourse train path/to/my_photos --out runs/my_photos      # --budget 600 for ten minutes
 # tlcourse predict runs/my_photos new_photo.jpg another.png
 # ```
 #
@@ -258,7 +287,7 @@ assert result
 # Exercise 2: the recall of each class, the diagonal of the confusion matrix before normalising.
 
 # %%
-y_true, y_pred = arrays["test"][1], ft.predictions
+y_true, y_pred = cache["test"].labels, ft.predictions
 per_class = {name: float(np.mean(y_pred[y_true == i] == i)) for i, name in enumerate(audit.class_names)}
 result = exercises.check_per_class_accuracy(per_class, y_true, y_pred, audit.class_names)
 print(per_class, result, sep="\n")

@@ -32,7 +32,8 @@ class _TwoDomainModel(keras.Model):
         self.source_acc = keras.metrics.SparseCategoricalAccuracy(name="source_acc")
 
     def call(self, x: Any, training: bool = False) -> Any:
-        return self.classifier(self.feature_extractor(x, training=training), training=training)
+        # float32 logits whatever the heads' dtype policy (mixed_float16 on a GPU): softmax and loss stay exact
+        return tf.cast(self.classifier(self.feature_extractor(x, training=training), training=training), "float32")
 
     def _adaptation(self, fs: Any, ft: Any) -> tuple[Any, dict[str, Any]]:
         raise NotImplementedError
@@ -44,12 +45,15 @@ class _TwoDomainModel(keras.Model):
             # batch statistics.
             fs = self.feature_extractor(xs, training=True)
             ft = self.feature_extractor(xt, training=True)
-            logits = self.classifier(fs, training=True)
+            logits = tf.cast(self.classifier(fs, training=True), "float32")
             class_loss = self.ce(ys, logits)
             extra, _ = self._adaptation(fs, ft)
             loss = class_loss + extra
+            # Under mixed_float16, compile() wraps the optimizer in a LossScaleOptimizer, whose apply()
+            # divides the gradients by the scale this multiplies by (a no-op for other optimizers).
+            scaled = self.optimizer.scale_loss(loss)
         variables = self.trainable_variables
-        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        self.optimizer.apply(tape.gradient(scaled, variables), variables)
         self.loss_tracker.update_state(loss)
         self.class_tracker.update_state(class_loss)
         self.source_acc.update_state(ys, logits)
@@ -162,8 +166,8 @@ class DANN(_TwoDomainModel):
         progress = tf.minimum(tf.cast(self.optimizer.iterations, "float32") / float(self.total_steps), 1.0)
         lam = self.coefficient * dann_schedule(progress, self.gamma)
         self.reversal.coefficient.assign(lam)
-        ds = self.domain_classifier(self.reversal(fs), training=True)
-        dt = self.domain_classifier(self.reversal(ft), training=True)
+        ds = tf.cast(self.domain_classifier(self.reversal(fs), training=True), "float32")
+        dt = tf.cast(self.domain_classifier(self.reversal(ft), training=True), "float32")
         d_logits = tf.concat([ds, dt], axis=0)
         d_labels = tf.concat([tf.ones_like(ds), tf.zeros_like(dt)], axis=0)
         domain_loss = self.bce(d_labels, d_logits)

@@ -4,8 +4,10 @@ Downloads go through ``keras.utils.get_file`` (a progress bar, the file kept
 once complete and verified, reused on the next run when its hash still
 matches); what it lacks for a classroom is here: a SHA-256 mismatch removes the
 file and raises :class:`ChecksumError`, a network failure raises
-``ConnectionError`` with the URL, and :func:`safe_extract` refuses any archive
-member that would land outside its folder (``zipfile`` has no such filter).
+``ConnectionError`` with the URL and, where :func:`explain_download_failure`
+recognises the cause (certificates, a proxy, no internet), what to do about it;
+:func:`safe_extract` refuses any archive member that would land outside its
+folder (``zipfile`` has no such filter).
 """
 
 from __future__ import annotations
@@ -13,13 +15,98 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
+import socket
+import ssl
 import tarfile
 import zipfile
 from pathlib import Path
 
 from tlcourse.assets.errors import ChecksumError, UnsafeArchiveError
 
-__all__ = ["check_sha256", "download", "safe_extract", "sha256sum"]
+__all__ = ["check_sha256", "download", "explain_download_failure", "safe_extract", "sha256sum"]
+
+_CERTIFICATE = (
+    "Python could not verify the server's certificate (CERTIFICATE_VERIFY_FAILED). On macOS with Python "
+    "from python.org, run \"Install Certificates.command\" (in Applications/Python 3.x); elsewhere "
+    "`pip install --upgrade certifi` and set SSL_CERT_FILE to the file `python -m certifi` prints; behind "
+    "a network that inspects HTTPS, to the certificate bundle its administrators give you."
+)
+_PROXY = (
+    "A proxy refused the connection (407 Proxy Authentication Required, or no tunnel through it): set "
+    "HTTPS_PROXY and HTTP_PROXY to the proxy, with a user name and password if it asks for them "
+    "(http://user:password@proxy.example:8080), or copy from a mirror: `tlcourse fetch --mirror DIR`."
+)
+_NO_NETWORK = (
+    "No internet (the server's name did not resolve, or the connection was refused or timed out): use a "
+    "mirror, `tlcourse fetch --mirror DIR`, or connect and run the same command again; behind a proxy, "
+    "check that HTTPS_PROXY and HTTP_PROXY name it."
+)
+_PROXY_TEXT = re.compile(r"\b407\b.*proxy|proxy authentication required|tunnel connection failed|proxyerror"
+                         r"|unable to connect to proxy|cannot connect to proxy", re.I | re.S)
+_NO_NETWORK_TEXT = re.compile(
+    r"name or service not known|temporary failure in name resolution|nodename nor servname|getaddrinfo failed"
+    r"|no address associated with hostname|failed to resolve|nameresolutionerror|network is unreachable"
+    r"|no route to host|connection refused|timed out|failed to establish a new connection", re.I)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc``, what it was raised from or during, and a ``URLError``'s reason, in that order."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop(0)
+        if e is None or any(e is f for f in found):
+            continue
+        found.append(e)
+        reason = getattr(e, "reason", None)
+        todo += [reason if isinstance(reason, BaseException) else None, e.__cause__, e.__context__]
+    return found
+
+
+def explain_download_failure(exc: BaseException) -> str:
+    """What a failed download most likely means and how to fix it; ``""`` when the cause is not one of these.
+
+    Recognises, anywhere in the exception's chain (``keras.utils.get_file``
+    raises a bare ``Exception`` holding urllib's message; the Hugging Face
+    client wraps its HTTP library's errors): a certificate that cannot be
+    verified, a proxy in the way, and no network at all.
+
+    Examples
+    --------
+    A certificate Python cannot check (often on macOS with python.org's Python):
+
+    >>> import ssl, socket, urllib.error
+    >>> err = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    >>> "Install Certificates.command" in explain_download_failure(urllib.error.URLError(err))
+    True
+
+    A proxy that wants a password (Keras's wording of an HTTP 407):
+
+    >>> explain_download_failure(Exception("URL fetch failure on https://x: 407 -- Proxy Authentication Required"))[:22]
+    'A proxy refused the co'
+
+    No network (the host name does not resolve):
+
+    >>> explain_download_failure(urllib.error.URLError(socket.gaierror(-2, "Name or service not known")))[:12]
+    'No internet '
+
+    Anything else:
+
+    >>> explain_download_failure(ValueError("HTTP Error 404: Not Found"))
+    ''
+    """
+    chain = _causes(exc)
+    text = " | ".join(f"{type(e).__name__}: {e}" for e in chain)
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or re.search(
+            r"CERTIFICATE_VERIFY_FAILED|certificate verify failed", text, re.I):
+        return _CERTIFICATE
+    if _PROXY_TEXT.search(text) or any(getattr(e, "code", None) == 407 for e in chain):
+        return _PROXY
+    if any(isinstance(e, (socket.gaierror, ConnectionRefusedError, TimeoutError)) for e in chain) or \
+            _NO_NETWORK_TEXT.search(text):
+        return _NO_NETWORK
+    return ""
 
 
 def sha256sum(path: str | os.PathLike[str], *, decompress: bool = False) -> str:
@@ -74,7 +161,7 @@ def download(url: str, dest: str | os.PathLike[str], *, sha256: str | None = Non
     ChecksumError
         If the download's SHA-256 differs (the file is removed).
     ConnectionError
-        If the URL cannot be reached.
+        If the URL cannot be reached (with :func:`explain_download_failure`'s advice).
 
     Examples
     --------
@@ -96,7 +183,8 @@ def download(url: str, dest: str | os.PathLike[str], *, sha256: str | None = Non
         raise ChecksumError(f"Download of {url} does not have SHA-256 {sha256}; nothing was kept.") from exc
     except Exception as exc:  # noqa: BLE001 - get_file raises a bare Exception on URL failures
         dest.unlink(missing_ok=True)
-        raise ConnectionError(f"Could not download {url}: {exc}") from exc
+        advice = explain_download_failure(exc)
+        raise ConnectionError(f"Could not download {url}: {exc}" + (f"\n  {advice.rstrip('.')}" if advice else "")) from exc
     return Path(got)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from tlcourse import settings
 from tlcourse.assets.errors import TextModelNotAvailableError
+from tlcourse.assets.files import explain_download_failure
 
 __all__ = [
     "TEXT_MODEL",
@@ -124,4 +125,6 @@ def download_text_model(preset: str = TEXT_PRESET) -> Path:
     try:
         return Path(snapshot_download(repo, allow_patterns=_PRESET_FILES, cache_dir=hf_cache_dir()))
     except Exception as exc:  # noqa: BLE001 - the hub client has many error types; all mean "not here"
-        raise text_model_not_available(preset, f"the download failed ({type(exc).__name__}: {exc})") from exc
+        advice = explain_download_failure(exc)
+        cause = f"the download failed ({type(exc).__name__}: {exc})" + (f"\n  {advice.rstrip('.')}" if advice else "")
+        raise text_model_not_available(preset, cause) from exc

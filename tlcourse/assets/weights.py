@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tlcourse import settings
 from tlcourse.assets.errors import WeightsNotAvailableError
+from tlcourse.assets.files import explain_download_failure
 
 __all__ = [
     "BASE_MODELS",
@@ -218,5 +219,7 @@ def download_weights(name: str, *, alpha: float | None = None, input_size: int |
         path = keras.utils.get_file(fname, spec.origin + fname, file_hash=spec.md5,
                                     cache_dir=str(settings.current().keras_home), cache_subdir="models")
     except Exception as exc:  # noqa: BLE001 - get_file raises a bare Exception on URL failures
-        raise weights_not_available(name, fname, f"the download failed ({exc})") from exc
+        advice = explain_download_failure(exc)
+        cause = f"the download failed ({exc})" + (f"\n  {advice.rstrip('.')}" if advice else "")
+        raise weights_not_available(name, fname, cause) from exc
     return Path(path)
