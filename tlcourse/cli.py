@@ -6,7 +6,10 @@
     tlcourse predict DIR IMAGE...   classify image files with a model saved by ``train``
 
 ``python -m tlcourse`` is the same command. The heavy modules (TensorFlow, the
-capstone) are imported by the sub-command that needs them, so ``--help`` is quick.
+capstone) are imported by the sub-command that needs them, so ``--help`` is quick;
+:func:`main` first calls :func:`tlcourse.settings.quiet_native_logs`, so none of
+TensorFlow's C++ log lines (CUDA probing, oneDNN) reach the terminal, while the
+course's own ``error:`` lines and Python's tracebacks do.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+
+from tlcourse import settings
+from tlcourse.assets.errors import WeightsNotAvailableError
 
 __all__ = ["build_parser", "main"]
 
@@ -52,9 +58,9 @@ def _train(args: argparse.Namespace) -> int:
     try:
         report = runtime.setup(seed=args.seed, profile=args.profile, verbose=False)
         capstone.train(args.folder, args.out, profile=report.profile, seed=args.seed,
-                       fine_tune_epochs=args.fine_tune_epochs, image_size=args.image_size,
-                       max_per_class=None if args.all_images else "profile", verbose=not args.quiet)
-    except capstone.FolderError as exc:
+                       budget=args.budget, fine_tune_epochs=args.fine_tune_epochs, image_size=args.image_size,
+                       max_per_class=args.max_per_class, verbose=not args.quiet)
+    except (capstone.FolderError, WeightsNotAvailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -96,16 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_fetch)
 
     p = sub.add_parser("train", help="audit a folder of images, train a classifier on it and save it",
-                       description="Audit FOLDER (<class>/* or <split>/<class>/*), then baseline, feature "
-                                   "extraction and fine-tuning in the active profile; write model.keras, "
-                                   "classes.json and report.json to --out.")
+                       description="Audit FOLDER (<class>/* or <split>/<class>/*), plan the image size and "
+                                   "epochs that fit --budget on this machine, then baseline, feature extraction "
+                                   "and fine-tuning (LP-FT) chosen on validation; write model.keras, classes.json "
+                                   "and report.json to --out.")
     p.add_argument("folder", help="folder of images: FOLDER/<class>/* or FOLDER/<split>/<class>/*")
     p.add_argument("--out", required=True, help="folder to write model.keras, classes.json, report.json to")
     p.add_argument("--profile", choices=["quick", "full"], default=None, help="default: by hardware")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--fine-tune-epochs", type=int, default=None, help="default: the profile's")
-    p.add_argument("--image-size", type=int, default=None, help="default: the profile's")
-    p.add_argument("--all-images", action="store_true", help="ignore the profile's max_per_class cap")
+    p.add_argument("--fine-tune-epochs", type=int, default=None, help="default: planned from --budget")
+    p.add_argument("--image-size", type=int, default=None, help="default: planned from --budget (224 px where it fits)")
+    p.add_argument("--budget", type=float, default=240.0,
+                   help="seconds to plan for: the image size and fine-tuning epochs are chosen to fit (default 240)")
+    p.add_argument("--max-per-class", type=int, default=None,
+                   help="use at most N photos of each class for training and validation (default: all; test is whole)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_train)
 
@@ -118,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tlcourse`` command; returns the exit code."""
+    settings.quiet_native_logs()  # before any sub-command imports TensorFlow
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -10,10 +10,12 @@ The recipe, each stage evaluated on the held-out test split:
    duplicate files, class imbalance; a :class:`FolderError` for a folder that is wrong.
 2. :func:`make_splits`: train/validation/test, from the folder's own splits where
    it has them (``train``, ``val``/``validation``, ``test``), seeded and stratified otherwise.
-3. :func:`baseline`: logistic regression on 16x16 colour thumbnails, no pretraining.
-4. :func:`feature_extraction`: a frozen ImageNet base, a softmax head trained on its
-   cached features.
-5. :func:`fine_tune`: the top of the base unfrozen, a low learning rate, augmentation.
+3. :func:`plan_run`: the image size and epochs that fit a time budget, measured here;
+   :func:`cache_splits`: the frozen bottom of the base run once over every photo.
+4. :func:`baseline`: logistic regression on 16x16 colour thumbnails, no pretraining;
+   :func:`feature_extraction`: the softmax head fitted on the pooled features.
+5. :func:`fine_tune`: LP-FT, the top of the base and the head trained at a low rate,
+   rate and epoch chosen on validation.
 6. :func:`save` / :func:`load` / :func:`predict`: a ``.keras`` file that holds its own
    preprocessing (a ``Rescaling`` layer, no ``Lambda``), so it loads in Keras's safe
    mode and classifies a raw image file.
@@ -21,7 +23,8 @@ The recipe, each stage evaluated on the held-out test split:
 Folder layouts: ``folder/<class>/*`` or ``folder/<split>/<class>/*``.
 
 One module a step: :mod:`~tlcourse.capstone.audit`, :mod:`~tlcourse.capstone.splits`,
-:mod:`~tlcourse.capstone.stages`, :mod:`~tlcourse.capstone.review` (confusion
+:mod:`~tlcourse.capstone.budget`, :mod:`~tlcourse.capstone.cache`, :mod:`~tlcourse.capstone.stages`,
+:mod:`~tlcourse.capstone.review` (confusion
 matrices, worst mistakes), :mod:`~tlcourse.capstone.saving`, and
 :mod:`~tlcourse.capstone.recipe` (:func:`train`, all of it in one call). The
 command line (``tlcourse train FOLDER --out DIR``, ``tlcourse predict DIR
@@ -29,14 +32,15 @@ IMAGE...``) is :mod:`tlcourse.cli`.
 """
 
 from tlcourse.capstone.audit import MIN_PER_CLASS, SPLIT_NAMES, Audit, FolderError, audit_folder
-from tlcourse.capstone.recipe import train
+from tlcourse.capstone.budget import Plan, Speed, measure_speed, plan_run
+from tlcourse.capstone.cache import CUT_LAYERS, Cache, CachedSplit, ModelParts, cache_splits, split_model
+from tlcourse.capstone.recipe import DEFAULT_BUDGET, largest_useful_size, train
 from tlcourse.capstone.review import show_stage, worst_mistakes
 from tlcourse.capstone.saving import CLASSES_FILE, MODEL_FILE, REPORT_FILE, Prediction, load, predict, save
-from tlcourse.capstone.splits import Splits, load_split_images, make_splits
+from tlcourse.capstone.splits import Splits, make_splits
 from tlcourse.capstone.stages import (
     RESCALE,
     StageResult,
-    augmentation,
     baseline,
     build_model,
     feature_extraction,
@@ -46,29 +50,39 @@ from tlcourse.capstone.stages import (
 
 __all__ = [
     "CLASSES_FILE",
+    "CUT_LAYERS",
+    "DEFAULT_BUDGET",
     "MIN_PER_CLASS",
     "MODEL_FILE",
     "REPORT_FILE",
     "RESCALE",
     "SPLIT_NAMES",
     "Audit",
+    "Cache",
+    "CachedSplit",
+    "ModelParts",
+    "Plan",
+    "Speed",
     "FolderError",
     "Prediction",
     "Splits",
     "StageResult",
     "audit_folder",
-    "augmentation",
     "baseline",
     "build_model",
+    "cache_splits",
     "feature_extraction",
     "fine_tune",
     "load",
-    "load_split_images",
+    "largest_useful_size",
     "make_splits",
+    "measure_speed",
+    "plan_run",
     "predict",
     "predict_proba",
     "save",
     "show_stage",
+    "split_model",
     "train",
     "worst_mistakes",
 ]

@@ -1,4 +1,12 @@
-"""The whole capstone recipe in one call, :func:`train`: what ``tlcourse train`` runs."""
+"""The whole capstone recipe in one call, :func:`train`: what ``tlcourse train`` runs.
+
+1. audit the folder; 2. split it (every photo, unless a cap is asked for; the test
+split whole); 3. plan: measure this machine on a few of the photos and choose the
+image size and fine-tuning epochs that fit the time budget; 4. cache what the
+frozen bottom of the base computes, reading the photos from disk in batches;
+5. baseline, feature extraction, LP-FT, each choosing on validation; 6. save the
+model (the better transfer stage on validation) with a report.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +14,38 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tlcourse import runtime
 from tlcourse.capstone.audit import audit_folder
+from tlcourse.capstone.budget import SIZES, Plan, measure_speed, plan_run
+from tlcourse.capstone.cache import cache_splits, split_model
 from tlcourse.capstone.saving import CLASSES_FILE, MODEL_FILE, REPORT_FILE, save
-from tlcourse.capstone.splits import load_split_images, make_splits
+from tlcourse.capstone.splits import make_splits
 from tlcourse.capstone.stages import baseline, build_model, feature_extraction, fine_tune
 
-__all__ = ["train"]
+__all__ = ["DEFAULT_BUDGET", "largest_useful_size", "train"]
+
+#: Seconds ``tlcourse train`` plans for by default: a few minutes on a 2-core laptop.
+DEFAULT_BUDGET = 240.0
+
+
+def largest_useful_size(sizes: list[tuple[int, int]]) -> int:
+    """The largest image size worth its cost: the smallest candidate at least as large as most photos' short side.
+
+    A photo of 128 px gains little from being stretched to 224; 160 px is the floor,
+    where the small ImageNet bases start to see what they learnt to see.
+
+    Examples
+    --------
+    >>> largest_useful_size([(500, 375)] * 3), largest_useful_size([(128, 96)] * 3)
+    (224, 160)
+    """
+    if not sizes:
+        return SIZES[0]
+    short = float(np.median([min(w, h) for w, h in sizes]))
+    fitting = [s for s in sorted(SIZES) if s >= short]
+    return max(160, fitting[0] if fitting else SIZES[0])
 
 
 def train(
@@ -21,12 +54,13 @@ def train(
     *,
     profile: Any = None,
     seed: int = 42,
-    fine_tune_epochs: int | None = None,
+    budget: float = DEFAULT_BUDGET,
     image_size: int | None = None,
-    max_per_class: int | None | str = "profile",
+    fine_tune_epochs: int | None = None,
+    max_per_class: int | None = None,
     verbose: bool = True,
 ) -> dict[str, Any]:
-    """Audit, baseline, feature extraction and fine-tuning on ``folder``; save to ``out_dir``.
+    """Audit, baseline, feature extraction and LP-FT on ``folder`` within ``budget`` seconds; save to ``out_dir``.
 
     The steps of 06_capstone_your_own_data without Jupyter (``tlcourse train``).
     Writes ``model.keras`` (the better of the two transfer stages on validation
@@ -35,11 +69,15 @@ def train(
     Parameters
     ----------
     profile
-        A :class:`tlcourse.runtime.Profile` or its name; default the active one.
-    fine_tune_epochs, image_size
-        Override the profile's values.
+        A :class:`tlcourse.runtime.Profile` or its name (the base model and batch size);
+        default the active one.
+    budget
+        Seconds to plan for: the image size and epochs are chosen to fit, measured here.
+    image_size, fine_tune_epochs
+        Fix these instead of planning them.
     max_per_class
-        ``"profile"`` (the profile's cap), ``None`` (everything) or a number.
+        Use at most this many photos of each class for training and for validation;
+        default every photo. The test split is always whole.
 
     Raises
     ------
@@ -52,6 +90,7 @@ def train(
     >>> sorted(report["test_accuracy"])  # doctest: +SKIP
     ['baseline', 'feature_extraction', 'fine_tuning']
     """
+
     def say(msg: str) -> None:
         if verbose:
             print(msg, flush=True)
@@ -60,45 +99,82 @@ def train(
     seconds: dict[str, float] = {}
     if profile is None or isinstance(profile, str):
         profile = runtime.active_profile(profile)
-    size = image_size or profile.image_size
-    cap = profile.max_per_class if max_per_class == "profile" else max_per_class
 
-    say(f"[1/5] auditing {folder} ...")
+    say(f"[1/6] auditing {folder} ...")
     audit = audit_folder(folder)
     say(audit.summary())
-    splits = make_splits(audit, seed=seed, max_per_class=cap)
+    splits = make_splits(audit, seed=seed, max_per_class=max_per_class)
     say(splits.summary())
-    arrays = load_split_images(splits, image_size=size)
+    counts = {name: len(f) for name, f in splits.items()}
     seconds["audit"] = round(time.perf_counter() - t0, 1)
 
-    say("[2/5] baseline: logistic regression on 16x16 thumbnails ...")
-    base_res = baseline(arrays)
-    seconds["baseline"] = round(base_res.seconds, 1)
-    say(f"      {base_res}")
-
-    say(f"[3/5] feature extraction: frozen {profile.base_model} (alpha {profile.base_alpha}), {size} px ...")
+    t = time.perf_counter()
+    size = image_size or largest_useful_size(audit.sizes)
     model, base = build_model(len(audit.class_names), image_size=size, base_name=profile.base_model,
                               alpha=profile.base_alpha, verbose=verbose)
-    fe = feature_extraction(model, arrays, seed=seed, verbose=int(verbose))
-    seconds["feature_extraction"] = round(fe.seconds, 1)
-    say(f"      {fe}")
+    parts = split_model(model, base, profile.base_model)
+    speed = measure_speed(parts.bottom, parts.head, splits.train.files, image_size=size)
+    plan = plan_run(counts, speed, budget, largest=size)
+    if image_size is not None:
+        plan.image_size = image_size
+    if fine_tune_epochs is not None:
+        plan.epochs = fine_tune_epochs
+        plan.learning_rates = plan.learning_rates or (1e-4,)
+    if plan.image_size != size:
+        model, base = build_model(len(audit.class_names), image_size=plan.image_size,
+                                  base_name=profile.base_model, alpha=profile.base_alpha, verbose=False)
+        parts = split_model(model, base, profile.base_model)
+    seconds["plan"] = round(time.perf_counter() - t, 1)
+    say(f"[2/6] {plan}\n      measured at {size} px: {speed.bottom:.0f} photos/s through the frozen bottom, "
+        f"{speed.head_train:.0f}/s training the top")
 
-    ft_epochs = fine_tune_epochs or profile.fine_tune_epochs
-    say(f"[4/5] fine-tuning the top of the base, {ft_epochs} epoch(s) ...")
-    ft = fine_tune(model, base, arrays, epochs=ft_epochs, batch_size=profile.batch_size, seed=seed,
-                   previous=fe, verbose=2 if verbose else 0)
-    seconds["fine_tuning"] = round(ft.seconds, 1)
-    kept = bool(ft.history["kept"][0])
-    say(f"      {ft}" + ("" if kept else "  (no better than feature extraction on validation: kept those weights)"))
+    say(f"[3/6] caching the frozen bottom of {profile.base_model} (alpha {profile.base_alpha}) "
+        f"at {plan.image_size} px ...")
+    cache = cache_splits(parts.bottom, splits, image_size=plan.image_size, batch_size=profile.batch_size)
+    seconds["cache"] = round(cache.seconds, 1)
+    say(f"      {sum(counts.values()) + counts['train']} photos in {cache.seconds:.1f} s ({cache.megabytes:.0f} MB)")
 
-    say(f"[5/5] saving to {out_dir} ...")
+    say("[4/6] baseline (logistic regression on 16x16 thumbnails) and feature extraction ...")
+    base_res = baseline(cache)
+    fe = feature_extraction(parts.head, parts.pooled, cache, seed=seed, verbose=int(verbose))
+    seconds["baseline"], seconds["feature_extraction"] = round(base_res.seconds, 1), round(fe.seconds, 1)
+    say(f"      {base_res}\n      {fe}")
+    stages = [base_res, fe]
+
+    saved = "feature_extraction"
+    if plan.epochs:
+        say(f"[5/6] fine-tuning the top of the base (LP-FT), up to {plan.epochs} epoch(s) a rate ...")
+        ft = fine_tune(parts.head, parts.top, cache, epochs=plan.epochs, learning_rates=plan.learning_rates,
+                       batch_size=profile.batch_size, seed=seed, previous=fe, verbose=2 if verbose else 0)
+        seconds["fine_tuning"] = round(ft.seconds, 1)
+        kept = bool(ft.history["kept"][0])
+        saved = "fine_tuning" if kept else saved
+        say(f"      {ft}" + (f" (rate {ft.history['learning_rate'][0]:g}, epoch {ft.history['epoch'][0]:.0f})"
+                             if kept else "  (no better than feature extraction on validation: kept those weights)"))
+        stages.append(ft)
+    else:
+        say("[5/6] no fine-tuning: " + "; ".join(plan.notes))
+
+    say(f"[6/6] saving to {out_dir} ...")
     seconds["total"] = round(time.perf_counter() - t0, 1)
-    report = {
+    report = _report(audit, splits, stages, plan, seconds, saved, profile, seed, folder)
+    save(model, audit.class_names, out_dir, report)
+    say("test accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in report["test_accuracy"].items())
+        + f" on {counts['test']} test photos")
+    say(f"wrote {Path(out_dir) / MODEL_FILE}, {CLASSES_FILE}, {REPORT_FILE} in {seconds['total']:.0f} s")
+    return report
+
+
+def _report(audit: Any, splits: Any, stages: list[Any], plan: Plan, seconds: dict[str, float], saved: str,
+            profile: Any, seed: int, folder: str | Path) -> dict[str, Any]:
+    return {
         "classes": list(audit.class_names),
-        "test_accuracy": {r.name: round(r.test_accuracy, 4) for r in (base_res, fe, ft)},
-        "val_accuracy": {r.name: round(float(r.val_accuracy), 4) for r in (base_res, fe, ft)},
+        "test_accuracy": {r.name: round(r.test_accuracy, 4) for r in stages},
+        "val_accuracy": {r.name: round(float(r.val_accuracy), 4) for r in stages},
         "seconds": seconds,
-        "saved_stage": "fine_tuning" if kept else "feature_extraction",
+        "saved_stage": saved,
+        "plan": {"image_size": plan.image_size, "epochs": plan.epochs, "learning_rates": list(plan.learning_rates),
+                 "estimate_s": round(plan.estimate_s, 1), "budget_s": plan.budget_s, "notes": plan.notes},
         "folder": str(Path(folder).resolve()),
         "layout": audit.layout,
         "split_sizes": {name: len(f) for name, f in splits.items()},
@@ -108,10 +184,6 @@ def train(
         "profile": profile.name,
         "base_model": profile.base_model,
         "base_alpha": profile.base_alpha,
-        "image_size": size,
+        "image_size": plan.image_size,
         "seed": seed,
     }
-    save(model, audit.class_names, out_dir, report)
-    say("test accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in report["test_accuracy"].items()))
-    say(f"wrote {Path(out_dir) / MODEL_FILE}, {CLASSES_FILE}, {REPORT_FILE} in {seconds['total']:.0f} s")
-    return report

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from tlcourse import plots
+from tlcourse.capstone.cache import Cache
 from tlcourse.capstone.stages import StageResult
+from tlcourse.data import load_images
 
 __all__ = ["show_stage", "worst_mistakes"]
 
@@ -27,20 +29,24 @@ def worst_mistakes(y_true: np.ndarray, probabilities: np.ndarray, k: int = 12) -
     return wrong[np.argsort(-conf, kind="stable")][:k]
 
 
-def show_stage(result: StageResult, arrays: dict[str, tuple[np.ndarray, np.ndarray]], class_names: Sequence[str],
-               *, k: int = 12) -> np.ndarray:
+def show_stage(result: StageResult, cache: Cache, class_names: Sequence[str], *, k: int = 12,
+               image_size: int = 128) -> np.ndarray:
     """Draw a stage's test confusion matrix and its ``k`` most confident mistakes; return their indices.
+
+    Only the photos shown are read from disk again.
 
     Examples
     --------
-    >>> show_stage(fe, arrays, audit.class_names)  # doctest: +SKIP
+    >>> show_stage(fe, cache, audit.class_names)  # doctest: +SKIP
     """
-    x, y = arrays["test"]
+    test = cache["test"]
+    y = test.labels
     plots.confusion_matrix(y, result.predictions, class_names,
                            title=f"{result.name}: test accuracy {result.test_accuracy:.3f}")
     idx = worst_mistakes(y, result.probabilities, k)
     if idx.size:
-        plots.image_grid(x[idx], y[idx], class_names=class_names, predictions=result.predictions[idx],
+        x = load_images([test.files[i] for i in idx], image_size=image_size)
+        plots.image_grid(x, y[idx], class_names=class_names, predictions=result.predictions[idx],
                          title=f"{result.name}: the {idx.size} most confident mistakes")
     else:
         print(f"{result.name}: no mistakes on the test set")

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from tlcourse.capstone.audit import Audit
-from tlcourse.data import ImageFolder, few_shot, load_images, stratified_split
+from tlcourse.data import ImageFolder, few_shot, stratified_split
 
-__all__ = ["Splits", "load_split_images", "make_splits"]
+__all__ = ["Splits", "make_splits"]
 
 
 @dataclass
@@ -62,8 +60,9 @@ def make_splits(
     Parameters
     ----------
     max_per_class
-        Keep at most this many images of each class in each split (seeded), to bound the
-        run time (the quick profile's ``max_per_class``); ``None`` keeps everything.
+        Keep at most this many images of each class for training and for validation (seeded),
+        to bound the run time; ``None`` keeps everything. The test split is never cut: the
+        accuracy it gives is the model's on every photo held out.
 
     Examples
     --------
@@ -75,10 +74,6 @@ def make_splits(
     s = audit.splits
     if audit.layout == "class":
         everything = s["all"]
-        if max_per_class is not None and max(everything.counts().values()) > max_per_class:
-            cap = int(np.ceil(max_per_class / (1 - val - test)))
-            everything = _cap(everything, cap, seed)
-            notes.append(f"at most {cap} images per class used (profile max_per_class={max_per_class} for training)")
         idx = stratified_split(everything.labels, val=val, test=test, seed=seed)
         train, val_f, test_f = (everything.subset(idx[k]) for k in ("train", "val", "test"))
         notes.append(f"stratified split of {everything.root}, seed {seed}: {1 - val - test:.0%} train, "
@@ -103,24 +98,10 @@ def make_splits(
             idx = stratified_split(train.labels, val=val, test=test, seed=seed)
             train, val_f, test_f = (train.subset(idx[k]) for k in ("train", "val", "test"))
             notes.append(f"only a 'train' split: stratified split of it, seed {seed}")
-        if max_per_class is not None:
-            before = (len(train), len(val_f), len(test_f))
-            train = _cap(train, max_per_class, seed)
-            val_f = _cap(val_f, max_per_class, seed)
-            test_f = _cap(test_f, max_per_class, seed)
-            if (len(train), len(val_f), len(test_f)) != before:
-                notes.append(f"at most {max_per_class} images per class per split (profile max_per_class)")
+    if max_per_class is not None:
+        before = (len(train), len(val_f))
+        train, val_f = _cap(train, max_per_class, seed), _cap(val_f, max_per_class, seed)
+        if (len(train), len(val_f)) != before:
+            notes.append(f"at most {max_per_class} images per class in training and in validation, as asked; "
+                         f"the test split is whole")
     return Splits(train, val_f, test_f, list(audit.class_names), notes)
-
-
-def load_split_images(splits: Splits, *, image_size: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Decode and resize every split once: ``{"train": (uint8 images, labels), ...}``.
-
-    Examples
-    --------
-    >>> arrays = load_split_images(splits, image_size=128)  # doctest: +SKIP
-    >>> arrays["train"][0].dtype  # doctest: +SKIP
-    dtype('uint8')
-    """
-    return {name: (load_images(f.files, image_size=image_size), np.asarray(f.labels))
-            for name, f in splits.items()}

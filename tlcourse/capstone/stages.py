@@ -1,24 +1,32 @@
-"""Steps 3-5 of the capstone: a baseline without pretraining, feature extraction, fine-tuning.
+"""Steps 3-5 of the capstone: a baseline without pretraining, feature extraction, fine-tuning (LP-FT).
 
-Each stage is evaluated on the held-out test split and chooses its settings on
-the validation split only.
+Every stage trains on the cache of :mod:`~tlcourse.capstone.cache` (what the frozen
+bottom of the base computes, once), chooses its settings on the validation split
+only, and reports its accuracy on the whole test split.
+
+- :func:`baseline`: logistic regression on 16x16 colour thumbnails, no pretraining;
+- :func:`feature_extraction`: the softmax head fitted as a logistic regression on the
+  pooled features (its strength chosen on validation);
+- :func:`fine_tune`: LP-FT (Kumar et al. 2022, "Fine-Tuning can Distort Pretrained
+  Features"): from that fitted head, the top blocks of the base and the head trained
+  at a low rate, BatchNormalization in inference mode, the rate and the epoch chosen
+  on validation; kept only where validation says it beats feature extraction.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from tlcourse.capstone.cache import Cache, CachedSplit
 from tlcourse.models import load_base, unfreeze_top
 
 __all__ = [
     "RESCALE",
     "StageResult",
-    "augmentation",
     "baseline",
     "build_model",
     "feature_extraction",
@@ -37,7 +45,7 @@ RESCALE = {
 
 @dataclass
 class StageResult:
-    """One stage of the recipe: its test accuracy, test probabilities and time."""
+    """One stage of the recipe: its test accuracy, test probabilities, time and validation accuracy."""
 
     name: str
     test_accuracy: float
@@ -60,33 +68,41 @@ def _class_weight(labels: np.ndarray, n_classes: int) -> dict[int, float]:
     return {i: float(len(labels) / (n_classes * max(c, 1))) for i, c in enumerate(counts)}
 
 
-def baseline(arrays: dict[str, tuple[np.ndarray, np.ndarray]], *, thumb: int = 16) -> StageResult:
-    """Logistic regression on ``thumb`` x ``thumb`` colour thumbnails: what no pretraining gets.
+def _accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(probabilities.argmax(1) == labels))
+
+
+def _train_set(cache: Cache, attr: str) -> tuple[np.ndarray, np.ndarray]:
+    """The training split and its flipped copies, as one array (the augmentation the cache holds)."""
+    parts: list[CachedSplit] = [cache["train"]] + ([cache["train_flipped"]] if "train_flipped" in cache.splits else [])
+    return np.concatenate([getattr(p, attr) for p in parts]), np.concatenate([p.labels for p in parts])
+
+
+def baseline(cache: Cache) -> StageResult:
+    """Logistic regression on the cache's 16x16 colour thumbnails: what no pretraining gets.
 
     Examples
     --------
-    >>> print(baseline(load_split_images(splits, image_size=128)))  # doctest: +SKIP
-    baseline: test accuracy 0.601 (0.4 s)
+    >>> print(baseline(cache))  # doctest: +SKIP
+    baseline: test accuracy 0.601, validation 0.588 (0.4 s)
     """
-    import tensorflow as tf
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     start = time.perf_counter()
 
-    def flat(x: np.ndarray) -> np.ndarray:
-        return tf.image.resize(x, (thumb, thumb), antialias=True).numpy().reshape(len(x), -1)
+    def flat(split: CachedSplit) -> np.ndarray:
+        return split.thumbnails.reshape(len(split), -1).astype(np.float32)
 
-    (xtr, ytr), (xva, yva), (xte, yte) = arrays["train"], arrays["val"], arrays["test"]
+    train, val, test = cache["train"], cache["val"], cache["test"]
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000, class_weight="balanced"))
-    clf.fit(flat(xtr), ytr)
-    n_classes = int(max(ytr.max(), yte.max()) + 1)
-    probs = np.zeros((len(xte), n_classes), np.float32)
-    probs[:, clf.classes_] = clf.predict_proba(flat(xte))
-    val_acc = float(np.mean(clf.predict(flat(xva)) == yva))
-    acc = float(np.mean(probs.argmax(1) == yte))
-    return StageResult("baseline", acc, probs, time.perf_counter() - start, val_acc)
+    clf.fit(flat(train), train.labels)
+    n_classes = int(max(train.labels.max(), test.labels.max()) + 1)
+    probs = np.zeros((len(test), n_classes), np.float32)
+    probs[:, clf.classes_] = clf.predict_proba(flat(test))
+    val_acc = float(np.mean(clf.predict(flat(val)) == val.labels))
+    return StageResult("baseline", _accuracy(probs, test.labels), probs, time.perf_counter() - start, val_acc)
 
 
 def build_model(
@@ -132,14 +148,8 @@ def build_model(
     return keras.Model(inputs, outputs, name=f"capstone_{base_name}"), base
 
 
-def _feature_model(model: Any) -> Any:
-    import keras
-
-    return keras.Model(model.inputs, model.get_layer("pool").output)
-
-
 def predict_proba(model: Any, x: np.ndarray, *, batch_size: int = 64) -> np.ndarray:
-    """Class probabilities of ``model`` for uint8 images ``x``, one row per image.
+    """Class probabilities of ``model`` for ``x`` (uint8 images, or cached activations), one row per input.
 
     Examples
     --------
@@ -152,125 +162,133 @@ def predict_proba(model: Any, x: np.ndarray, *, batch_size: int = 64) -> np.ndar
 
 
 def feature_extraction(
-    model: Any,
-    arrays: dict[str, tuple[np.ndarray, np.ndarray]],
+    head: Any,
+    pooled: Any,
+    cache: Cache,
     *,
-    cs: Sequence[float] = (0.01, 0.1, 1.0, 10.0),
+    cs: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0),
     seed: int = 42,
     verbose: int = 0,
 ) -> StageResult:
-    """Fit the softmax layer on features of the frozen base, computed once (Introduced in 02_feature_extraction).
+    """Fit the softmax layer as a logistic regression on the pooled features (introduced in 02_feature_extraction).
 
-    The pooled features of the training images go through a multinomial logistic
-    regression (class-balanced; its strength ``C`` chosen on the validation split),
-    whose weights become the model's ``classifier`` Dense layer: a softmax layer
-    *is* a logistic regression, and fitting it this way needs no learning rate and no
-    epoch count, which a folder nobody has seen gives no chance to tune. The model is
-    then evaluated end to end on the test images.
+    ``head`` and ``pooled`` come from :func:`~tlcourse.capstone.cache.split_model`. The
+    pooled features of the training photos and their mirror images go through a
+    multinomial logistic regression (class-balanced; its strength ``C`` chosen on the
+    validation split by accuracy, then log-loss), whose weights become the model's
+    ``classifier`` layer: a softmax layer *is* a logistic regression, and fitting it so
+    needs no learning rate and no epoch count, which a folder nobody has seen gives no
+    chance to tune.
 
     Examples
     --------
-    >>> print(feature_extraction(model, arrays))  # doctest: +SKIP
-    feature_extraction: test accuracy 0.876, validation 0.889 (6.3 s)
+    >>> print(feature_extraction(head, pooled, cache))  # doctest: +SKIP
+    feature_extraction: test accuracy 0.895, validation 0.917 (3.1 s)
     """
-    import keras
     from sklearn.linear_model import LogisticRegression
 
     start = time.perf_counter()
-    extractor = _feature_model(model)
-    feats = {k: predict_proba(extractor, x) for k, (x, _) in arrays.items() if k != "test"}
-    (ytr, yva), n_classes = (arrays["train"][1], arrays["val"][1]), model.output_shape[-1]
+    x_train, y_train = _train_set(cache, "activations")
+    f_train = np.asarray(pooled.predict(x_train, batch_size=64, verbose=0))
+    f_val = np.asarray(pooled.predict(cache["val"].activations, batch_size=64, verbose=0))
+    y_val, n_classes = cache["val"].labels, head.output_shape[-1]
     scores = {}
     for c in cs:
         clf = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=seed)
-        clf.fit(feats["train"], ytr)
-        proba = np.clip(clf.predict_proba(feats["val"]), 1e-7, 1)
-        nll = -np.mean(np.log(proba[np.arange(len(yva)), np.searchsorted(clf.classes_, yva)]))
-        scores[c] = (float(np.mean(clf.predict(feats["val"]) == yva)), -nll, clf)
+        clf.fit(f_train, y_train)
+        proba = np.clip(clf.predict_proba(f_val), 1e-7, 1)
+        nll = -np.mean(np.log(proba[np.arange(len(y_val)), np.searchsorted(clf.classes_, y_val)]))
+        scores[c] = (float(np.mean(clf.predict(f_val) == y_val)), -nll, clf)
     best_c = max(scores, key=lambda c: scores[c][:2])
     clf = scores[best_c][2]
-    kernel = np.zeros((feats["train"].shape[1], n_classes), np.float32)
+    kernel = np.zeros((f_train.shape[1], n_classes), np.float32)
     bias = np.zeros(n_classes, np.float32)
     if clf.coef_.shape[0] == 1:  # two classes: sigmoid(w.x + b) = softmax([0, w.x + b])[1]
         kernel[:, clf.classes_[1]], bias[clf.classes_[1]] = clf.coef_[0], clf.intercept_[0]
     else:
         kernel[:, clf.classes_], bias[clf.classes_] = clf.coef_.T, clf.intercept_
-    model.get_layer("classifier").set_weights([kernel, bias])
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    val_acc = float(np.mean(predict_proba(model, arrays["val"][0]).argmax(1) == yva))
-    probs = predict_proba(model, arrays["test"][0])
-    acc = float(np.mean(probs.argmax(1) == arrays["test"][1]))
+    head.get_layer("classifier").set_weights([kernel, bias])
+    val_acc = _accuracy(predict_proba(head, cache["val"].activations), y_val)
+    probs = predict_proba(head, cache["test"].activations)
     if verbose:
         print("      validation accuracy by C: " + ", ".join(f"{c}: {v[0]:.3f}" for c, v in scores.items()))
     history = {"C": [float(best_c)], "val_accuracy_by_C": [scores[c][0] for c in cs]}
-    return StageResult("feature_extraction", acc, probs, time.perf_counter() - start, val_acc, history)
+    return StageResult("feature_extraction", _accuracy(probs, cache["test"].labels), probs,
+                       time.perf_counter() - start, val_acc, history)
 
 
-def augmentation(seed: int = 42) -> Any:
-    """Random flips, small rotations and zooms, for photos (applied to training batches only)."""
+def _best_epoch_callback(store: dict[str, Any]) -> Any:
     import keras
 
-    return keras.Sequential([keras.layers.RandomFlip("horizontal", seed=seed),
-                             keras.layers.RandomRotation(0.05, seed=seed),
-                             keras.layers.RandomZoom(0.1, seed=seed)], name="augment")
+    class BestEpoch(keras.callbacks.Callback):
+        """Keep the weights of the epoch with the best validation accuracy (then the lowest validation loss)."""
 
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            score = (float(logs["val_accuracy"]), -float(logs["val_loss"]))
+            if "score" not in store or score > store["score"]:
+                store.update(score=score, epoch=epoch + 1, weights=[w.copy() for w in self.model.get_weights()])
 
-def _train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> Any:
-    import tensorflow as tf
-
-    augment = augmentation(seed)
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(lambda a, b: (augment(tf.cast(a, tf.float32), training=True), b),
-                                  num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return BestEpoch()
 
 
 def fine_tune(
-    model: Any,
-    base: Any,
-    arrays: dict[str, tuple[np.ndarray, np.ndarray]],
+    head: Any,
+    top: Any,
+    cache: Cache,
     *,
-    epochs: int = 3,
+    epochs: int = 6,
+    learning_rates: tuple[float, ...] = (1e-4, 3e-5),
     batch_size: int = 32,
-    learning_rate: float = 1e-4,
-    unfreeze_fraction: float = 0.2,
     seed: int = 42,
     previous: StageResult | None = None,
     verbose: int = 0,
 ) -> StageResult:
-    """Unfreeze the top of the base and train it with the head at a low rate (Introduced in 03_fine_tuning).
+    """LP-FT: from the fitted head, train the top of the base and the head on the cache (introduced in 03_fine_tuning).
 
-    BatchNormalization layers stay frozen; training batches are augmented. The
-    weights of the epoch with the best validation loss are kept; where fine-tuning
-    does not beat ``previous`` (the feature-extraction stage) on validation accuracy,
-    the model goes back to the weights it started from, and ``history["kept"]`` says so.
+    Each learning rate starts from the same weights (the pretrained top, the head of
+    :func:`feature_extraction`); the epoch with the best validation accuracy of the best
+    rate is kept. Where that does not beat ``previous`` (the feature-extraction stage)
+    on validation, the head goes back to the weights it started from, and
+    ``history["kept"]`` says so. BatchNormalization layers stay frozen and in inference mode.
 
     Examples
     --------
-    >>> print(fine_tune(model, base, arrays, previous=fe))  # doctest: +SKIP
-    fine_tuning: test accuracy 0.915, validation 0.918 (41.2 s)
+    >>> print(fine_tune(head, top, cache, previous=fe))  # doctest: +SKIP
+    fine_tuning: test accuracy 0.909, validation 0.933 (41.2 s)
     """
     import keras
+    import tensorflow as tf
 
     start = time.perf_counter()
-    before = [w.copy() for w in model.get_weights()]
-    n = max(1, int(round(unfreeze_fraction * len(base.layers))))
-    unfreeze_top(base, n, keep_batchnorm_frozen=True)
-    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    keras.utils.set_random_seed(seed)
-    (xtr, ytr), (xva, yva) = arrays["train"], arrays["val"]
-    stop = keras.callbacks.EarlyStopping("val_loss", patience=2, restore_best_weights=True)
-    hist = model.fit(_train_dataset(xtr, ytr, batch_size, seed), validation_data=(xva.astype(np.float32), yva),
-                     epochs=epochs, class_weight=_class_weight(ytr, model.output_shape[-1]), callbacks=[stop],
-                     shuffle=False, verbose=verbose)
-    val_acc = float(np.mean(predict_proba(model, xva).argmax(1) == yva))
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    initial = head.get_weights()
+    x, y = _train_set(cache, "activations")
+    x_val, y_val = cache["val"].activations, cache["val"].labels
+    n_classes = head.output_shape[-1]
+    unfreeze_top(top, len(top.layers), keep_batchnorm_frozen=True)
+    history: dict[str, list[float]] = {}
+    best: dict[str, Any] = {}
+    try:
+        for lr in learning_rates:
+            head.set_weights(initial)
+            keras.utils.set_random_seed(seed)
+            head.compile(keras.optimizers.Adam(lr), "sparse_categorical_crossentropy", metrics=["accuracy"])
+            ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed).batch(batch_size)
+            store: dict[str, Any] = {}
+            hist = head.fit(ds, validation_data=(x_val, y_val), epochs=epochs, verbose=verbose, shuffle=False,
+                            class_weight=_class_weight(y, n_classes), callbacks=[_best_epoch_callback(store)])
+            for key, values in hist.history.items():
+                history[f"{key}@{lr:g}"] = [float(v) for v in values]
+            if "score" not in best or store["score"] > best["score"]:
+                best = {**store, "learning_rate": lr}
+    finally:
+        top.trainable = False
+    head.set_weights(best["weights"])
+    val_acc = best["score"][0]
     kept = previous is None or previous.val_accuracy is None or val_acc >= previous.val_accuracy
     if not kept:
-        model.set_weights(before)
+        head.set_weights(initial)
         val_acc = float(previous.val_accuracy)
-    history["kept"] = [float(kept)]
-    base.trainable = False
-    probs = predict_proba(model, arrays["test"][0])
-    acc = float(np.mean(probs.argmax(1) == arrays["test"][1]))
-    return StageResult("fine_tuning", acc, probs, time.perf_counter() - start, val_acc, history)
+    history.update(kept=[float(kept)], learning_rate=[best["learning_rate"]], epoch=[float(best["epoch"])])
+    probs = predict_proba(head, cache["test"].activations)
+    return StageResult("fine_tuning", _accuracy(probs, cache["test"].labels), probs,
+                       time.perf_counter() - start, val_acc, history)

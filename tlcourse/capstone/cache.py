@@ -1,0 +1,146 @@
+"""What the frozen bottom of the base computes, once, for every photo: the cache the later stages train on.
+
+Introduced in 03_fine_tuning (``models.split_at``) and the heart of the capstone's
+speed. The base is cut where no skip connection crosses (:data:`CUT_LAYERS`); the
+bottom stays frozen through every stage, so its activations are computed in one
+pass over the photos, read from disk through ``tf.data`` batch by batch (a folder
+of 20,000 photos never sits in memory as images), with a horizontally flipped copy
+of each training photo as augmentation. They are kept as float32 (about 13 KB a
+photo at 160 px and 25 KB at 224 for MobileNetV2 0.35), so the head computes on
+them exactly what the whole model computes on the photo. The top of the base and the head then train on the cache,
+minutes faster than running the whole base every epoch, and the same computation.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tlcourse.capstone.splits import Splits
+from tlcourse.data import make_dataset
+from tlcourse.models import split_at
+
+__all__ = ["CUT_LAYERS", "THUMB", "Cache", "CachedSplit", "ModelParts", "cache_splits", "split_model"]
+
+#: Where each base is cut: the input of this layer, crossed by no skip connection.
+CUT_LAYERS = {
+    "mobilenet_v2": "block_13_expand",  # the last three blocks, at the resolution of the last stage
+    "mobilenet": "conv_dw_12",
+    "efficientnet_b0": "block6a_expand_conv",
+}
+#: Side of the colour thumbnails the baseline uses.
+THUMB = 16
+
+
+@dataclass
+class CachedSplit:
+    """One split's cached activations (float32), 16x16 thumbnails (uint8) and labels."""
+
+    activations: np.ndarray
+    thumbnails: np.ndarray
+    labels: np.ndarray
+    files: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class Cache:
+    """The cached splits: ``train``, ``train_flipped`` (its mirror images), ``val`` and ``test``."""
+
+    image_size: int
+    splits: dict[str, CachedSplit]
+    seconds: float
+
+    def __getitem__(self, name: str) -> CachedSplit:
+        return self.splits[name]
+
+    @property
+    def megabytes(self) -> float:
+        """Memory the cached activations take."""
+        return sum(s.activations.nbytes for s in self.splits.values()) / 1e6
+
+
+@dataclass
+class ModelParts:
+    """A capstone model cut at the cache: ``bottom`` (pixels to activations), ``head`` (activations to
+    probabilities), ``pooled`` (activations to the pooled features) and ``top`` (the base's part in ``head``)."""
+
+    bottom: Any
+    head: Any
+    pooled: Any
+    top: Any
+
+
+def split_model(model: Any, base: Any, base_name: str) -> ModelParts:
+    """Cut a capstone model (:func:`~tlcourse.capstone.stages.build_model`) where the cache is taken.
+
+    ``head(bottom(x))`` computes what ``model(x)`` does, and ``head`` shares its layers (and so its
+    weights) with ``model``: training ``head`` on cached activations trains ``model``. The top of the
+    base runs with ``training=False`` inside ``head``, so its BatchNormalization layers stay in
+    inference mode while their neighbours learn (the pitfall of 03_fine_tuning).
+
+    Examples
+    --------
+    >>> model, base = build_model(2, image_size=160)  # doctest: +SKIP
+    >>> parts = split_model(model, base, "mobilenet_v2")  # doctest: +SKIP
+    >>> parts.bottom.output_shape, parts.head.output_shape  # doctest: +SKIP
+    ((None, 10, 10, 32), (None, 2))
+    """
+    import keras
+
+    base_bottom, top = split_at(base, CUT_LAYERS[base_name])
+    inputs = model.inputs[0]
+    bottom = keras.Model(inputs, base_bottom(model.get_layer("preprocess")(inputs), training=False),
+                         name="capstone_bottom")
+    features = keras.Input(base_bottom.output_shape[1:], name="activations")
+    pooled = model.get_layer("pool")(top(features, training=False))
+    x = model.get_layer("dropout")(pooled)
+    head = keras.Model(features, model.get_layer("classifier")(x), name="capstone_head")
+    return ModelParts(bottom, head, keras.Model(features, pooled, name="capstone_pooled"), top)
+
+
+def _pass(bottom: Any, files: list[str], labels: np.ndarray, image_size: int, batch_size: int,
+          flip: bool) -> tuple[CachedSplit, CachedSplit | None]:
+    import tensorflow as tf
+
+    acts, acts_flipped, thumbs = [], [], []
+    ds = make_dataset(files, labels, image_size=image_size, batch_size=batch_size, cache=False)
+    for images, _ in ds:
+        acts.append(np.asarray(bottom(images, training=False), np.float32))
+        if flip:
+            acts_flipped.append(np.asarray(bottom(tf.image.flip_left_right(images), training=False), np.float32))
+        small = tf.image.resize(images, (THUMB, THUMB), antialias=True)
+        thumbs.append(np.clip(np.rint(small.numpy()), 0, 255).astype(np.uint8))
+    shape = (0,) + tuple(bottom.output_shape[1:])
+    a = np.concatenate(acts) if acts else np.zeros(shape, np.float32)
+    t = np.concatenate(thumbs) if thumbs else np.zeros((0, THUMB, THUMB, 3), np.uint8)
+    split = CachedSplit(a, t, np.asarray(labels), list(files))
+    if not flip:
+        return split, None
+    flipped = CachedSplit(np.concatenate(acts_flipped) if acts_flipped else a[:0], t[:, :, ::-1], split.labels,
+                          list(files))
+    return split, flipped
+
+
+def cache_splits(bottom: Any, splits: Splits, *, image_size: int, batch_size: int = 32) -> Cache:
+    """Run every photo of every split through the frozen bottom once (train twice: as it is and flipped).
+
+    Examples
+    --------
+    >>> cache = cache_splits(bottom, splits, image_size=160)  # doctest: +SKIP
+    >>> sorted(cache.splits), cache["train_flipped"].activations.dtype  # doctest: +SKIP
+    (['test', 'train', 'train_flipped', 'val'], dtype('float32'))
+    """
+    start = time.perf_counter()
+    out: dict[str, CachedSplit] = {}
+    for name, folder in splits.items():
+        split, flipped = _pass(bottom, folder.files, folder.labels, image_size, batch_size, flip=name == "train")
+        out[name] = split
+        if flipped is not None:
+            out["train_flipped"] = flipped
+    return Cache(image_size, out, time.perf_counter() - start)
