@@ -1,7 +1,7 @@
 """The capstone recipe (`tlcourse train`) measured: accuracy, seconds, memory, and against the TensorFlow tutorial.
 
     python benchmarks/capstone_recipe.py recipe       # ants/bees and flowers, all photos, 3 seeds
-    python benchmarks/capstone_recipe.py unseen       # a 2-class folder of 300 photos a class a split, vs a linear probe
+    python benchmarks/capstone_recipe.py unseen       # 2 flower classes, 300 photos a class a split, vs a linear probe
     python benchmarks/capstone_recipe.py tutorial     # the TF transfer-learning tutorial's recipe beside tlcourse train
     python benchmarks/capstone_recipe.py memory       # peak memory of tlcourse train on 20,000 generated photos
 
@@ -100,10 +100,10 @@ def linear_probe(folder: Path, size: int) -> float:
     return float(LogisticRegression(C=1.0, max_iter=3000).fit(xtr, ytr).score(xte, yte))
 
 
-def unseen() -> None:
+def unseen(pair: list[str]) -> None:
     classes = flower_classes()
-    two = {c: classes[c] for c in list(classes)[:2]}
-    folder = split_folder(two, OUT / "unseen_2x300", 300, 300)
+    two = {c: classes[c] for c in pair}
+    folder = split_folder(two, OUT / f"unseen_{'_'.join(pair)}", 300, 300)
     report, wall = run_train(folder, OUT / "unseen_run")
     probes = {s: linear_probe(folder, s) for s in (160, 224)}
     acc = report["test_accuracy"]
@@ -201,9 +201,12 @@ def main() -> int:
     parser.add_argument("what", choices=["recipe", "unseen", "tutorial", "memory"])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--photos", type=int, default=20000)
+    # The pair whose linear probe is highest of the ten (0.907 at 160 px, 0.92 at 224): the closest the
+    # mirror's 128-px flowers come to a folder where the base is strong; daisy/dandelion is the hardest (0.81).
+    parser.add_argument("--classes", default="rose,sunflower", help="the two flower classes of `unseen`")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    {"recipe": lambda: recipe(args.seeds), "unseen": unseen, "tutorial": tutorial,
+    {"recipe": lambda: recipe(args.seeds), "unseen": lambda: unseen(args.classes.split(",")), "tutorial": tutorial,
      "memory": lambda: memory(args.photos)}[args.what]()
     return 0
 
