@@ -65,6 +65,8 @@ class Checker:
     def given(self, answer: Any, problem: str) -> bool:
         """Whether the learner gave an answer at all (not ``None``); if not, ``problem`` says what to write.
 
+        A skipped exercise is NOT YET, never an error: the notebook's check cell runs either way.
+
         Examples
         --------
         >>> c = Checker("Exercise 3")
@@ -72,18 +74,50 @@ class Checker:
         False
         >>> print(c.result())
         Exercise 3: NOT YET
-          [x] write my_function(x) and pass it in.
+          [x] you have not answered yet: write my_function(x) and pass it in.
         """
-        self.expect(answer is not None, problem)
+        self.expect(answer is not None, f"you have not answered yet: {problem}")
         return answer is not None
 
+    def require(self, condition: Any, problem: str) -> bool:
+        """:meth:`expect` that also returns whether it held: the guard before the points that need it.
+
+        Examples
+        --------
+        >>> c = Checker("Exercise 4")
+        >>> c.require(isinstance("3", int), "give a whole number, not text.")
+        False
+        """
+        self.expect(condition, problem)
+        return bool(condition)
+
+    def model_given(self, answer: Any, *, name: str, how: str) -> bool:
+        """Whether the learner gave a ``keras.Model``; if not, say so, and how to build ``name``.
+
+        Examples
+        --------
+        >>> c = Checker("Exercise 5")
+        >>> c.model_given([1, 2], name="my_model", how="with keras.Sequential([...])")
+        False
+        >>> print(c.result())
+        Exercise 5: NOT YET
+          [x] my_model is a list, not a keras.Model: build it as a keras.Model, with keras.Sequential([...])
+        """
+        import keras
+
+        return self.given(answer, f"build {name}, {how}") and self.require(
+            isinstance(answer, keras.Model),
+            f"{name} is a {type(answer).__name__}, not a keras.Model: build it as a keras.Model, {how}")
+
     def attempt(
-        self, call: Callable[[], Any], *, failed: str = "your function raised", hint: str = ""
+        self, call: Callable[[], Any], *, failed: str = "your function raised", hint: str = "",
+        returned_none: str | None = None,
     ) -> tuple[bool, Any]:
         """Run the learner's code, ``call()``; an exception becomes a point to fix, not a crash.
 
         Returns ``(True, value)``, or ``(False, None)`` after recording ``"<failed> <error type>: <message>"``,
-        followed by ``hint`` (what to try next) when one is given.
+        followed by ``hint`` (what to try next) when one is given. With ``returned_none``, a function that
+        returns ``None`` (a starter whose body is not written yet) counts as not answered, with that text.
 
         Examples
         --------
@@ -98,7 +132,7 @@ class Checker:
           [x] int(answer) raised ValueError: invalid literal for int() with base 10: 'x'. Give a whole number.
         """
         try:
-            return True, call()
+            value = call()
         except Exception as err:  # noqa: BLE001 - report the learner's error, do not crash the check
             problem = f"{failed} {type(err).__name__}: {err}"
             if hint:
@@ -106,6 +140,9 @@ class Checker:
                 problem += (" " if problem.endswith((".", "!", "?")) else ". ") + hint
             self.expect(False, problem)
             return False, None
+        if value is None and returned_none is not None:
+            return self.given(None, returned_none), None
+        return True, value
 
     def result(self, *, show: bool = False) -> CheckResult:
         """The result; with ``show`` it is printed too."""

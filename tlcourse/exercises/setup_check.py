@@ -10,29 +10,43 @@ from tlcourse.checks import Checker, CheckResult
 __all__ = ["check_profile", "check_skipped_file"]
 
 
-def check_profile(answer: str, report: Any) -> CheckResult:
-    """Exercise 1: name the active profile and say whether this machine has a GPU.
+def check_profile(answer: str | None, report: Any) -> CheckResult:
+    """Exercise 1: name the profile ``tlcourse.setup()`` chose for this machine.
 
     Parameters
     ----------
     answer
-        ``"quick"`` or ``"full"``.
+        ``"quick"`` or ``"full"`` (case and spaces do not matter).
     report
         What ``tlcourse.setup()`` returned.
 
     Examples
     --------
-    >>> import tlcourse
-    >>> check_profile("quick", tlcourse.setup(verbose=False)).passed  # doctest: +SKIP
+    >>> from types import SimpleNamespace
+    >>> report = SimpleNamespace(profile=SimpleNamespace(name="quick", image_size=128, epochs=3))
+    >>> check_profile(" Quick", report).passed
     True
+    >>> print(check_profile("full", report))
+    Exercise 1: the active profile: NOT YET
+      [x] 'full' is not the profile setup() chose: look at the 'profile:' line of the report ...
     """
     c = Checker("Exercise 1: the active profile")
-    c.expect(answer in {"quick", "full"}, f"{answer!r} is not a profile: the course has 'quick' and 'full'.")
+    if not c.given(answer, 'set MY_PROFILE to "quick" or "full", as the report of tlcourse.setup() says.'):
+        return c.result()
+    if not isinstance(answer, str):
+        c.expect(False, f"MY_PROFILE is a {type(answer).__name__}: give the profile's name, a string, "
+                        '"quick" or "full".')
+        return c.result()
+    name = answer.strip().lower()
+    if name not in {"quick", "full"}:
+        c.expect(False, f"{answer!r} is not a profile: the course has 'quick' and 'full'.")
+        return c.result()
+    # Wrong answers are not told the right one: the exercise is to read the report.
     c.expect(
-        answer == report.profile.name,
-        f"setup() chose {report.profile.name!r}, not {answer!r}: look at the 'profile:' line of the report "
-        f"(it follows the GPU list, or $TLCOURSE_PROFILE when set).",
-        ok=f"the profile is {answer!r}: {report.profile.image_size}-px images, {report.profile.epochs} epochs",
+        name == report.profile.name,
+        f"{answer!r} is not the profile setup() chose: look at the 'profile:' line of the report (it follows the "
+        f"GPU list; $TLCOURSE_PROFILE, when set, decides).",
+        ok=f"the profile is {name!r}: {report.profile.image_size}-px images, {report.profile.epochs} epochs",
     )
     return c.result()
 
@@ -47,11 +61,20 @@ def check_skipped_file(path: str | Path | None) -> CheckResult:
     --------
     >>> check_skipped_file("imageNotFound.gif").passed
     True
+    >>> print(check_skipped_file(None))
+    Exercise 2: the file that is not a photo: NOT YET
+      [x] you have not answered yet: set SKIPPED to the path (or name) of the skipped file; it is in `folder.skipped`.
     """
     c = Checker("Exercise 2: the file that is not a photo")
-    name = Path(str(path)).name if path else ""
-    c.expect(bool(name), "give the path (or name) of the skipped file: it is in `folder.skipped`.")
-    if not name:
+    if not c.given(path, "set SKIPPED to the path (or name) of the skipped file; it is in `folder.skipped`."):
+        return c.result()
+    if isinstance(path, (tuple, list)):
+        c.expect(False, f"SKIPPED is a {type(path).__name__}: each entry of `folder.skipped` is (path, reason); "
+                        "give the path alone, folder.skipped[0][0].")
+        return c.result()
+    name = Path(str(path)).name
+    if not name or "." not in name:
+        c.expect(False, f"{str(path)!r} is not a file name: give the path of the skipped file, from `folder.skipped`.")
         return c.result()
     c.expect(
         name == "imageNotFound.gif",

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from tlcourse.checks import Checker, CheckResult
+from tlcourse.exercises.probes import refuse_course_code
 
 __all__ = ["check_coral_align", "check_mean_pool"]
 
@@ -15,62 +16,115 @@ __all__ = ["check_coral_align", "check_mean_pool"]
 def check_mean_pool(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> CheckResult:
     """Exercise 1: masked mean pooling, ``fn(sequence_output, padding_mask) -> (batch, hidden)``.
 
+    The course's own :func:`tlcourse.text.mean_pool` (or a function calling it) is refused: the exercise
+    is to write it.
+
     Examples
     --------
-    >>> from tlcourse.text import mean_pool
-    >>> check_mean_pool(lambda s, m: np.asarray(mean_pool(s, m))).passed
+    >>> def mine(s, m):
+    ...     m = m[..., None]
+    ...     return (s * m).sum(1) / m.sum(1)
+    >>> check_mean_pool(mine).passed
     True
     >>> check_mean_pool(lambda s, m: s.mean(axis=1)).passed
     False
+    >>> print(check_mean_pool(lambda s, m: None))
+    Exercise 1: mean pooling that ignores padding: NOT YET
+      [x] you have not answered yet: my_mean_pool returns None: ...
     """
+    from tlcourse.text import mean_pool
+
     c = Checker("Exercise 1: mean pooling that ignores padding")
-    if not c.given(fn, "write my_mean_pool(sequence_output, padding_mask) and pass it in."):
+    if not c.given(fn, "write my_mean_pool(sequence_output, padding_mask) and pass it in.") \
+            or refuse_course_code(c, fn, {"tlcourse.text.mean_pool": mean_pool}, label="my_mean_pool", own="pooling",
+                          how=" with NumPy"):
         return c.result()
     rng = np.random.default_rng(7)
     seq = rng.normal(size=(3, 5, 4)).astype("float32")
     mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], bool)
     expected = np.stack([seq[i, mask[i]].mean(0) for i in range(3)])
-    ran, got = c.attempt(lambda: np.asarray(fn(seq, mask), dtype="float32"))
+    ran, raw = c.attempt(lambda: fn(seq, mask), hint="The mask is (batch, tokens) and the output (batch, tokens, "
+                                                      "hidden): give the mask a last axis, padding_mask[..., None].",
+                         returned_none="my_mean_pool returns None: write its body, and return an array (batch, hidden).")
     if not ran:
         return c.result()
-    c.expect(got.shape == (3, 4), f"expected one vector per sentence, shape (3, 4); yours has {got.shape}.",
-             ok="one vector per sentence")
-    if got.shape == (3, 4):
-        c.expect(np.allclose(got[1], expected[1], atol=1e-5), "a sentence without padding should get the plain mean.",
-                 ok="plain mean where there is no padding")
-        c.expect(np.allclose(got, expected, atol=1e-5),
-                 "padding tokens must not count: multiply by the mask and divide by the number of real tokens, "
-                 "not by the sequence length.", ok="padding ignored")
+    got = np.asarray(raw, dtype="float32")
+    c.expect(got.shape == (3, 4), f"expected one vector per sentence, shape (3, 4); yours has {got.shape} "
+                                  "(average over the tokens, axis 1).", ok="one vector per sentence")
+    if got.shape != (3, 4):
+        return c.result()
+    c.expect(np.allclose(got[1], expected[1], atol=1e-5), "a sentence without padding should get the plain mean.",
+             ok="plain mean where there is no padding")
+    if np.allclose(got, expected, atol=1e-5):
+        c.expect(True, "", ok="padding ignored")
+    elif np.allclose(got, (seq * mask[..., None]).sum(1), atol=1e-5):
+        c.expect(False, "that is the sum over the real tokens: divide by their number, padding_mask.sum(1).")
+    elif np.allclose(got, seq[:, 0], atol=1e-5):
+        c.expect(False, "that is the first token's vector ([CLS]): average over every real token.")
+    else:
+        c.expect(False, "padding tokens must not count: multiply by the mask and divide by the number of real "
+                        "tokens, not by the sequence length.")
     return c.result()
 
 
 def check_coral_align(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> CheckResult:
     """Exercise 2: closed-form CORAL, ``fn(source, target)`` -> source features re-coloured like the target.
 
+    Each output row must be its source row, centred, whitened with ``C_s^(-1/2)``, re-coloured with
+    ``C_t^(1/2)`` (the symmetric powers, ``C = cov + 1e-6 I``) and moved to the target's mean; the
+    course's own :func:`tlcourse.adapt.coral_align` is refused (the exercise is to write it), and so is
+    the target handed back, which has the target's statistics too.
+
     Examples
     --------
-    >>> from tlcourse.adapt import coral_align
-    >>> check_coral_align(lambda s, t: coral_align(s, t, eps=1e-6)).passed
+    >>> def mine(s, t, eps=1e-6):
+    ...     def power(c, p):
+    ...         values, vectors = np.linalg.eigh(c)
+    ...         return (vectors * values ** p) @ vectors.T
+    ...     cs, ct = np.cov(s.T) + eps * np.eye(3), np.cov(t.T) + eps * np.eye(3)
+    ...     return (s - s.mean(0)) @ power(cs, -0.5) @ power(ct, 0.5) + t.mean(0)
+    >>> check_coral_align(mine).passed
     True
     >>> check_coral_align(lambda s, t: s - s.mean(0) + t.mean(0)).passed
     False
+    >>> check_coral_align(lambda s, t: t).passed
+    False
     """
+    from tlcourse.adapt import coral_align
+
     c = Checker("Exercise 2: CORAL by hand")
-    if not c.given(fn, "write my_coral(source, target) and pass it in."):
+    if not c.given(fn, "write my_coral(source, target) and pass it in.") \
+            or refuse_course_code(c, fn, {"tlcourse.adapt.coral_align": coral_align}, label="my_coral", own="CORAL",
+                          how=" with NumPy"):
         return c.result()
     rng = np.random.default_rng(11)
-    source = rng.normal(size=(3000, 3))
+    # The source has a mean of its own, so that forgetting to centre it shows.
+    source = rng.normal(size=(3000, 3)) @ np.array([[1.0, 0.0, 0.0], [0.4, 0.8, 0.0], [0.0, 0.3, 1.5]])
+    source += np.array([-2.0, 0.5, 3.0])
     target = rng.normal(size=(3000, 3)) @ np.array([[2.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 0.5]]) + 1.0
-    ran, got = c.attempt(lambda: np.asarray(fn(source, target), dtype="float64"))
+    ran, raw = c.attempt(lambda: fn(source.copy(), target.copy()),
+                         hint="np.cov treats each row as a variable: use np.cov(f, rowvar=False) or np.cov(f.T).",
+                         returned_none="my_coral returns None: write its body, and return the aligned source features.")
     if not ran:
         return c.result()
+    got = np.asarray(raw, dtype="float64")
     c.expect(got.shape == source.shape, f"return one row per source row, shape {source.shape}; yours {got.shape}.",
              ok="same shape as the source")
     if got.shape != source.shape:
+        return c.result()
+    if np.allclose(got, target, atol=1e-6):
+        c.expect(False, "that is the target itself: CORAL transforms the source, so that a classifier trained on "
+                        "the aligned source rows (with the source's labels) applies to the target.")
         return c.result()
     c.expect(np.allclose(np.cov(got.T), np.cov(target.T), atol=0.02),
              "the aligned source should have the target's covariance: whiten with C_s^(-1/2), re-colour with "
              "C_t^(1/2) (use np.linalg.eigh for the matrix powers).", ok="covariance matches the target's")
     c.expect(np.allclose(got.mean(0), target.mean(0), atol=0.02),
-             "the aligned source should also have the target's mean.", ok="mean matches the target's")
+             "the aligned source should have the target's mean: centre the source on its own mean first, then "
+             "add the target's mean at the end.", ok="mean matches the target's")
+    if c.passed:
+        c.expect(np.allclose(got, coral_align(source, target, eps=1e-6), atol=1e-3),
+                 "the statistics match, but the rows are not CORAL's: use the symmetric powers C_s^(-1/2) and "
+                 "C_t^(1/2) from np.linalg.eigh (a Cholesky factor, for one, rotates the features).",
+                 ok="each row is its source row, re-coloured (the same as tlcourse.adapt.coral_align)")
     return c.result()

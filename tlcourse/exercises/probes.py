@@ -1,0 +1,288 @@
+"""What the exercise checks observe of a learner's answer, shared by the lessons' check modules.
+
+A check that only reads attributes (``trainable``, the optimizer's rate) passes answers that look right
+and do not work. These helpers look at what the answer does instead, and put back whatever they touch:
+
+- :func:`watch_calls`: what a layer (the pretrained base) receives when the learner's model runs, and
+  :func:`expect_base_call`, the two points 02 and 03 check with it (preprocessed pixels, ``training=False``);
+- :func:`training_step_moves`: which weights one step of the model's *own* compiled training step moves;
+- :func:`course_code_in`: whether a function the learner was asked to write is the course's own one.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Call", "course_code_in", "expect_base_call", "probe_images", "refuse_course_code", "training_step_moves",
+           "watch_calls"]
+
+
+@dataclass
+class Call:
+    """One call of the watched layer: its first input (as NumPy) and the ``training`` flag it ran with."""
+
+    inputs: np.ndarray
+    training: Any
+
+
+def _snapshot(variables: Iterable[Any]) -> list[tuple[Any, np.ndarray]]:
+    return [(v, np.array(v.numpy(), copy=True)) for v in variables]
+
+
+def _restore(saved: list[tuple[Any, np.ndarray]]) -> None:
+    for v, value in saved:
+        v.assign(value)
+
+
+def watch_calls(model: Any, layer: Any, x: Any, *, training: bool | None = None) -> tuple[list[Call], Any]:
+    """Run ``model`` on ``x`` and record every call of ``layer`` inside it; returns ``(calls, output)``.
+
+    With ``training=None`` the model is called as ``model(x)``: then each nested call keeps the flag it
+    was built with, so ``base(x, training=False)`` shows ``False`` and a bare ``base(x)`` shows ``None``.
+    (Once the outer call passes ``training=True``, as ``fit`` does, Keras 3 hands that flag to every layer
+    that takes one, whatever the graph says; the frozen BatchNormalization layers then stay in inference
+    mode because they are frozen.) The model's variables, random-layer seeds included, are put back.
+
+    Keras offers no hook on a layer's call, so the layer's ``call`` is wrapped for the one forward pass.
+
+    Examples
+    --------
+    >>> import keras
+    >>> base = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    >>> inp = keras.Input((2,))
+    >>> model = keras.Model(inp, base(keras.layers.Rescaling(0.5)(inp), training=False))
+    >>> calls, _ = watch_calls(model, base, np.ones((1, 2), "float32"))
+    >>> calls[0].inputs.tolist(), calls[0].training
+    ([[0.5, 0.5]], False)
+    """
+    import keras
+
+    seen: list[Call] = []
+    had_own = "call" in vars(layer)
+    original = layer.call
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        first = args[0] if args else next(iter(kwargs.values()))
+        seen.append(Call(np.asarray(keras.ops.convert_to_numpy(first)), kwargs.get("training")))
+        return original(*args, **kwargs)
+
+    saved = _snapshot(model.variables)
+    layer.call = spy
+    try:
+        output = model(x) if training is None else model(x, training=training)
+    finally:
+        if had_own:
+            layer.call = original
+        else:
+            del layer.call
+        _restore(saved)
+    return seen, np.asarray(keras.ops.convert_to_numpy(output))
+
+
+def training_step_moves(model: Any, x: np.ndarray) -> set[int]:
+    """Run one step of the compiled ``model``'s own training step on ``x``; the ids of the variables it moved.
+
+    This is the evidence 03_fine_tuning measures for "forgetting to recompile": Keras builds the training
+    step (and the optimizer's slots) from the trainable weights of the moment it first trains, so a model
+    that trained before its base was unfrozen keeps updating the head only, or fails on weights its
+    optimizer does not know (``ValueError: Unknown variable``; that error is left to the caller). Labels
+    are made up (class ``i % n``, sparse first, then one-hot). Every weight, the optimizer's state and the
+    metrics are put back afterwards, so the learner's next ``fit`` starts where it would have.
+
+    Examples
+    --------
+    >>> import keras
+    >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    >>> m.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    >>> before = m.get_weights()[0].copy()
+    >>> len(training_step_moves(m, np.ones((2, 3), "float32")))
+    2
+    >>> bool(np.array_equal(before, m.get_weights()[0]))
+    True
+    """
+    optimizer = model.optimizer
+    if not optimizer.built:
+        # What fit would do first (Trainer._symbolic_build); built here so its initial state can be put back.
+        optimizer.build(model.trainable_variables)
+    n = int(model.output_shape[-1])
+    sparse = np.arange(len(x)) % n
+    saved = _snapshot(model.variables) + _snapshot(optimizer.variables)
+    try:
+        try:
+            model.train_on_batch(x, sparse)
+        except ValueError as err:
+            if "Unknown variable" in str(err):
+                raise
+            model.train_on_batch(x, np.eye(n, dtype="float32")[sparse])  # a loss that wants one-hot labels
+        return {id(v) for v, old in saved[: len(model.variables)] if not np.array_equal(v.numpy(), old)}
+    finally:
+        _restore(saved)
+        model.reset_metrics()
+
+
+def _referenced(fn: Any, home: str | None = None, depth: int = 3) -> list[Any]:
+    """What a learner's function names in its code: globals, closures, attributes of tlcourse modules it reads.
+
+    The learner's own helpers (functions of the same module, the notebook) are followed a few levels
+    deep; library code is not.
+    """
+    if isinstance(fn, functools.partial):
+        return [fn.func, *_referenced(fn.func, home, depth)]
+    if not isinstance(fn, types.FunctionType) or depth < 0:
+        return []
+    home = home or fn.__module__
+    names: set[str] = set()
+    stack = [fn.__code__]
+    while stack:  # nested functions and lambdas are constants of the outer code
+        code = stack.pop()
+        names.update(code.co_names)
+        stack.extend(k for k in code.co_consts if isinstance(k, types.CodeType))
+    found = [fn.__globals__[n] for n in names if n in fn.__globals__]
+    found += [cell.cell_contents for cell in fn.__closure__ or ()]
+    # attribute reads such as adapt.coral_loss or tlcourse.adapt.coral_loss: follow the course's modules
+    modules = [obj for obj in found if isinstance(obj, types.ModuleType)]
+    done: set[str] = set()
+    while modules:
+        module = modules.pop()
+        if not module.__name__.startswith("tlcourse") or module.__name__ in done:
+            continue
+        done.add(module.__name__)
+        for n in names:
+            obj = getattr(module, n, None)
+            if obj is not None:
+                found.append(obj)
+                if isinstance(obj, types.ModuleType):
+                    modules.append(obj)
+    for obj in list(found):
+        if isinstance(obj, types.FunctionType) and obj is not fn and obj.__module__ == home:
+            found += _referenced(obj, home, depth - 1)
+    return found
+
+
+def course_code_in(answer: Any, targets: dict[str, Any]) -> str | None:
+    """The name of the course function (or class) in ``targets`` that ``answer`` is, or calls; else ``None``.
+
+    An exercise that asks the learner to write something the course already has (``adapt.coral_loss``)
+    would otherwise pass when that very function is handed back, checked against itself. ``answer`` is
+    caught when it is the target, an instance of a target class, a ``functools.partial`` of it, or a
+    function whose code (or a helper of the learner's it calls) names it.
+
+    Examples
+    --------
+    >>> from tlcourse.adapt import coral_loss
+    >>> course_code_in(coral_loss, {"adapt.coral_loss": coral_loss})
+    'adapt.coral_loss'
+    >>> course_code_in(lambda s, t: float(coral_loss(s, t)), {"adapt.coral_loss": coral_loss})
+    'adapt.coral_loss'
+    >>> course_code_in(lambda s, t: 0.0, {"adapt.coral_loss": coral_loss}) is None
+    True
+    """
+    reached = [answer, *_referenced(answer)]
+    for name, target in targets.items():
+        for obj in reached:
+            if obj is target or (isinstance(target, type) and isinstance(obj, target)):
+                return name
+    return None
+
+
+def refuse_course_code(checker: Any, answer: Any, targets: dict[str, Any], *, label: str, own: str,
+                       how: str = "") -> bool:
+    """Record a refusal on ``checker`` and return True when ``answer`` is, or calls, the course's own code.
+
+    Examples
+    --------
+    >>> from tlcourse.adapt import coral_loss
+    >>> from tlcourse.checks import Checker
+    >>> c = Checker("Exercise 1")
+    >>> refuse_course_code(c, coral_loss, {"adapt.coral_loss": coral_loss}, label="my_coral", own="CORAL loss")
+    True
+    >>> print(c.result())
+    Exercise 1: NOT YET
+      [x] my_coral is (or calls) adapt.coral_loss, the course's own CORAL loss: the exercise is to write it yourself.
+    """
+    used = course_code_in(answer, targets)
+    if used:
+        checker.expect(False, f"{label} is (or calls) {used}, the course's own {own}: the exercise is to write it "
+                              f"yourself{how}.")
+    return used is not None
+
+
+def probe_images(model: Any, base: Any, n: int = 2, seed: int = 0) -> np.ndarray:
+    """``n`` random images in [0, 255] of the shape ``model`` takes (unknown sizes from ``base``, else 32).
+
+    Examples
+    --------
+    >>> import keras
+    >>> m = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Rescaling(1.0)])
+    >>> probe_images(m, keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1.0)])).shape
+    (2, 8, 8, 3)
+    """
+    base_shape = tuple(getattr(base, "input_shape", None) or ())[1:]
+    shape = [d if d is not None else (base_shape[i] if i < len(base_shape) and base_shape[i] else 32)
+             for i, d in enumerate(tuple(model.input_shape)[1:])]
+    return np.random.default_rng(seed).uniform(0, 255, size=(n, *shape)).astype("float32")
+
+
+def expect_base_call(c: Any, model: Any, base: Any, *, preprocess: Any = None) -> np.ndarray | None:
+    """Add two points to the checker ``c``: ``base`` gets preprocessed pixels, and is called with ``training=False``.
+
+    Runs ``model`` on two random images in [0, 255] (see :func:`watch_calls`) and compares what the base
+    receives with ``preprocess`` of them (default: MobileNetV2's, ``x / 127.5 - 1``), naming the usual
+    mistakes: no preprocessing, ``x / 255``, preprocessing twice. Returns the model's output on the images
+    in inference mode, or ``None`` when the model did not run.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from tlcourse.checks import Checker
+    >>> base = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Conv2D(2, 3)])
+    >>> inp = keras.Input((4, 4, 3))
+    >>> raw = keras.Model(inp, base(inp))
+    >>> c = Checker("Exercise"); _ = expect_base_call(c, raw, base)
+    >>> print(c.result())
+    Exercise: NOT YET
+      [x] the base receives the raw pixels, in [0, 255], ...
+      [x] the base is called without training=False: ...
+    """
+    if preprocess is None:
+        from tlcourse.models import preprocess_input
+
+        preprocess = preprocess_input("mobilenet_v2")
+    how = "keras.layers.Rescaling(1 / 127.5, offset=-1) between the input and the base"
+    x = probe_images(model, base)
+    ran, watched = c.attempt(lambda: watch_calls(model, base, x, training=False),
+                             failed="running your model on two images raised")
+    if not ran:
+        return None
+    calls, output = watched
+    if not calls:
+        c.expect(False, "the base is in the model but never runs on the images: connect it between the input and "
+                        "the head.")
+        return output
+    got, expected = calls[0].inputs, np.asarray(preprocess(x.copy()))
+    lo, hi = float(got.min()), float(got.max())
+    if got.shape == expected.shape and np.allclose(got, expected, atol=1e-3):
+        c.expect(True, "", ok=f"the base gets pixels preprocessed as it was trained, in [{lo:.2f}, {hi:.2f}]")
+    elif got.shape == x.shape and np.allclose(got, x, atol=1e-3):
+        c.expect(False, f"the base receives the raw pixels, in [0, 255], but MobileNetV2 was trained on pixels in "
+                        f"[-1, 1]: put {how}.")
+    elif lo >= 0 and hi <= 1 + 1e-3:
+        c.expect(False, f"the base receives pixels in [0, 1] (x / 255?), but MobileNetV2 was trained on pixels in "
+                        f"[-1, 1]: use {how} (scale 1/127.5, offset -1).")
+    else:
+        c.expect(False, f"the base receives values in [{lo:.3g}, {hi:.3g}], not x / 127.5 - 1, the [-1, 1] "
+                        f"MobileNetV2 was trained on: preprocess once, with {how}.")
+    ran, watched = c.attempt(lambda: watch_calls(model, base, x), failed="running your model on two images raised")
+    if ran:
+        flags = [call.training for call in watched[0]]
+        c.expect(flags and all(flag is False for flag in flags),
+                 "the base is called without training=False: call it as base(x, training=False) inside a "
+                 "functional model (keras.Sequential cannot pass the flag), as the exercise asks.",
+                 ok="the base is called with training=False")
+    return output
