@@ -46,7 +46,7 @@ print("\n".join(p["build-system"]["requires"] + p["project"]["dependencies"]
 endef
 export REQUIREMENTS
 
-.PHONY: install install-offline wheelhouse check-python lab test unit lint notebooks clean
+.PHONY: install install-offline wheelhouse check-python lab test unit lint notebooks student reference clean
 
 check-python:
 	@$(PYTHON) -c "$$PYTHON_CHECK" $(PRETEND_PYTHON)
@@ -89,6 +89,25 @@ lint: $(STAMP)
 # Rebuild notebooks/*.ipynb from their sources in notebooks/src/.
 notebooks: $(STAMP)
 	$(BIN)/python tools/nbbuild.py
+
+# The student edition: student/NN_*.ipynb (git-ignored), every lesson without its solution cells.
+student: $(STAMP)
+	$(BIN)/python tools/student.py
+
+# Reference outputs for instructors: every lesson run in the quick profile, as HTML in reference/
+# (git-ignored; about 10 min on 2 cores), and the quizzes' answer key. One notebook:
+# `make reference REFERENCE_NOTEBOOKS=notebooks/02_feature_extraction.ipynb`.
+REFERENCE_NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+REFERENCE_TIMEOUT ?= 1800
+# nbconvert's HTML order of outputs without the widget view: a quiz shows as text, which needs no kernel.
+REFERENCE_MIMETYPES := text/html text/markdown image/svg+xml text/vnd.mermaid text/latex image/png image/jpeg text/plain
+reference: $(STAMP)
+	mkdir -p reference
+	TLCOURSE_PROFILE=quick $(BIN)/jupyter nbconvert --to html --execute --output-dir reference \
+		--ExecutePreprocessor.timeout=$(REFERENCE_TIMEOUT) --ExecutePreprocessor.store_widget_state=False \
+		$(foreach t,$(REFERENCE_MIMETYPES),--NbConvertBase.display_data_priority=$(t)) $(REFERENCE_NOTEBOOKS)
+	$(BIN)/python -c "from tlcourse import quiz; print(quiz.answer_key(), end='')" > reference/quiz_answers.txt
+	@echo "open reference/*.html in a browser; the quizzes' answers are in reference/quiz_answers.txt"
 
 clean:
 	rm -rf $(VENV) notebooks/outputs outputs

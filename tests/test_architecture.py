@@ -7,7 +7,7 @@ The layers, bottom to top (tlcourse/README.md says the same in prose):
 2. the lessons' libraries: ``runtime``, ``data``, ``models``, ``features``, ``plots``, ``checks``, ``timings``;
 3. techniques built on them: ``scratch``, ``training``, ``practices``, ``adapt``, ``text``;
 4. ``doctor`` (the machine and the course's needs);
-5. ``capstone``, ``exercises``; 6. ``cli``, the command over all of it (and ``__main__`` over that).
+5. ``capstone``, ``exercises``, ``quiz``; 6. ``cli``, the command over all of it (and ``__main__`` over that).
 
 A module may import its own package and anything in a lower layer, never a higher
 one or a sibling's private name.
@@ -28,7 +28,7 @@ LAYERS = {
     "runtime": 2, "data": 2, "models": 2, "features": 2, "plots": 2, "checks": 2, "timings": 2,
     "scratch": 3, "training": 3, "practices": 3, "adapt": 3, "text": 3,
     "doctor": 4,
-    "capstone": 5, "exercises": 5, "cli": 6, "__main__": 7,
+    "capstone": 5, "exercises": 5, "quiz": 5, "cli": 6, "__main__": 7,
 }
 MAX_LINES = 500
 

@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CHECKED_TAG = "nbval-check-output"
+SOLUTION_TAG = "solution"
 
 
 def load(path):
@@ -52,7 +53,11 @@ def test_notebook_hygiene(path):
     setup_cells = []
     for i, cell in enumerate(cells):
         src = "".join(cell["source"])
-        assert set(cell.get("metadata", {})) <= {"tags"}, f"cell {i}: extra metadata"
+        meta = cell.get("metadata", {})
+        # solution cells may also be collapsed in JupyterLab (tools/nbbuild.py writes it), nothing else
+        allowed = {"tags", "jupyter"} if SOLUTION_TAG in meta.get("tags", []) else {"tags"}
+        assert set(meta) <= allowed, f"cell {i}: extra metadata {sorted(set(meta) - allowed)}"
+        assert meta.get("jupyter", {"source_hidden": True}) == {"source_hidden": True}, f"cell {i}: jupyter metadata"
         if cell["cell_type"] != "code":
             continue
         if CHECKED_TAG in cell["metadata"].get("tags", []):

@@ -5,6 +5,10 @@ Each notebook is written as ``notebooks/src/NN_name.py`` (cells start with
 adds cell tags) and built into ``notebooks/NN_name.ipynb`` without outputs.
 A cell tagged ``nbval-check-output`` may be followed by ``# %% [output]``:
 the commented lines after it are the printed output that nbval expects.
+Cells tagged ``solution`` (a lesson's "Solutions" section) get the metadata
+``"jupyter": {"source_hidden": true}``: JupyterLab shows them collapsed until
+clicked (a markdown cell that is only a heading stays visible), and
+``tools/student.py`` leaves them out of the student edition.
 Sources diff and review like code; the hygiene test checks that every
 notebook equals what its source builds, so the two never drift.
 
@@ -48,6 +52,9 @@ BEGIN, END = "<!-- minutes:begin -->", "<!-- minutes:end -->"
 # Course-map columns written by hand (kept from README's rows) around the generated minutes columns.
 LEADING, TRAILING = ("#", "notebook", "you will learn"), ("GPU needed?",)
 MINUTE_COLUMNS = ("teaching min", "exercises min", "CPU min (quick, measured)", "GPU min (full, estimate)")
+# Cells of a lesson's "Solutions" section carry this tag: JupyterLab shows them collapsed (a heading
+# alone stays visible) and tools/student.py leaves them out of the student edition.
+SOLUTION_TAG = "solution"
 HEADER = re.compile(r"^# %%(?: \[(?P<kind>markdown|output)\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
 METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
@@ -65,7 +72,10 @@ def _cell(kind: str, lines: list[str], tags: list[str], index: int) -> dict:
     text = "\n".join(lines)
     source = [ln + "\n" for ln in text.split("\n")]
     source[-1] = source[-1].rstrip("\n")
-    cell: dict = {"cell_type": kind, "id": f"cell-{index:03d}", "metadata": {"tags": tags} if tags else {}, "source": source}
+    metadata: dict = {"tags": tags} if tags else {}
+    if SOLUTION_TAG in tags and not (kind == "markdown" and re.fullmatch(r"#{1,6} [^\n]*", text)):
+        metadata["jupyter"] = {"source_hidden": True}  # JupyterLab shows it collapsed; a click opens it
+    cell: dict = {"cell_type": kind, "id": f"cell-{index:03d}", "metadata": metadata, "source": source}
     if kind == "code":
         cell["execution_count"] = None
         cell["outputs"] = []

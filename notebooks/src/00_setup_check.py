@@ -10,6 +10,8 @@
 #
 # **Prerequisites:** Python and a first Keras model (`compile`, `fit`).
 #
+# **Terms:** [the course glossary](GLOSSARY.md).
+#
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
@@ -170,10 +172,10 @@ print(setup_check.check_profile(MY_PROFILE, report))
 SKIPPED = None  # your answer: a path
 print(setup_check.check_skipped_file(SKIPPED))
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 
-# %%
+# %% tags=["solution"]
 MY_PROFILE = report.profile.name
 assert setup_check.check_profile(MY_PROFILE, report)
 folder = data.scan_images(data.dataset_path("hymenoptera") / "train")
@@ -191,3 +193,7 @@ assert result
 #   two ways to get it (`tlcourse fetch` with internet, or a mirror).
 # - Real data has broken files: the loader skips and reports them before training starts.
 # - The first training step traces the graph and is slow; the speed after it is what counts.
+#
+# **Further reading**
+# - Chollet, F. (2021). *Deep Learning with Python*, 2nd edition. Manning.
+# - Chollet, F. (2020). Transfer learning & fine-tuning. Keras developer guides, keras.io.

@@ -14,6 +14,8 @@
 #
 # **Prerequisites:** 00_setup_check; a first Keras model (`compile`, `fit`); logistic regression.
 #
+# **Terms:** [the course glossary](GLOSSARY.md).
+#
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
@@ -328,44 +330,59 @@ print("gain per seed", np.round(gains, 3))
 # ## Exercises
 #
 # ### Exercise 1 (about 5 min)
-# Train a logistic regression on the pretrained features of 10 photos per class (seed 1:
-# `data.few_shot(y_pool, 10, seed=1)`), and store it in `clf`. The check scores it on the test
-# features and compares it with a classifier on raw pixels.
+# Train a logistic regression on the pretrained features of the 10 photos per class in `chosen` (seed 1:
+# their features are `f_pool[chosen]`, their labels `y_pool[chosen]`), and store it in `clf`. The check
+# scores it on the test features, which it must not have seen, and compares it with the same classifier
+# fitted on exactly those photos.
 
 # %%
+chosen = data.few_shot(y_pool, 10, seed=1)  # the photos to fit on
 clf = None  # your classifier here
 
 # %%
-print(what_is_tl.check_feature_classifier(clf, f_test, y_test))
+print(what_is_tl.check_feature_classifier(clf, f_test, y_test, features_train=f_pool[chosen], y_train=y_pool[chosen]))
 
 # %% [markdown]
 # ### Exercise 2 (about 10 min)
-# Build `digits_model`: the *pretrained* digits feature extractor `source_fe`, frozen, followed by a new
-# dense layer with 5 outputs; train it on 20 images per class of digits 5-9. The check inspects the
-# model and scores it on the other images.
+# Build `digits_model`: the *pretrained* convolutions `conv_part` of section 5, frozen, followed by a new
+# dense layer with 5 outputs (not the whole `source_fe`: section 5 leaves out its last dense layer, trained
+# to separate digits 0-4 only); train it on the 20 images per class of digits 5-9 in `train_digits`. The
+# check inspects the model and scores it on the other images of digits 5-9.
 
 # %%
+train_digits = data.few_shot(y_high, 20, seed=0)  # train on x_high[train_digits], y_high[train_digits]
 digits_model = None  # your model here
 
 # %%
-print(what_is_tl.check_reused_extractor(digits_model, source_fe, x_high, y_high))
+print(what_is_tl.check_reused_extractor(digits_model, conv_part, x_high, y_high, train=train_digits, source=source_fe))
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ## Solutions
 
-# %%
-clf = LogisticRegression(max_iter=2000).fit(f_pool[data.few_shot(y_pool, 10, seed=1)],
-                                            y_pool[data.few_shot(y_pool, 10, seed=1)])
-assert what_is_tl.check_feature_classifier(clf, f_test, y_test, show=True)
+# %% tags=["solution"]
+clf = LogisticRegression(max_iter=2000).fit(f_pool[chosen], y_pool[chosen])
+assert what_is_tl.check_feature_classifier(clf, f_test, y_test, features_train=f_pool[chosen], y_train=y_pool[chosen],
+                                           show=True)
 
-# %%
-train = data.few_shot(y_high, 20, seed=0)
-source_fe.trainable = False
-digits_model = keras.Sequential([source_fe, keras.layers.Dense(5, dtype="float32")])
+# %% tags=["solution"]
+digits_model = keras.Sequential([conv_part, keras.layers.Dense(5, dtype="float32")])  # conv_part is frozen
 digits_model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                      metrics=["accuracy"], jit_compile=False)
-digits_model.fit(x_high[train], y_high[train], epochs=40, batch_size=16, verbose=0)
-assert what_is_tl.check_reused_extractor(digits_model, source_fe, x_high, y_high, show=True)
+digits_model.fit(x_high[train_digits], y_high[train_digits], epochs=40, batch_size=16, verbose=0)
+assert what_is_tl.check_reused_extractor(digits_model, conv_part, x_high, y_high, train=train_digits, source=source_fe,
+                                         show=True)
+
+# %% [markdown]
+# ## Quiz
+#
+# Six questions on this lesson. Choose, tick or type an answer and press **Check**: the
+# feedback says why it is right or wrong. Where widgets cannot be drawn (a terminal, a static page),
+# the questions print as text, and `quiz.show("01_what_is_transfer_learning", answers=True)` prints the answers.
+
+# %%
+from tlcourse import quiz
+
+quiz.show("01_what_is_transfer_learning")
 
 # %% [markdown]
 # ## Key points
@@ -376,3 +393,9 @@ assert what_is_tl.check_reused_extractor(digits_model, source_fe, x_high, y_high
 #   offline mirror) and is measured above, not assumed.
 # - Pretrained features reach the scratch model's best accuracy in a fraction of its training time.
 # - No suitable base? Pretrain one on a related task with plenty of labels, then reuse it.
+#
+# **Further reading**
+# - Yosinski, J., Clune, J., Bengio, Y. and Lipson, H. (2014). How transferable are features in deep neural networks? *NeurIPS*.
+# - Zeiler, M. D. and Fergus, R. (2014). Visualizing and understanding convolutional networks. *ECCV*.
+# - Pan, S. J. and Yang, Q. (2010). A survey on transfer learning. *IEEE Transactions on Knowledge and Data Engineering* 22(10).
+# - Sandler, M., Howard, A., Zhu, M., Zhmoginov, A. and Chen, L.-C. (2018). MobileNetV2: Inverted residuals and linear bottlenecks. *CVPR*.

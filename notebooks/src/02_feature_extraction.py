@@ -14,6 +14,8 @@
 #
 # **Prerequisites:** 01_what_is_transfer_learning.
 #
+# **Terms:** [the course glossary](GLOSSARY.md).
+#
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
@@ -254,10 +256,10 @@ best_layer = None  # a layer name
 # %%
 print(feature_extraction.check_best_layer(best_layer, probe))
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ## Solutions
 
-# %%
+# %% tags=["solution"]
 fe_base.trainable = False
 inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3))
 h = fe_base(keras.layers.Rescaling(1 / 127.5, offset=-1)(inp), training=False)
@@ -265,9 +267,21 @@ h = keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(h))
 fe_model = keras.Model(inp, keras.layers.Dense(len(CLASSES), dtype="float32")(h))
 assert feature_extraction.check_feature_extractor_model(fe_model, fe_base, len(CLASSES), show=True)
 
-# %%
+# %% tags=["solution"]
 best_layer = max(probe, key=probe.get)
 assert feature_extraction.check_best_layer(best_layer, probe, show=True)
+
+# %% [markdown]
+# ## Quiz
+#
+# Six questions on this lesson. Choose, tick or type an answer and press **Check**: the
+# feedback says why it is right or wrong. Where widgets cannot be drawn (a terminal, a static page),
+# the questions print as text, and `quiz.show("02_feature_extraction", answers=True)` prints the answers.
+
+# %%
+from tlcourse import quiz
+
+quiz.show("02_feature_extraction")
 
 # %% [markdown]
 # ## Key points
@@ -280,3 +294,9 @@ assert feature_extraction.check_best_layer(best_layer, probe, show=True)
 #   trusting an accuracy.
 # - The less data, the more a pretrained base is worth: on 244 ants/bees photos, compare the ImageNet
 #   features with random ones above.
+#
+# **Further reading**
+# - Donahue, J. et al. (2014). DeCAF: A deep convolutional activation feature for generic visual recognition. *ICML*.
+# - Sharif Razavian, A., Azizpour, H., Sullivan, J. and Carlsson, S. (2014). CNN features off-the-shelf: an astounding baseline for recognition. *CVPR Workshops*.
+# - Alain, G. and Bengio, Y. (2017). Understanding intermediate layers using linear classifier probes. *ICLR Workshop*.
+# - Chollet, F. (2020). Transfer learning & fine-tuning. Keras developer guides, keras.io.

@@ -15,6 +15,8 @@
 #
 # **Prerequisites:** 01_what_is_transfer_learning and 02_feature_extraction.
 #
+# **Terms:** [the course glossary](GLOSSARY.md).
+#
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
@@ -408,8 +410,8 @@ for name, (acc, sec, n) in table.items():
 #
 # ### Exercise 1 (about 5 min)
 #
-# Build a phase-1 model on a new base: `new_base` frozen, called with `training=False`, average pooling and a
-# two-class softmax. Only the head may have trainable weights.
+# Build a phase-1 model on a new base: the pixels rescaled to [-1, 1] (as in section 3), `new_base` frozen and
+# called with `training=False`, average pooling and a two-class softmax. Only the head may have trainable weights.
 
 # %%
 new_base = models.load_base(PROFILE.base_model, alpha=PROFILE.base_alpha, input_size=IMAGE_SIZE, verbose=False)
@@ -431,20 +433,32 @@ exercises.check_phase_one(answer1, new_base)
 # %%
 exercises.check_phase_two(answer1, new_base, head_lr=HEAD_LR, from_layer="block_15_expand")
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 
-# %%
+# %% tags=["solution"]
 new_base.trainable = False
 inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3))
 z = keras.layers.GlobalAveragePooling2D()(new_base(keras.layers.Rescaling(1 / 127.5, -1)(inp), training=False))
 answer1 = keras.Model(inp, keras.layers.Dense(2, activation="softmax", dtype="float32")(z))
 assert exercises.check_phase_one(answer1, new_base)
 
-# %%
+# %% tags=["solution"]
 models.unfreeze_top(new_base, from_layer="block_15_expand")
 compile_(answer1, HEAD_LR / 10)
 assert exercises.check_phase_two(answer1, new_base, head_lr=HEAD_LR, from_layer="block_15_expand")
+
+# %% [markdown]
+# ## Quiz
+#
+# Six questions on this lesson. Choose, tick or type an answer and press **Check**: the
+# feedback says why it is right or wrong. Where widgets cannot be drawn (a terminal, a static page),
+# the questions print as text, and `quiz.show("03_fine_tuning", answers=True)` prints the answers.
+
+# %%
+from tlcourse import quiz
+
+quiz.show("03_fine_tuning")
 
 # %% [markdown]
 # ## Key points
@@ -459,3 +473,8 @@ assert exercises.check_phase_two(answer1, new_base, head_lr=HEAD_LR, from_layer=
 # - Augmentation and early stopping fight over-fitting; `BackupAndRestore` and `ModelCheckpoint` make long runs
 #   survive interruptions.
 # - Computing the frozen part once makes experiments on the top cheap.
+#
+# **Further reading**
+# - Chollet, F. (2020). Transfer learning & fine-tuning. Keras developer guides, keras.io.
+# - Ioffe, S. and Szegedy, C. (2015). Batch normalization: accelerating deep network training by reducing internal covariate shift. *ICML*.
+# - Howard, J. and Ruder, S. (2018). Universal language model fine-tuning for text classification (ULMFiT). *ACL*.

@@ -17,6 +17,8 @@
 #
 # **Prerequisites:** 01-03 (a Keras model, `fit`, BatchNormalization, frozen bases, features).
 #
+# **Terms:** [the course glossary](GLOSSARY.md).
+#
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
@@ -565,10 +567,10 @@ def my_reversal(x):
 
 print(ex.check_reversal(my_reversal))
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 
-# %%
+# %% tags=["solution"]
 def my_coral(source, target):
     def cov(f):
         centred = f - f.mean(axis=0)
@@ -580,7 +582,7 @@ result = ex.check_coral(my_coral)
 print(result)
 assert result
 
-# %%
+# %% tags=["solution"]
 @tf.custom_gradient
 def my_reversal(x):
     def grad(dy):
@@ -590,6 +592,18 @@ def my_reversal(x):
 result = ex.check_reversal(my_reversal)
 print(result)
 assert result
+
+# %% [markdown]
+# ## Quiz
+#
+# Six questions on this lesson. Choose, tick or type an answer and press **Check**: the
+# feedback says why it is right or wrong. Where widgets cannot be drawn (a terminal, a static page),
+# the questions print as text, and `quiz.show("04_domain_adaptation", answers=True)` prints the answers.
+
+# %%
+from tlcourse import quiz
+
+quiz.show("04_domain_adaptation")
 
 # %% [markdown]
 # ## Key points
@@ -603,3 +617,9 @@ assert result
 #   honestly. Send source and target through BatchNormalization as separate batches.
 # - Compare with the cheap alternatives: matching the preprocessing, and a few labelled target images,
 #   which beat every unsupervised method here. The target-trained model is the ceiling.
+#
+# **Further reading**
+# - Li, Y., Wang, N., Shi, J., Liu, J. and Hou, X. (2016). Revisiting batch normalization for practical domain adaptation (AdaBN). arXiv:1603.04779.
+# - Sun, B. and Saenko, K. (2016). Deep CORAL: Correlation alignment for deep domain adaptation. *ECCV Workshops*.
+# - Ganin, Y. et al. (2016). Domain-adversarial training of neural networks. *Journal of Machine Learning Research* 17.
+# - Tzeng, E., Hoffman, J., Saenko, K. and Darrell, T. (2017). Adversarial discriminative domain adaptation. *CVPR*.

@@ -16,6 +16,8 @@
 #
 # **Prerequisites:** 02_feature_extraction and 03_fine_tuning.
 #
+# **Terms:** [the course glossary](GLOSSARY.md).
+#
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
@@ -557,8 +559,7 @@ assert refused
 # %%
 safe_model = None  # your model
 # %%
-if safe_model is not None:
-    print(exercises.check_safe_model(safe_model, lambda_model))
+print(exercises.check_safe_model(safe_model, lambda_model))  # NOT YET until safe_model is built
 
 # %% [markdown]
 # ## 10. A checklist to take away
@@ -578,18 +579,31 @@ if safe_model is not None:
 # 8. **Shipping**: preprocessing inside the model, `.keras` reloaded and checked, SavedModel or TFLite for
 #    serving; load files from others only in safe mode.
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ## Solutions
-#
+
+# %% [markdown] tags=["solution"]
 # Exercise 1: a `Rescaling` layer does `x * scale + offset` and is a registered Keras layer, so safe mode
 # loads it.
 
-# %%
+# %% tags=["solution"]
 inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3))
 safe_model = keras.Model(inputs, keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inputs))
 result = exercises.check_safe_model(safe_model, lambda_model)
 print(result)
 assert result
+
+# %% [markdown]
+# ## Quiz
+#
+# Six questions on this lesson. Choose, tick or type an answer and press **Check**: the
+# feedback says why it is right or wrong. Where widgets cannot be drawn (a terminal, a static page),
+# the questions print as text, and `quiz.show("05_best_practices", answers=True)` prints the answers.
+
+# %%
+from tlcourse import quiz
+
+quiz.show("05_best_practices")
 
 # %% [markdown]
 # ## Key points
@@ -604,3 +618,9 @@ assert result
 # - Speed comes from the pipeline and the batch size on a CPU, from mixed precision and XLA on GPUs.
 # - Save `.keras` files with the preprocessing inside, check the reload, export for serving, and load only in
 #   safe mode.
+#
+# **Further reading**
+# - Kornblith, S., Shlens, J. and Le, Q. V. (2019). Do better ImageNet models transfer better? *CVPR*.
+# - Kumar, A., Raghunathan, A., Jones, R., Ma, T. and Liang, P. (2022). Fine-tuning can distort pretrained features and underperform out-of-distribution. *ICLR*.
+# - Micikevicius, P. et al. (2018). Mixed precision training. *ICLR*.
+# - Loshchilov, I. and Hutter, F. (2019). Decoupled weight decay regularization (AdamW). *ICLR*.

@@ -14,6 +14,8 @@
 #
 # **Prerequisites:** 02_feature_extraction, 03_fine_tuning (what the recipe does and why); 05_best_practices helps.
 #
+# **Terms:** [the course glossary](GLOSSARY.md).
+#
 # **Estimated time:** (generated from tlcourse/minutes.json)
 # The computing takes longer on a big folder of your own.
 
@@ -113,8 +115,7 @@ assert not set(splits.train.files) & set(splits.test.files), "a test photo is al
 test_from = None  # your answer, for example "test"
 n_test = None  # your answer
 # %%
-if test_from is not None:
-    print(exercises.check_test_split(test_from, n_test, splits))
+print(exercises.check_test_split(test_from, n_test, splits))  # NOT YET until both are answered
 
 # %% [markdown]
 # ## 3. The model, cut where the base stays frozen
@@ -227,8 +228,7 @@ if USING_DEFAULT:
 # %%
 per_class = None  # your answer: {"ants": ..., "bees": ...}
 # %%
-if per_class is not None:
-    print(exercises.check_per_class_accuracy(per_class, cache["test"].labels, ft.predictions, audit.class_names))
+print(exercises.check_per_class_accuracy(per_class, cache["test"].labels, ft.predictions, audit.class_names))
 
 # %% [markdown]
 # ## 7. Save, reload, predict a new photo
@@ -271,27 +271,40 @@ for p in capstone.predict(OUT_DIR, new_photos):
 exit_code = cli.main(["predict", OUT_DIR, splits.test.files[0]])
 print("exit code:", exit_code)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ## Solutions
-#
+
+# %% [markdown] tags=["solution"]
 # Exercise 1: the notes of `splits` say where the test images come from.
 
-# %%
+# %% tags=["solution"]
 test_from = "carved" if any("stratified split" in n for n in splits.notes) else splits.test.root.name
 n_test = len(splits.test.files)
 result = exercises.check_test_split(test_from, n_test, splits)
 print(result)
 assert result
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # Exercise 2: the recall of each class, the diagonal of the confusion matrix before normalising.
 
-# %%
+# %% tags=["solution"]
 y_true, y_pred = cache["test"].labels, ft.predictions
 per_class = {name: float(np.mean(y_pred[y_true == i] == i)) for i, name in enumerate(audit.class_names)}
 result = exercises.check_per_class_accuracy(per_class, y_true, y_pred, audit.class_names)
 print(per_class, result, sep="\n")
 assert result
+
+# %% [markdown]
+# ## Quiz
+#
+# Five questions on this lesson. Choose, tick or type an answer and press **Check**: the
+# feedback says why it is right or wrong. Where widgets cannot be drawn (a terminal, a static page),
+# the questions print as text, and `quiz.show("06_capstone_your_own_data", answers=True)` prints the answers.
+
+# %%
+from tlcourse import quiz
+
+quiz.show("06_capstone_your_own_data")
 
 # %% [markdown]
 # ## Key points
@@ -305,3 +318,8 @@ assert result
 #   support it, and is kept only where validation says so.
 # - Put the preprocessing inside the model and save as `.keras`: the file classifies raw photos and loads in
 #   safe mode. `tlcourse train` and `tlcourse predict` do the same without Jupyter.
+#
+# **Further reading**
+# - Chollet, F. (2020). Transfer learning & fine-tuning. Keras developer guides, keras.io.
+# - Kumar, A., Raghunathan, A., Jones, R., Ma, T. and Liang, P. (2022). Fine-tuning can distort pretrained features and underperform out-of-distribution. *ICLR*.
+# - Northcutt, C. G., Athalye, A. and Mueller, J. (2021). Pervasive label errors in test sets destabilize machine learning benchmarks. *NeurIPS Datasets and Benchmarks*.

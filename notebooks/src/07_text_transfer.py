@@ -16,6 +16,8 @@
 #
 # **Prerequisites:** 02-04 (features from a frozen base, fine-tuning, CORAL).
 #
+# **Terms:** [the course glossary](GLOSSARY.md).
+#
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
@@ -321,7 +323,7 @@ else:  # extra code - only where a GPT-2 is cached
 def my_mean_pool(sequence_output, padding_mask):
     return None  # your code here
 
-ex.check_mean_pool(None)  # pass my_mean_pool once it is written
+ex.check_mean_pool(my_mean_pool)  # NOT YET while it returns None
 
 # %% [markdown]
 # ### Exercise 2 (about 10 min)
@@ -333,19 +335,19 @@ ex.check_mean_pool(None)  # pass my_mean_pool once it is written
 def my_coral(source, target):
     return None  # your code here
 
-ex.check_coral_align(None)  # pass my_coral once it is written
+ex.check_coral_align(my_coral)  # NOT YET while it returns None
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 
-# %%
+# %% tags=["solution"]
 def my_mean_pool(sequence_output, padding_mask):
     mask = padding_mask[..., None].astype(sequence_output.dtype)
     return (sequence_output * mask).sum(1) / np.maximum(mask.sum(1), 1)
 
 assert ex.check_mean_pool(my_mean_pool)
 
-# %%
+# %% tags=["solution"]
 def my_coral(source, target, eps=1e-6):
     def power(c, p):
         values, vectors = np.linalg.eigh(c)
@@ -362,6 +364,18 @@ for step, seconds in times.items():
     print(f"{step:22s} {seconds:6.1f} s")
 
 # %% [markdown]
+# ## Quiz
+#
+# Six questions on this lesson. Choose, tick or type an answer and press **Check**: the
+# feedback says why it is right or wrong. Where widgets cannot be drawn (a terminal, a static page),
+# the questions print as text, and `quiz.show("07_text_transfer", answers=True)` prints the answers.
+
+# %%
+from tlcourse import quiz
+
+quiz.show("07_text_transfer")
+
+# %% [markdown]
 # ## Key points
 # - The image recipe carries over to text: a frozen pretrained encoder, cached sentence embeddings and a
 #   small head beat a model trained from scratch and TF-IDF in this run, and by most where labels are few.
@@ -373,3 +387,9 @@ for step, seconds in times.items():
 # - Across sites, bag-of-words models lose the most; the pretrained encoder transfers well. CORAL and a
 #   few target labels are worth trying, and the table says when they do not help.
 # - GPT-style decoders transfer by prompting or by fine-tuning the causal language model.
+#
+# **Further reading**
+# - Devlin, J., Chang, M.-W., Lee, K. and Toutanova, K. (2019). BERT: Pre-training of deep bidirectional transformers for language understanding. *NAACL*.
+# - Reimers, N. and Gurevych, I. (2019). Sentence-BERT: Sentence embeddings using Siamese BERT-networks. *EMNLP*.
+# - Howard, J. and Ruder, S. (2018). Universal language model fine-tuning for text classification (ULMFiT). *ACL*.
+# - Radford, A., Wu, J., Child, R., Luan, D., Amodei, D. and Sutskever, I. (2019). Language models are unsupervised multitask learners (GPT-2). OpenAI.
