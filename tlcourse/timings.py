@@ -132,8 +132,8 @@ def load_table() -> dict[str, Any]:
 
     Examples
     --------
-    >>> load_table()["images_per_second"]
-    140.0
+    >>> load_table()["images_per_second"] > 0
+    True
     """
     text = resources.files("tlcourse").joinpath(MINUTES_FILE).read_text(encoding="utf-8")
     return json.loads(text)
@@ -166,8 +166,8 @@ def reference_images_per_second() -> float:
 
     Examples
     --------
-    >>> reference_images_per_second()
-    140.0
+    >>> reference_images_per_second() > 0
+    True
     """
     return float(load_table()["images_per_second"])
 
