@@ -132,16 +132,9 @@ print(exercises.check_test_split(test_from, n_test, splits))  # NOT YET until bo
 # chooses the largest size (up to 224 px, no larger than most photos) and the most epochs that fit `BUDGET`.
 
 # %%
-size = capstone.largest_useful_size(audit.sizes)
-model, base = capstone.build_model(len(audit.class_names), image_size=size, base_name=BASE_MODEL, alpha=BASE_ALPHA)
-parts = capstone.split_model(model, base, BASE_MODEL)
-speed = capstone.measure_speed(parts.bottom, parts.head, splits.train.files, image_size=size)
-plan = capstone.plan_run({name: len(f) for name, f in splits.items()}, speed, BUDGET, largest=size)
+model, base, parts, plan, speed = capstone.planned_model(audit, splits, budget=BUDGET, base_name=BASE_MODEL,
+                                                        alpha=BASE_ALPHA)
 print(speed, plan, sep="\n")
-if plan.image_size != size:  # a smaller size fits the budget: build the model again at that size
-    model, base = capstone.build_model(len(audit.class_names), image_size=plan.image_size, base_name=BASE_MODEL,
-                                       alpha=BASE_ALPHA)
-    parts = capstone.split_model(model, base, BASE_MODEL)
 IMAGE_SIZE = plan.image_size
 
 # %%

@@ -34,7 +34,7 @@ IMAGE...``) is :mod:`tlcourse.cli`.
 from tlcourse.capstone.audit import MIN_PER_CLASS, SPLIT_NAMES, Audit, FolderError, audit_folder
 from tlcourse.capstone.budget import Plan, Speed, measure_speed, plan_run
 from tlcourse.capstone.cache import CUT_LAYERS, Cache, CachedSplit, ModelParts, cache_splits, split_model
-from tlcourse.capstone.recipe import DEFAULT_BUDGET, largest_useful_size, train
+from tlcourse.capstone.recipe import DEFAULT_BUDGET, largest_useful_size, planned_model, train
 from tlcourse.capstone.review import show_stage, worst_mistakes
 from tlcourse.capstone.saving import CLASSES_FILE, MODEL_FILE, REPORT_FILE, Prediction, load, predict, save
 from tlcourse.capstone.splits import Splits, make_splits
@@ -78,6 +78,7 @@ __all__ = [
     "make_splits",
     "measure_speed",
     "plan_run",
+    "planned_model",
     "predict",
     "predict_proba",
     "save",

@@ -18,13 +18,13 @@ import numpy as np
 
 from tlcourse import runtime
 from tlcourse.capstone.audit import audit_folder
-from tlcourse.capstone.budget import SIZES, Plan, measure_speed, plan_run
-from tlcourse.capstone.cache import cache_splits, split_model
+from tlcourse.capstone.budget import SIZES, Plan, Speed, measure_speed, plan_run
+from tlcourse.capstone.cache import ModelParts, cache_splits, split_model
 from tlcourse.capstone.saving import CLASSES_FILE, MODEL_FILE, REPORT_FILE, save
 from tlcourse.capstone.splits import make_splits
 from tlcourse.capstone.stages import baseline, build_model, feature_extraction, fine_tune
 
-__all__ = ["DEFAULT_BUDGET", "largest_useful_size", "train"]
+__all__ = ["DEFAULT_BUDGET", "largest_useful_size", "planned_model", "train"]
 
 #: Seconds ``tlcourse train`` plans for by default: a few minutes on a 2-core laptop.
 DEFAULT_BUDGET = 240.0
@@ -46,6 +46,38 @@ def largest_useful_size(sizes: list[tuple[int, int]]) -> int:
     short = float(np.median([min(w, h) for w, h in sizes]))
     fitting = [s for s in sorted(SIZES) if s >= short]
     return max(160, fitting[0] if fitting else SIZES[0])
+
+
+def planned_model(audit: Any, splits: Any, *, budget: float, base_name: str = "mobilenet_v2",
+                  alpha: float | None = 0.35, image_size: int | None = None, fine_tune_epochs: int | None = None,
+                  verbose: bool = False) -> tuple[Any, Any, ModelParts, Plan, Speed]:
+    """Build the model at the largest useful size, time this machine on it, plan, and rebuild if the plan is smaller.
+
+    ``image_size`` and ``fine_tune_epochs`` fix what the plan would otherwise choose.
+
+    Returns
+    -------
+    (model, base, parts, plan, speed)
+
+    Examples
+    --------
+    >>> model, base, parts, plan, speed = planned_model(audit, splits, budget=120)  # doctest: +SKIP
+    """
+    size = image_size or largest_useful_size(audit.sizes)
+    n_classes = len(audit.class_names)
+    model, base = build_model(n_classes, image_size=size, base_name=base_name, alpha=alpha, verbose=verbose)
+    parts = split_model(model, base, base_name)
+    speed = measure_speed(parts.bottom, parts.head, splits.train.files, image_size=size)
+    plan = plan_run({name: len(f) for name, f in splits.items()}, speed, budget, largest=size)
+    if fine_tune_epochs is not None:
+        plan.epochs = fine_tune_epochs
+        plan.learning_rates = plan.learning_rates or (1e-4,)
+    if image_size is not None:
+        plan.image_size = image_size
+    elif plan.image_size != size:  # a smaller size fits the budget: the model again at that size
+        model, base = build_model(n_classes, image_size=plan.image_size, base_name=base_name, alpha=alpha)
+        parts = split_model(model, base, base_name)
+    return model, base, parts, plan, speed
 
 
 def train(
@@ -109,23 +141,11 @@ def train(
     seconds["audit"] = round(time.perf_counter() - t0, 1)
 
     t = time.perf_counter()
-    size = image_size or largest_useful_size(audit.sizes)
-    model, base = build_model(len(audit.class_names), image_size=size, base_name=profile.base_model,
-                              alpha=profile.base_alpha, verbose=verbose)
-    parts = split_model(model, base, profile.base_model)
-    speed = measure_speed(parts.bottom, parts.head, splits.train.files, image_size=size)
-    plan = plan_run(counts, speed, budget, largest=size)
-    if image_size is not None:
-        plan.image_size = image_size
-    if fine_tune_epochs is not None:
-        plan.epochs = fine_tune_epochs
-        plan.learning_rates = plan.learning_rates or (1e-4,)
-    if plan.image_size != size:
-        model, base = build_model(len(audit.class_names), image_size=plan.image_size,
-                                  base_name=profile.base_model, alpha=profile.base_alpha, verbose=False)
-        parts = split_model(model, base, profile.base_model)
+    model, base, parts, plan, speed = planned_model(audit, splits, budget=budget, base_name=profile.base_model,
+                                                    alpha=profile.base_alpha, image_size=image_size,
+                                                    fine_tune_epochs=fine_tune_epochs, verbose=verbose)
     seconds["plan"] = round(time.perf_counter() - t, 1)
-    say(f"[2/6] {plan}\n      measured at {size} px: {speed.bottom:.0f} photos/s through the frozen bottom, "
+    say(f"[2/6] {plan}\n      measured at {speed.image_size} px: {speed.bottom:.0f} photos/s through the frozen bottom, "
         f"{speed.head_train:.0f}/s training the top")
 
     say(f"[3/6] caching the frozen bottom of {profile.base_model} (alpha {profile.base_alpha}) "

@@ -79,10 +79,10 @@ def _accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(probabilities.argmax(1) == labels))
 
 
-def _train_set(cache: Cache, attr: str) -> tuple[np.ndarray, np.ndarray]:
-    """The training split and its flipped copies, as one array (the augmentation the cache holds)."""
+def _train_set(cache: Cache) -> tuple[np.ndarray, np.ndarray]:
+    """The training activations and those of the flipped copies, as one array (the augmentation the cache holds)."""
     parts: list[CachedSplit] = [cache["train"]] + ([cache["train_flipped"]] if "train_flipped" in cache.splits else [])
-    return np.concatenate([getattr(p, attr) for p in parts]), np.concatenate([p.labels for p in parts])
+    return np.concatenate([p.activations for p in parts]), np.concatenate([p.labels for p in parts])
 
 
 def baseline(cache: Cache) -> StageResult:
@@ -196,7 +196,7 @@ def feature_extraction(
     from sklearn.linear_model import LogisticRegression
 
     start = time.perf_counter()
-    x_train, y_train = _train_set(cache, "activations")
+    x_train, y_train = _train_set(cache)
     f_train = np.asarray(pooled.predict(x_train, batch_size=64, verbose=0))
     f_val = np.asarray(pooled.predict(cache["val"].activations, batch_size=64, verbose=0))
     y_val, n_classes = cache["val"].labels, head.output_shape[-1]
@@ -276,7 +276,7 @@ def fine_tune(
 
     start = time.perf_counter()
     initial = head.get_weights()
-    x, y = _train_set(cache, "activations")
+    x, y = _train_set(cache)
     x_val, y_val = cache["val"].activations, cache["val"].labels
     n_classes = head.output_shape[-1]
     unfreeze_top(top, len(top.layers), keep_batchnorm_frozen=True)
