@@ -43,7 +43,7 @@ from typing import Any
 
 from tlcourse import settings
 
-__all__ = ["VERDICTS", "Ledger", "load"]
+__all__ = ["SEED_CLAIMS", "VERDICTS", "Ledger", "load"]
 
 #: shown: a controlled comparison whose margin the spread supports (and an assert guards it);
 #: not shown: measured, and the effect is absent or inside the spread; mixed: it holds in some
@@ -51,6 +51,29 @@ __all__ = ["VERDICTS", "Ledger", "load"]
 #: measured here (``figure`` names the source: author, year, table).
 VERDICTS = ("shown", "not shown", "mixed", "shown (cited)")
 DEFAULT_FOLDER = Path("outputs") / "claims"
+
+#: The claims of the course's seed documents, each with the lesson that must measure it (or say it
+#: did not show it). A lesson records one of these with exactly this text; it may record others too.
+SEED_CLAIMS: dict[str, str] = {
+    "transfer needs less labelled data": "01_what_is_transfer_learning",
+    "transfer needs less training time": "01_what_is_transfer_learning",
+    "transfer gives better results": "01_what_is_transfer_learning",
+    "train a model on plentiful data to reuse it where data is scarce": "01_what_is_transfer_learning",
+    "a frozen base plus a new head works": "02_feature_extraction",
+    "early layers are generic, later layers specific": "02_feature_extraction",
+    "fine-tuning improves on feature extraction": "03_fine_tuning",
+    "fine-tune with a small learning rate": "03_fine_tuning",
+    "fine-tune with a small batch": "03_fine_tuning",
+    "fine-tune gradually rather than all layers at once": "03_fine_tuning",
+    "augmentation helps when data is small": "03_fine_tuning",
+    "watch over-fitting: stop when validation stops improving": "03_fine_tuning",
+    "domain adaptation closes part of a domain shift": "04_domain_adaptation",
+    "start from a model trained on similar data (negative transfer otherwise)": "05_best_practices",
+    "weight decay helps": "05_best_practices",
+    "dropout helps": "05_best_practices",
+    "a learning-rate schedule helps": "05_best_practices",
+    "a pretrained text encoder beats training from scratch": "07_text_transfer",
+}
 
 
 def _number(x: Any, what: str) -> float | None:
