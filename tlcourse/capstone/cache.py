@@ -81,8 +81,10 @@ def split_model(model: Any, base: Any, base_name: str) -> ModelParts:
 
     ``head(bottom(x))`` computes what ``model(x)`` does, and ``head`` shares its layers (and so its
     weights) with ``model``: training ``head`` on cached activations trains ``model``. The top of the
-    base runs with ``training=False`` inside ``head``, so its BatchNormalization layers stay in
-    inference mode while their neighbours learn (the pitfall of 03_fine_tuning).
+    base runs with ``training=False`` inside ``head``; that alone does not keep a *trainable*
+    BatchNormalization layer in inference mode during ``fit`` in Keras 3 (03_fine_tuning measures
+    its moving statistics drift): :func:`~tlcourse.capstone.stages.fine_tune` also keeps those
+    layers frozen, which does.
 
     Examples
     --------

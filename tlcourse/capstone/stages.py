@@ -130,8 +130,9 @@ def build_model(
     Returns
     -------
     (model, base)
-        The classifier and its base (frozen; the base is called with ``training=False``,
-        so its BatchNormalization layers stay in inference mode even when unfrozen).
+        The classifier and its base (frozen; the base is called with ``training=False``, and
+        :func:`fine_tune` keeps its BatchNormalization layers frozen when it unfreezes the top:
+        in Keras 3 only a frozen BatchNormalization layer keeps its moving statistics in ``fit``).
 
     Examples
     --------
