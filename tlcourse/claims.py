@@ -121,7 +121,8 @@ class Ledger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         document = {"notebook": self.notebook, "written": time.strftime("%Y-%m-%d %H:%M:%S"),
                     "machine": f"{platform.node() or 'unknown'}, {os.cpu_count()} cores, {platform.system()}",
-                    "profile": settings.current().profile or "auto (TLCOURSE_PROFILE unset: quick without a GPU)", "claims": self.rows}
+                    "profile": settings.current().profile or "auto (TLCOURSE_PROFILE unset: quick without a GPU)",
+                    "claims": self.rows}
         temporary = self.path.with_suffix(".json.tmp")
         temporary.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         temporary.replace(self.path)
