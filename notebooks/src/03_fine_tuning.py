@@ -732,10 +732,9 @@ from tlcourse import quiz
 quiz.show("03_fine_tuning")
 
 # %% [markdown]
-# %% [markdown]
 # ## Key points
 #
-# - Fine-tune in two phases: a trained head on the frozen base first (here a logistic regression, LP-FT), then
+# - If you fine-tune, do it in two phases: a trained head on the frozen base first (here a logistic regression, LP-FT), then
 #   the top blocks and the head at a lower rate, the rate and the epoch chosen on validation, never on test.
 # - Recompile after every change of `trainable`: without it, the base did not move at all.
 # - `base(x, training=False)` does not keep a *trainable* BatchNormalization layer in inference mode during
