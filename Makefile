@@ -46,7 +46,7 @@ print("\n".join(p["build-system"]["requires"] + p["project"]["dependencies"]
 endef
 export REQUIREMENTS
 
-.PHONY: install install-offline wheelhouse check-python lab test unit lint notebooks student reference clean
+.PHONY: install install-offline wheelhouse check-python lab test unit lint notebooks student reference results clean
 
 check-python:
 	@$(PYTHON) -c "$$PYTHON_CHECK" $(PRETEND_PYTHON)
@@ -108,6 +108,13 @@ reference: $(STAMP)
 		$(foreach t,$(REFERENCE_MIMETYPES),--NbConvertBase.display_data_priority=$(t)) $(REFERENCE_NOTEBOOKS)
 	$(BIN)/python -c "from tlcourse import quiz; print(quiz.answer_key(), end='')" > reference/quiz_answers.txt
 	@echo "open reference/*.html in a browser; the quizzes' answers are in reference/quiz_answers.txt"
+
+# benchmarks/RESULTS.md: every claim the lessons recorded as they ran (notebooks/outputs/claims/, so run
+# them first: `make test`), with its figure, lesson and verdict. `make results RESULTS_ARGS=--strict`
+# fails if a seed claim is not recorded or a ledger is malformed.
+RESULTS_ARGS ?=
+results: $(STAMP)
+	$(BIN)/python benchmarks/results.py $(RESULTS_ARGS)
 
 clean:
 	rm -rf $(VENV) notebooks/outputs outputs

@@ -1,15 +1,21 @@
-"""Notebook hygiene: what STYLE.md asks of every lesson, checked on the files in git.
+"""Notebook hygiene: what the course asks of every lesson, checked on the files in git.
 
+Also static checks of the sources: the repository names no file it does not contain, no markdown
+heading hides in a code cell, and each lesson records its seed claims (tlcourse.claims.SEED_CLAIMS).
 The notebooks themselves run end to end under nbval (pytest collects notebooks/).
 """
 
+import ast
 import json
+import posixpath
 import re
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
+
+from tlcourse import claims
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -85,3 +91,207 @@ def test_hygiene_check_catches_a_dirty_notebook(tmp_path):
     dirty.write_text(json.dumps(nb))
     with pytest.raises(AssertionError):
         test_notebook_hygiene(dirty)
+
+
+# --- The repository names no file it does not contain ---------------------------------------------------------
+
+# Files scanned for references: text the course ships, and the lessons through their sources (each
+# notebooks/NN_name.ipynb is built from notebooks/src/NN_name.py, which the build test keeps equal).
+SCANNED_SUFFIXES = {".py", ".md", ".json", ".yml", ".yaml", ".toml", ".txt", ".cfg"}
+SCANNED_NAMES = {"Makefile", ".ci/run"}
+# Names that are not in git on purpose, each with why it is right to name it.
+NOT_IN_GIT = {
+    "outputs/": "what the package writes at run time (git-ignored)",
+    "notebooks/outputs/": "what the lessons write as they run, the claims ledgers among it (git-ignored)",
+    "student/": "`make student` writes the student edition here (git-ignored)",
+    "reference/": "`make reference` writes the lessons' HTML here (git-ignored)",
+    "wheelhouse/": "`make wheelhouse` downloads the course's wheels here (git-ignored)",
+    "data/cache/": "downloaded data sets are cached here (git-ignored)",
+    "benchmarks/RESULTS.md": "`make results` writes it from a run of the lessons; committed once generated",
+}
+URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+")
+MD_LINK = re.compile(r"!?\[[^\]\n]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+DOC = re.compile(r"(?<![\w.\-/])([A-Z][A-Z0-9_]*\.(?:md|rst))\b")
+LESSON_FILE = re.compile(r"(?<![\w.\-/])(\d\d_[a-z0-9_]+\.(?:ipynb|py))\b")
+
+
+def _repo_files():
+    """Files in git, and new ones not ignored (what the next commit holds), that are on disk."""
+    out = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--cached", "--others", "--exclude-standard"],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip(f"not a git checkout: {out.stderr.strip()}")
+    return sorted({f for f in out.stdout.splitlines() if (ROOT / f).is_file()})
+
+
+def _exists(path, files, folders):
+    """Does the repository hold ``path`` (a file or folder; ``NN_name``, ``NN_`` and ``*`` are patterns)?"""
+    path = path.rstrip("/")
+    if any(path == entry.rstrip("/") or path.startswith(entry) for entry in NOT_IN_GIT):
+        return True
+    if "*" in path or re.search(r"(^|/)NN_", path):
+        pattern = re.escape(path).replace(r"\*", "[^/]*")
+        pattern = re.sub(r"(^|/)NN_name", r"\1\\d\\d_[^/]*", pattern)
+        pattern = re.sub(r"(^|/)NN_", r"\1\\d\\d_", pattern)
+        return any(re.fullmatch(pattern, f) for f in files | folders)
+    return path in files or path in folders
+
+
+def _base(rel):
+    """The folder a file's relative references start from: a lesson's source and quiz are shown from notebooks/."""
+    folder = posixpath.dirname(rel)
+    return "notebooks" if folder in ("notebooks/src", "notebooks/quizzes") else folder
+
+
+def _markdown_lines(rel, text):
+    """The lines of ``text`` that hold markdown (with their numbers): all of a .md or .json file, a lesson's prose."""
+    lines = list(enumerate(text.splitlines(), 1))
+    if rel.endswith((".md", ".json")):
+        return lines
+    if not rel.startswith("notebooks/src/"):
+        return []
+    prose, markdown = [], False
+    for number, line in lines:
+        if line.startswith("# %%"):
+            markdown = "[markdown]" in line
+        elif markdown:
+            prose.append((number, line))
+    return prose
+
+
+def missing_references(rel, text, files):
+    """``(line, name)`` for each repository file that ``text`` (the file ``rel``) names and the repository lacks."""
+    folders = {str(parent) for f in files for parent in PurePosixPath(f).parents} - {"."}
+    tops = sorted({f.split("/")[0] for f in files if "/" in f})
+    path = re.compile(r"(?<![\w.\-/~$@])((?:\.\.?/)*(?:" + "|".join(map(re.escape, tops)) + r")/[\w.\-*/]*)")
+    base = _base(rel)
+    names = {posixpath.basename(f) for f in files} | {posixpath.basename(n) for n in NOT_IN_GIT if not n.endswith("/")}
+    found = []
+
+    def check(number, name, relative_to):
+        name = name.rstrip(".,:;")
+        resolved = posixpath.normpath(posixpath.join(relative_to, name)) if relative_to else posixpath.normpath(name)
+        if resolved.startswith("../") or not _exists(resolved, files, folders):
+            found.append((number, name))
+
+    for number, line in _markdown_lines(rel, text):
+        for target in MD_LINK.findall(line):
+            target = target.split("#", 1)[0].split("?", 1)[0]
+            if target and not re.match(r"[a-z][a-z0-9+.-]*:", target):
+                check(number, target, base)
+    for number, line in enumerate(text.splitlines(), 1):
+        line = URL.sub(" ", line)
+        for name in path.findall(line):
+            check(number, name, base if name.startswith(("./", "../")) else "")
+        # a bare top-level doc (README.md) may be any of the repository's files of that name
+        for name in DOC.findall(line):
+            if name not in names:
+                found.append((number, name))
+        # a lesson by its file name (03_fine_tuning.ipynb); tests make up lessons (01_x.py) in temporary folders
+        for name in LESSON_FILE.findall(line) if not rel.startswith("tests/") else []:
+            if not any(posixpath.join(p, name) in files for p in (base, "notebooks", "notebooks/src")):
+                found.append((number, name))
+    return list(dict.fromkeys(found))  # a broken link is also a bare path: named once
+
+
+def _scanned(files):
+    return [f for f in files
+            if (Path(f).suffix in SCANNED_SUFFIXES or f in SCANNED_NAMES) and not f.endswith(".ipynb")]
+
+
+def test_the_repository_names_no_file_it_does_not_contain():
+    files = _repo_files()
+    scanned = _scanned(files)
+    assert "notebooks/src/03_fine_tuning.py" in scanned and "Makefile" in scanned and "README.md" in scanned
+    problems = [f"{rel}:{number}: names {name!r}, which the repository does not contain"
+                for rel in scanned
+                for number, name in missing_references(rel, (ROOT / rel).read_text(encoding="utf-8"), set(files))]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_reference_check_can_fail_and_does_not_false_alarm():
+    files = set(_repo_files())
+    # the missing names are spelled in parts so that this file does not name them
+    absent, nowhere, gone, lost = "NOT" "HERE" ".md", "../" "nowhere" ".md", "tlcourse/" "gone" ".py", "09" "_gone" ".ipynb"
+    lesson = "\n".join([
+        "# %% [markdown]",
+        f"# See {absent}, [the glossary](GLOSSARY.md) and [a gap]({nowhere}); README.md and GLOSSARY.md are there.",
+        "# Also [the map](../README.md#course-map), https://example.org/tlcourse/x.py and tlcourse/claims.py.",
+        "# %%",
+        f"x = 1  # {gone}",
+        "values[0](x)",
+        "# %% [markdown]",
+        "# notebooks/outputs/claims/NN_name.json, notebooks/src/NN_name.py, tests/test_exercises_*.py, .ci/run,",
+        f"# benchmarks/RESULTS.md, student/NN_name.ipynb and 03_fine_tuning.ipynb, your config.yaml; {lost}.",
+    ])
+    found = missing_references("notebooks/src/" "99_demo.py", lesson, files)
+    assert sorted(found) == sorted([(2, absent), (2, nowhere), (5, gone), (9, lost)])
+    guide = "[from here](../notebooks/GLOSSARY.md), [not from here](notebooks/GLOSSARY.md), [a section](#set-up)"
+    assert missing_references("instructors/guide.md", guide, files) == [(1, "notebooks/GLOSSARY.md")]
+    assert missing_references("README.md", "[gone](tools/" "gone.py)", files) == [(1, "tools/" "gone.py")]
+    assert missing_references("tests/" "test_x.py", f"# {lost}, and tmp_path / 'RESULTS.md'", files) == []
+
+
+def test_every_allowed_missing_name_is_ignored_by_git_or_generated():
+    for name, why in NOT_IN_GIT.items():
+        assert why, name
+        if name.endswith("/"):
+            out = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", "--no-index", name + "x"])
+            assert out.returncode == 0, f"{name} is allowed as git-ignored, and git does not ignore it"
+    assert "RESULTS.md" in (ROOT / "benchmarks" / "results.py").read_text(encoding="utf-8")
+
+
+# --- Lesson sources -------------------------------------------------------------------------------------------
+
+SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
+
+
+def code_cell_headings(source):
+    """``(line, text)`` of each markdown heading (``# ## ...``) inside a code cell of a percent-format source."""
+    found, kind = [], None
+    for number, line in enumerate(source.splitlines(), 1):
+        if line.startswith("# %%"):
+            kind = "markdown" if "[markdown]" in line else "output" if "[output]" in line else "code"
+        elif kind == "code" and re.match(r"#\s+#{1,6}\s+\S", line):
+            found.append((number, line))
+    return found
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_no_markdown_heading_inside_a_code_cell(path):
+    found = code_cell_headings(path.read_text(encoding="utf-8"))
+    assert not found, "a heading in a code cell (start a `# %% [markdown]` cell instead):\n" + "\n".join(
+        f"{path.name}:{n}: {line}" for n, line in found)
+
+
+def test_code_cell_heading_check_can_fail():
+    source = "# %% [markdown]\n# ## 1. Prose\n# %%\nx = 1\n# ## 2. Lost\n# %% [output]\n# ## printed\n"
+    assert code_cell_headings(source) == [(5, "# ## 2. Lost")]
+
+
+def recorded_claims(source):
+    """Every string constant inside a ``.record(...)`` call of ``source`` (the claim texts a lesson records)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record":
+            found |= {n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    return found
+
+
+def test_every_seed_claim_belongs_to_a_lesson_that_exists():
+    assert set(claims.SEED_CLAIMS.values()) <= {p.stem for p in SOURCES}
+
+
+@pytest.mark.parametrize("lesson", sorted(set(claims.SEED_CLAIMS.values())))
+def test_each_lesson_records_its_seed_claims(lesson):
+    recorded = recorded_claims((ROOT / "notebooks" / "src" / f"{lesson}.py").read_text(encoding="utf-8"))
+    missing = [claim for claim, owner in claims.SEED_CLAIMS.items() if owner == lesson and claim not in recorded]
+    assert not missing, f"{lesson} does not record (in a `.record(` call, with SEED_CLAIMS' exact text): {missing}"
+
+
+def test_recorded_claims_reads_record_calls_only():
+    source = ('ledger.record("a claim", section="1", figure="f", value=1.0, verdict="shown")\n'
+              'ledger.record(\n    "two lines "\n    "joined", section="2", figure="g", value=None, verdict="shown (cited)")\n'
+              'print("not a record call")\n')
+    assert {"a claim", "two lines joined"} <= recorded_claims(source)
+    assert "not a record call" not in recorded_claims(source)

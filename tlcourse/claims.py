@@ -109,6 +109,8 @@ class Ledger:
             raise ValueError(f"verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
         if not claim.strip() or not figure.strip():
             raise ValueError("a claim needs its text and the figure that supports it")
+        if spread is not None and _number(spread, "spread") < 0:
+            raise ValueError(f"claim {claim!r}: a spread is a size, not negative: {spread}")
         if value is None and verdict != "shown (cited)":
             raise ValueError(f"claim {claim!r}: only a cited claim may have no measured value")
         row = {"claim": claim, "section": str(section), "figure": figure, "value": _number(value, "value"),
@@ -123,7 +125,7 @@ class Ledger:
                     "machine": f"{platform.node() or 'unknown'}, {os.cpu_count()} cores, {platform.system()}",
                     "profile": settings.current().profile or "auto (TLCOURSE_PROFILE unset: quick without a GPU)",
                     "claims": self.rows}
-        temporary = self.path.with_suffix(".json.tmp")
+        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         temporary.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         temporary.replace(self.path)
 

@@ -31,7 +31,7 @@ import base64
 import contextlib
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Choice", "Slider", "Text", "Toggle", "Upload", "defaults", "explore", "uploaded_bytes", "widgets_for"]
@@ -144,7 +144,6 @@ class Upload:
     default: bytes | None = None
     accept: str = "image/*"
     description: str = "upload"
-    extra: dict = field(default_factory=dict)
 
     @property
     def value(self) -> bytes | None:
@@ -237,15 +236,28 @@ def explore(draw: Callable[..., Any], controls: dict[str, Control], title: str =
 
     inputs = widgets_for(controls)
     view = w.Output()
+    # The view starts with the drawing already made above (drawing it again would double the cell's time).
+    # (Set as outputs, not through Output.append_*: those create an IPython shell where none runs.)
+    first = [{"output_type": "stream", "name": "stdout", "text": text}] if text else []
+    if png is not None:
+        first.append({"output_type": "display_data", "metadata": {},
+                      "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "<Figure>"}})
+    view.outputs = tuple(first)
 
-    def redraw(**current: Any) -> None:
+    def redraw(_change: Any = None) -> None:
+        # draw gets an upload's bytes (or the default), as in the static drawing, not the widget's tuple of files
+        current = {name: uploaded_bytes(widget.value, controls[name].value) if isinstance(controls[name], Upload)
+                   else widget.value for name, widget in inputs.items()}
+        before = set(plt.get_fignums())
         with view:
             view.clear_output(wait=True)
             draw(**current)
-            plt.show()
+            for n in sorted(set(plt.get_fignums()) - before):  # shown here, then closed: whatever the backend,
+                IPython.display.display(plt.figure(n))         # each figure appears once, in the view
+                plt.close(n)
 
-    live = w.interactive_output(redraw, inputs)
-    del live  # the Output `view` holds the drawing; interactive_output only wires the calls
+    for widget in inputs.values():
+        widget.observe(redraw, names="value")
     header = [w.HTML(f"<b>{title}</b>")] if title else []
     box = w.VBox(header + [w.HBox(list(inputs.values()), layout=w.Layout(flex_flow="row wrap")), view])
     box.add_class("tlcourse-explore")
