@@ -127,7 +127,7 @@ def one_step(base_trainable, bn_trainable, training_false):
     bn.trainable = bn_trainable and base_trainable
     inp = keras.Input((8, 8, 3))
     h = tiny(inp, training=False) if training_false else tiny(inp)
-    m = keras.Model(inp, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(h)))
+    m = keras.Model(inp, keras.layers.Dense(2, dtype="float32")(keras.layers.GlobalAveragePooling2D()(h)))
     m.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
               jit_compile=False)
     kernel, mean = conv.kernel.numpy().copy(), bn.moving_mean.numpy().copy()

@@ -772,7 +772,6 @@ quiz.show("05_best_practices")
 #   safe mode.
 #
 # **Further reading**
-# - Howard, J. and Ruder, S. (2018). Universal language model fine-tuning for text classification. *ACL*.
 # - Kornblith, S., Shlens, J. and Le, Q. V. (2019). Do better ImageNet models transfer better? *CVPR*.
 # - Kumar, A., Raghunathan, A., Jones, R., Ma, T. and Liang, P. (2022). Fine-tuning can distort pretrained features and underperform out-of-distribution. *ICLR*.
 # - Micikevicius, P. et al. (2018). Mixed precision training. *ICLR*.
