@@ -5,8 +5,9 @@ machine (2-core CPU, no GPU, quick profile), e.g. ``make test``: the root
 ``conftest.py`` wrote ``outputs/notebook_minutes.json``; this script copies its
 minutes into each notebook's ``compute_quick`` (teaching, exercises and the GPU
 estimates are not touched), records when and where they were measured, and
-runs ``tools/nbbuild.py`` so the notebooks' "Estimated time" lines and the
-README's course map follow. Review and commit the three kinds of file.
+runs ``tools/nbbuild.py`` and ``tools/schedule.py`` so the notebooks' "Estimated
+time" lines, the README's course map and the instructors' timetables follow.
+Review and commit the four kinds of file.
 
     python tools/update_minutes.py                          # outputs/notebook_minutes.json
     python tools/update_minutes.py run.json --images-per-second 150
@@ -95,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     nbbuild.MINUTES.write_text(nbbuild.dump_table(table), encoding="utf-8")
     print(f"merged {args.measured} into {nbbuild.MINUTES.relative_to(nbbuild.ROOT)}")
-    return nbbuild.main([])
+    import schedule  # the workshop timetables follow the minutes too (instructors/schedule.md)
+
+    return nbbuild.main([]) or schedule.main([])
 
 
 if __name__ == "__main__":
