@@ -103,7 +103,7 @@ REFERENCE_TIMEOUT ?= 1800
 REFERENCE_MIMETYPES := text/html text/markdown image/svg+xml text/vnd.mermaid text/latex image/png image/jpeg text/plain
 reference: $(STAMP)
 	mkdir -p reference
-	TLCOURSE_PROFILE=quick $(BIN)/jupyter nbconvert --to html --execute --output-dir reference \
+	env -u MPLBACKEND TLCOURSE_PROFILE=quick $(BIN)/jupyter nbconvert --to html --execute --output-dir reference \
 		--ExecutePreprocessor.timeout=$(REFERENCE_TIMEOUT) --ExecutePreprocessor.store_widget_state=False \
 		$(foreach t,$(REFERENCE_MIMETYPES),--NbConvertBase.display_data_priority=$(t)) $(REFERENCE_NOTEBOOKS)
 	$(BIN)/python -c "from tlcourse import quiz; print(quiz.answer_key(), end='')" > reference/quiz_answers.txt
