@@ -38,13 +38,16 @@ class _TwoDomainModel(keras.Model):
     def _adaptation(self, fs: Any, ft: Any) -> tuple[Any, dict[str, Any]]:
         raise NotImplementedError
 
+    def _features(self, xs: Any, xt: Any) -> tuple[Any, Any]:
+        """Source and target features in training mode, in separate calls: each BatchNormalization
+        layer normalises each domain with its own batch statistics (``benchmarks/domain_adaptation.py
+        --ablations`` measures one concatenated call instead)."""
+        return self.feature_extractor(xs, training=True), self.feature_extractor(xt, training=True)
+
     def train_step(self, data: Any) -> dict[str, Any]:
         (xs, xt), ys = data
         with tf.GradientTape() as tape:
-            # Separate calls: each BatchNormalization layer normalises each domain with its own
-            # batch statistics.
-            fs = self.feature_extractor(xs, training=True)
-            ft = self.feature_extractor(xt, training=True)
+            fs, ft = self._features(xs, xt)
             logits = tf.cast(self.classifier(fs, training=True), "float32")
             class_loss = self.ce(ys, logits)
             extra, _ = self._adaptation(fs, ft)
