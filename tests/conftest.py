@@ -13,6 +13,22 @@ from tlcourse import data, settings
 from tlcourse.assets.errors import DataNotFoundError, WeightsNotAvailableError
 
 
+def in_ci() -> bool:
+    """CI (``CI`` set to 1/true/yes) has everything: the mirror, Chromium, configurable-http-proxy."""
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture
+def missing(request: pytest.FixtureRequest):
+    """``missing(reason)``: skip a test whose tool or asset this machine lacks, saying what; in CI, fail."""
+    def missing(reason: str) -> None:
+        if in_ci():
+            pytest.fail(f"CI must run {request.node.name}: {reason}")
+        pytest.skip(reason)
+
+    return missing
+
+
 def _skip_if_an_asset_is_missing():
     """A test (or fixture) that needs a data set or weights this machine lacks is skipped, saying what.
 
@@ -21,7 +37,7 @@ def _skip_if_an_asset_is_missing():
     try:
         return (yield)
     except (DataNotFoundError, WeightsNotAvailableError) as exc:
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        if in_ci():
             raise
         pytest.skip(f"needs what this machine lacks: {str(exc).splitlines()[0]}")
 
