@@ -93,14 +93,20 @@ def test_phase_two_passes_a_model_compiled_before_unfreezing_that_never_trained(
     assert ex.check_phase_two(model, base, head_lr=1e-3, from_layer="c2")
 
 
-@UNKNOWN_VARIABLE_REPR
-def test_phase_two_refuses_a_model_that_trained_before_unfreezing_and_was_not_compiled_again():
-    """The pitfall 03 measures: phase 1 trained, the base unfrozen, the rate lowered by hand, no compile."""
+def _trained_then_unfrozen_by_hand():
+    """Phase 1 trained, then the top of the base unfrozen and the rate lowered in place, without compile."""
     base = _base()
     model = _compile(_phase_one(base), 1e-3)
     model.fit(X, Y, batch_size=16, epochs=1, verbose=0)
     unfreeze_top(base, from_layer="c2")
     model.optimizer.learning_rate.assign(1e-4)
+    return base, model
+
+
+@UNKNOWN_VARIABLE_REPR
+def test_phase_two_refuses_a_model_that_trained_before_unfreezing_and_was_not_compiled_again():
+    """The pitfall 03 measures: phase 1 trained, the base unfrozen, the rate lowered by hand, no compile."""
+    base, model = _trained_then_unfrozen_by_hand()
     assert base.get_layer("c2").trainable  # the flags look right...
     res = ex.check_phase_two(model, base, head_lr=1e-3, from_layer="c2")
     assert not res and "training step was built when it first trained" in str(res), str(res)
@@ -120,11 +126,7 @@ def test_phase_two_sees_the_old_training_step_update_the_head_only():
 
 @UNKNOWN_VARIABLE_REPR
 def test_phase_two_refuses_a_recompile_with_the_phase_one_optimizer():
-    base = _base()
-    model = _compile(_phase_one(base), 1e-3)
-    model.fit(X, Y, batch_size=16, epochs=1, verbose=0)
-    unfreeze_top(base, from_layer="c2")
-    model.optimizer.learning_rate.assign(1e-4)
+    base, model = _trained_then_unfrozen_by_hand()
     model.compile(model.optimizer, "sparse_categorical_crossentropy")
     res = ex.check_phase_two(model, base, head_lr=1e-3, from_layer="c2")
     assert not res and "the optimizer knows only the phase-1 weights" in str(res), str(res)
