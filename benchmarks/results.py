@@ -9,12 +9,25 @@ assigned to one did not record it), then a table of every other claim recorded.
 
     make test                                   # runs every lesson (nbval), which writes the ledgers
     make results                                # python benchmarks/results.py
-    python benchmarks/results.py --strict       # exit 1 if a seed claim is missing or a ledger is malformed
+    python benchmarks/results.py --strict       # exit 1 if a seed claim is missing, a ledger is malformed,
+                                                # or a verdict differs from benchmarks/expected_verdicts.json
     python benchmarks/results.py --claims DIR --output FILE
+    python benchmarks/results.py --write-expected   # after reviewing a change: the verdicts of this run
+                                                    # become the expected ones
+
+Each measured claim is a comparison made by ``tlcourse.claims.compare`` in a
+stated condition, often with a contrasting condition beside it (where the
+practice should not matter); the table shows both. The verdicts a run reaches
+are compared with ``benchmarks/expected_verdicts.json``: a verdict (or a
+contrast's outcome) that flips, a claim recorded without an expectation, or an
+expectation no lesson recorded is a problem. The decision table (what to do by
+data size and distance from the source, each cell citing the figures behind it)
+is written into RESULTS.md, ``notebooks/DECISIONS.md`` and the README.
 
 Problems (a malformed ledger, a seed claim not recorded, or recorded by another
-lesson than its own) are printed on stderr, and RESULTS.md is written with what
-could be read; ``--strict`` then exits with status 1.
+lesson than its own, a verdict other than the expected one) are printed on
+stderr, and RESULTS.md is written with what could be read; ``--strict`` then
+exits with status 1.
 """
 
 from __future__ import annotations
@@ -30,19 +43,53 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tlcourse.claims import SEED_CLAIMS, VERDICTS
+from tlcourse.claims import OUTCOMES, SEED_CLAIMS, VERDICTS
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 CLAIMS = NOTEBOOKS / "outputs" / "claims"
 OUTPUT = ROOT / "benchmarks" / "RESULTS.md"
+EXPECTED = ROOT / "benchmarks" / "expected_verdicts.json"
+DECISIONS = NOTEBOOKS / "DECISIONS.md"
+README = ROOT / "README.md"
 COMMAND = "make results"
 # The fields of one recorded claim and the types a ledger stores (tlcourse.claims.Ledger.record writes them).
 ROW_TEXT = ("claim", "section", "figure", "unit", "verdict", "note")
 ROW_NUMBERS = ("value", "spread")
 DOCUMENT_TEXT = ("notebook", "written", "machine", "profile")
 
-__all__ = ["LedgerError", "Results", "commit", "main", "read_ledger", "read_ledgers", "render"]
+__all__ = ["LedgerError", "Results", "check_expected", "commit", "decision_table", "expected_of", "main", "read_ledger",
+           "read_ledgers", "render"]
+
+
+#: The decision table: what to do by how many labels there are (rows) and how far the target is from the
+#: source the base was trained on (columns). Each cell is advice and the recorded figures it rests on, as
+#: ``(claim, "comparison" or "contrast")``: the comparison is the claim's stated condition, the contrast the
+#: condition where the literature expects no effect.
+DECISION_COLUMNS = ("target near the source (photos of objects, for an ImageNet base)",
+                    "target far from the source (digits, scans, drawings)")
+DECISION_ROWS: dict[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] = {
+    "few labels (tens a class)": (
+        ("Feature extraction: a frozen base, a linear head whose strength (C, its weight decay) is chosen on "
+         "validation; fine-tuning has little to add.",
+         (("transfer needs less labelled data", "comparison"), ("fine-tuning improves on feature extraction", "contrast"))),
+        ("Feature extraction first (a middle layer can beat the last); augment with transforms that keep the label "
+         "(shifts, small rotations; never a flip that changes it); regularise and stop early.",
+         (("augmentation helps when data is small", "comparison"), ("augmentation helps when data is small", "contrast"),
+          ("watch over-fitting: stop when validation stops improving", "comparison"))),
+    ),
+    "many labels (hundreds a class)": (
+        ("Feature extraction is hard to beat; fine-tune only with time to spare, from a fitted head at a low rate.",
+         (("fine-tuning improves on feature extraction", "contrast"), ("fine-tune with a small learning rate", "contrast"))),
+        ("Fine-tune the whole base: BatchNormalization frozen, the head fitted first (LP-FT), a low learning rate.",
+         (("fine-tuning improves on feature extraction", "comparison"), ("fine-tune with a small learning rate", "comparison"))),
+    ),
+}
+DECISION_ALWAYS = (
+    "In every cell: start from the most similar source you have (a dissimilar one can do worse than none), and "
+    "keep BatchNormalization frozen when you unfreeze a base.",
+    (("start from a model trained on similar data (negative transfer otherwise)", "comparison"),
+     ("start from a model trained on similar data (negative transfer otherwise)", "contrast")))
 
 
 class LedgerError(ValueError):
@@ -110,6 +157,12 @@ def read_ledger(path: Path) -> dict[str, Any]:
             raise fail(f"{label}: no value, and only a cited claim may have none")
         if row.get("spread") is not None and row["spread"] < 0:
             raise fail(f"{label}: negative spread {row['spread']}")
+        for part in ("comparison", "contrast"):
+            if part in row:
+                c = row[part]
+                if not isinstance(c, dict) or c.get("outcome") not in OUTCOMES or not all(
+                        isinstance(c.get(k), int | float) and math.isfinite(c[k]) for k in ("effect", "half_width", "n")):
+                    raise fail(f"{label}: {part} is not a comparison as tlcourse.claims.compare makes it")
     return document
 
 
@@ -146,19 +199,40 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def _amount(value: float, spread: float | None) -> str:
+    if spread:  # the spread to two significant figures, the value to the same decimal place
+        places = max(0, 1 - math.floor(math.log10(spread)))
+        return f"{value:,.{places}f} ± {spread:,.{places}f}"
+    return _number(value) + (" ± 0" if spread == 0 else "")
+
+
+def _outcome(c: dict[str, Any]) -> str:
+    said = f"{c['outcome']} over {c.get('over') or str(c['n']) + ' runs'}"
+    if c["outcome"] == "no difference detected" and c.get("detectable"):
+        said += f"; could have seen {c['detectable']:.3f}"
+    return said
+
+
 def _figure(row: dict[str, Any]) -> str:
     text = row["figure"].strip()
+    if row.get("condition", "").strip():
+        text = f"{row['condition'].strip()}: {text}"
     if row["value"] is not None:
-        spread = row.get("spread")
-        if spread:  # the spread to two significant figures, the value to the same decimal place
-            places = max(0, 1 - math.floor(math.log10(spread)))
-            amount = f"{row['value']:,.{places}f} ± {spread:,.{places}f}"
-        else:
-            amount = _number(row["value"]) + (" ± 0" if spread == 0 else "")
-        text += f": {amount} {row['unit']}".rstrip()
+        text += f": {_amount(row['value'], row.get('spread'))} {row['unit']}".rstrip()
+        if "comparison" in row:
+            text += f" (95% interval; {_outcome(row['comparison'])})"
     if row["note"].strip():
         text += f" ({row['note'].strip()})"
     return _cell(text)
+
+
+def _contrast(row: dict[str, Any]) -> str:
+    """Where the practice should not matter: the contrasting condition's comparison, or a dash."""
+    c = row.get("contrast")
+    if not c:
+        return "-"
+    where = row.get("contrast_condition", "").strip() or "contrast"
+    return _cell(f"{where}: {_amount(c['effect'], c['half_width'])} (95% interval; {_outcome(c)})")
 
 
 def _lesson(notebook: str, section: str | None, output: Path) -> str:
@@ -180,6 +254,100 @@ def _one(values: dict[str, str], what: str) -> str:
 def _profile(name: str) -> str:
     """A ledger's profile; older ledgers wrote "" where tlcourse.claims now writes what it means."""
     return name or "auto (TLCOURSE_PROFILE unset: quick without a GPU)"
+
+
+def _rows_by_claim(results: Results) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Each claim's row (the seed claim's own lesson first), by claim text."""
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for notebook, document in results.ledgers.items():
+        for row in document["claims"]:
+            if row["claim"] not in found or SEED_CLAIMS.get(row["claim"]) == notebook:
+                found[row["claim"]] = (notebook, row)
+    return found
+
+
+def _cite(found: dict[str, tuple[str, dict[str, Any]]], claim: str, part: str, output: Path) -> str | None:
+    if claim not in found or part not in found[claim][1]:
+        return None
+    notebook, row = found[claim]
+    c = row[part]
+    where = (row.get("condition") if part == "comparison" else row.get("contrast_condition")) or ""
+    verdict = row["verdict"] if part == "comparison" else c["outcome"]
+    return (f"{claim} ({where.strip() or part}): {_amount(c['effect'], c['half_width'])}, {verdict}, "
+            f"{_lesson(notebook, row['section'], output)}")
+
+
+def decision_table(results: Results, output: Path) -> tuple[list[str], list[str]]:
+    """The decision table's markdown lines (links relative to ``output``), and the figures it could not cite."""
+    found, missing = _rows_by_claim(results), []
+
+    def cell(advice: str, cites: tuple[tuple[str, str], ...]) -> str:
+        said = []
+        for claim, part in cites:
+            text = _cite(found, claim, part, output)
+            if text is None:
+                missing.append(f"decision table: no {part} recorded for {claim!r}")
+                text = f"{claim} ({part}): not measured in this run"
+            said.append(text)
+        return _cell(advice) + "<br>" + "<br>".join("&rarr; " + _cell(t) for t in said)
+
+    lines = ["| | " + " | ".join(DECISION_COLUMNS) + " |", "|---|" + "---|" * len(DECISION_COLUMNS)]
+    for label, cells in DECISION_ROWS.items():
+        lines.append(f"| **{label}** | " + " | ".join(cell(a, c) for a, c in cells) + " |")
+    lines += ["", cell(*DECISION_ALWAYS).replace("<br>", "\n- ").replace("&rarr; ", "")]
+    return lines, missing
+
+
+def expected_of(results: Results) -> dict[str, dict[str, dict[str, str | None]]]:
+    """The verdicts of ``results`` as ``benchmarks/expected_verdicts.json`` holds them."""
+    return {notebook: {row["claim"]: {"verdict": row["verdict"],
+                                      "contrast": row["contrast"]["outcome"] if "contrast" in row else None}
+                       for row in document["claims"]}
+            for notebook, document in sorted(results.ledgers.items())}
+
+
+def check_expected(results: Results, expected: dict[str, Any]) -> list[str]:
+    """Each verdict (and contrast outcome) that differs from ``expected``, and each claim one side lacks."""
+    problems, again = [], "if the change is meant, review the lesson's prose, then `python benchmarks/results.py --write-expected`"
+    got = expected_of(results)
+    for notebook, rows in got.items():
+        for claim, now in rows.items():
+            then = expected.get(notebook, {}).get(claim)
+            if then is None:
+                problems.append(f"{notebook}: {claim!r} has no expected verdict in {_shown(EXPECTED)}; {again}")
+                continue
+            for key, what in (("verdict", "verdict"), ("contrast", "contrast outcome")):
+                if now[key] != then.get(key):
+                    problems.append(f"{notebook}: {claim!r}: {what} {now[key]!r}, expected {then.get(key)!r}; {again}")
+        for claim in expected.get(notebook, {}):
+            if claim not in rows:
+                problems.append(f"{notebook}: expected {claim!r}, which the lesson did not record this run")
+    return problems
+
+
+def _write_between(path: Path, begin: str, end: str, lines: list[str]) -> bool:
+    """Replace what ``path`` holds between the two marker lines; False when a marker is missing."""
+    text = path.read_text(encoding="utf-8")
+    if begin not in text or end not in text:
+        return False
+    head, rest = text.split(begin, 1)
+    path.write_text(head + begin + "\n" + "\n".join(lines) + "\n" + end + rest.split(end, 1)[1], encoding="utf-8")
+    return True
+
+
+def decisions_page(results: Results, output: Path = DECISIONS) -> str:
+    """``notebooks/DECISIONS.md``: the decision table as the module's last page."""
+    table, _ = decision_table(results, output)
+    return "\n".join([
+        "# What to do when: the module's decision table",
+        "",
+        "Which recipe to use, by how many labelled examples you have and how far your images are from what the",
+        "base was trained on. Every arrow is a figure the lessons measured (effect ± 95% interval, the verdict,",
+        "where), written by `benchmarks/results.py` from the lessons' last run; "
+        f"[RESULTS.md]({Path(os.path.relpath(OUTPUT, output.resolve().parent)).as_posix()}) has every claim.",
+        "",
+        *table,
+    ]) + "\n"
 
 
 def render(results: Results, output: Path = OUTPUT, revision: str = "", generated: str = "") -> tuple[str, list[str]]:
@@ -207,14 +375,15 @@ def render(results: Results, output: Path = OUTPUT, revision: str = "", generate
             if not mine:
                 problems.append(f"seed claim {claim!r} was recorded by {notebook}, not by {lesson}, its lesson")
                 where += f" (its lesson: {lesson})"
-            seed_rows.append(f"| {_cell(claim)} | {_figure(row)} | {where} | {row['verdict']} |")
+            seed_rows.append(f"| {_cell(claim)} | {_figure(row)} | {_contrast(row)} | {where} | {row['verdict']} |")
             counts[row["verdict"]] += 1
         else:
             state = "not run" if lesson not in ledgers else "ran, did not record it"
             problems.append(f"seed claim {claim!r} not recorded (its lesson, {lesson}: {state})")
-            seed_rows.append(f"| {_cell(claim)} | not recorded ({state}) | {_lesson(lesson, None, output)} | not recorded |")
+            seed_rows.append(f"| {_cell(claim)} | not recorded ({state}) | - | {_lesson(lesson, None, output)} | not recorded |")
             counts["not recorded"] += 1
-    other_rows = [f"| {_cell(row['claim'])} | {_figure(row)} | {_lesson(notebook, row['section'], output)} | {row['verdict']} |"
+    other_rows = [f"| {_cell(row['claim'])} | {_figure(row)} | {_contrast(row)} | {_lesson(notebook, row['section'], output)} "
+                  f"| {row['verdict']} |"
                   for notebook, document in ledgers.items() for row in document["claims"]
                   if (notebook, row["claim"]) not in used]
 
@@ -222,6 +391,9 @@ def render(results: Results, output: Path = OUTPUT, revision: str = "", generate
     lessons = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     silent = [n for n in lessons if n not in ledgers]
     tally = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    table, missing = decision_table(results, output)
+    problems += missing
+    decision_lines = ["## What to do when: the decision table", "", *table, ""]
     lines = [
         "# Results: the course's claims and what the lessons measured",
         "",
@@ -240,22 +412,29 @@ def render(results: Results, output: Path = OUTPUT, revision: str = "", generate
         f"- Ledgers: {len(ledgers)} of {len(lessons)} lessons" + (f" (none from {', '.join(silent)})" if silent else ""),
         f"- Generated: {generated or time.strftime('%Y-%m-%d %H:%M')}",
         "",
-        "Verdicts: *shown*, a controlled comparison whose margin is beyond the spread over seeds, guarded by an",
-        "assert in the lesson; *not shown*, measured, and the effect is absent or inside the spread; *mixed*, it",
-        "holds in some settings and not in others; *shown (cited)*, a published source, not measured here.",
-        "A figure is the value ± its spread over seeds (the figure's text says which spread).",
+        "Each claim is measured as a controlled comparison, `tlcourse.claims.compare`: two arms run with the same",
+        "seeds, the effect is the mean paired difference and ± its 95% interval (Student's t over the seeds; for a",
+        "single run, the test examples' bootstrap). *Where it should help* is the condition the claim is about;",
+        "*where it should not* is the contrast, the same code where the literature expects no effect.",
+        "Verdicts, computed from the numbers by that one rule: *shown*, the interval lies above zero; *not",
+        "detected*, it holds zero (\"could have seen\" is the smallest effect the set-up would have found four times",
+        "in five); *opposite*, it lies below zero; *shown (cited)*, a published source, not measured here.",
+        "*not shown* and *mixed* are verdicts an older lesson typed by hand. CI fails when a verdict differs from",
+        f"[the expected one]({Path(os.path.relpath(EXPECTED, output.resolve().parent)).as_posix()}).",
         "",
+        *decision_lines,
         f"## The seed documents' claims ({len(SEED_CLAIMS)}: {tally})",
         "",
-        "| claim | figure | lesson | verdict |",
-        "|---|---|---|---|",
+        "| claim | where it should help: figure | where it should not | lesson | verdict |",
+        "|---|---|---|---|---|",
         *seed_rows,
         "",
         f"## Other claims the lessons recorded ({len(other_rows)})",
         "",
     ]
     if other_rows:
-        lines += ["| claim | figure | lesson | verdict |", "|---|---|---|---|", *other_rows]
+        lines += ["| claim | where it should help: figure | where it should not | lesson | verdict |", "|---|---|---|---|---|",
+                  *other_rows]
     else:
         lines.append("None.")
     if results.problems:
@@ -267,8 +446,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=Path, default=CLAIMS, help="folder of the lessons' ledgers (NN_name.json)")
     parser.add_argument("--output", type=Path, default=OUTPUT, help="the markdown file to write")
+    parser.add_argument("--expected", type=Path, default=EXPECTED, help="the expected verdicts (JSON)")
+    parser.add_argument("--decisions", type=Path, default=None,
+                        help="the decision table's page to write (default: notebooks/DECISIONS.md, and the README's "
+                             "copy, when --output is the default; else DECISIONS.md beside --output)")
     parser.add_argument("--strict", action="store_true",
-                        help="exit 1 if a seed claim is not recorded or a ledger is malformed")
+                        help="exit 1 if a seed claim is not recorded, a ledger is malformed or a verdict is not the expected one")
+    parser.add_argument("--write-expected", action="store_true",
+                        help="write this run's verdicts as the expected ones (after reviewing what changed)")
     args = parser.parse_args(argv)
     files = sorted(args.claims.glob("*.json")) if args.claims.is_dir() else []
     if not files:
@@ -279,9 +464,25 @@ def main(argv: list[str] | None = None) -> int:
     text, problems = render(results, args.output)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
+    default = args.output.resolve() == OUTPUT.resolve()
+    args.decisions = args.decisions or (DECISIONS if default else args.output.parent / "DECISIONS.md")
+    args.decisions.parent.mkdir(parents=True, exist_ok=True)
+    args.decisions.write_text(decisions_page(results, args.decisions), encoding="utf-8")
+    if default:
+        table, _ = decision_table(results, README)
+        if not _write_between(README, "<!-- decisions:begin -->", "<!-- decisions:end -->", table):
+            problems.append("README.md has no <!-- decisions:begin --> / <!-- decisions:end --> markers")
+    if args.write_expected:
+        args.expected.write_text(json.dumps(expected_of(results), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {_shown(args.expected)}: the verdicts of this run are now the expected ones")
+    elif not args.expected.is_file():
+        problems.append(f"no expected verdicts at {_shown(args.expected)}: write them with --write-expected")
+    else:
+        problems += check_expected(results, json.loads(args.expected.read_text(encoding="utf-8")))
     claims = {row["claim"] for document in results.ledgers.values() for row in document["claims"]}
-    print(f"wrote {_shown(args.output)}: {len(claims & set(SEED_CLAIMS))} of {len(SEED_CLAIMS)} seed claims recorded, "
-          f"{len(claims - set(SEED_CLAIMS))} others, from {len(results.ledgers)} ledgers")
+    print(f"wrote {_shown(args.output)} and {_shown(args.decisions)}: {len(claims & set(SEED_CLAIMS))} of "
+          f"{len(SEED_CLAIMS)} seed claims recorded, {len(claims - set(SEED_CLAIMS))} others, "
+          f"from {len(results.ledgers)} ledgers")
     for problem in problems:
         print(f"results: {problem}", file=sys.stderr)
     return 1 if args.strict and problems else 0

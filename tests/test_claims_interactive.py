@@ -58,7 +58,7 @@ def test_every_verdict_is_accepted(tmp_path, verdict):
 @pytest.mark.parametrize("verdict", ["proven", "Shown", "shown(cited)", ""])
 def test_another_verdict_is_refused_naming_the_allowed_ones(tmp_path, verdict):
     ledger = claims.Ledger("01_x", folder=tmp_path)
-    with pytest.raises(ValueError, match=r"is not one of shown, not shown, mixed, shown \(cited\)"):
+    with pytest.raises(ValueError, match=r"is not one of shown, not detected, opposite, not shown, mixed, shown \(cited\)"):
         ledger.record("c", verdict=verdict, **ROW)
     assert _file(tmp_path, "01_x")["claims"] == []
 
@@ -129,6 +129,82 @@ def test_the_file_is_replaced_whole_never_written_in_place(tmp_path, monkeypatch
     ledger.record("later", verdict="shown", **ROW)
     assert [p.name for p in tmp_path.iterdir()] == ["03_fine_tuning.json"], "no temporary file left behind"
     assert [r["claim"] for r in _file(tmp_path)["claims"]] == ["kept", "lost", "later"]
+
+
+# --- the one rule: compare, conclusion, a recorded comparison -------------------------------------------------
+
+
+def test_compare_is_paired_and_says_better_worse_or_nothing_detected():
+    better = claims.compare([0.95, 0.96, 0.95], [0.90, 0.91, 0.91])
+    assert better.outcome == "better" and better.n == 3 and better.over == "3 seeds"
+    assert math.isclose(better.effect, 0.0467, abs_tol=1e-4)
+    assert claims.compare([0.90, 0.91, 0.91], [0.95, 0.96, 0.95]).outcome == "worse"
+    # the same means, unpaired noise: the seeds disagree, so nothing is detected
+    noisy = claims.compare([0.99, 0.90, 0.96], [0.90, 0.95, 0.91])
+    assert noisy.outcome == "no difference detected" and noisy.half_width > abs(noisy.effect)
+    assert str(better) == "+0.047 ± 0.014 (95% interval over 3 seeds): better"
+
+
+def test_compare_widens_with_fewer_seeds_as_students_t_says():
+    d = [0.03, 0.01, 0.02, 0.04, 0.00, 0.02, 0.03, 0.01]
+    few, many = claims.compare(d[:3]), claims.compare(d)
+    assert few.half_width > many.half_width and many.outcome == "better"
+    se = np.std(d, ddof=1) / math.sqrt(len(d))
+    assert math.isclose(many.half_width, 2.3646 * se, rel_tol=1e-3)  # t(0.975, 7 degrees of freedom)
+    assert math.isclose(many.detectable, (2.3646 + 0.8416) * se, rel_tol=1e-3)
+
+
+def test_one_run_needs_a_floor_and_the_floor_bounds_the_interval():
+    with pytest.raises(ValueError, match="one run has no spread"):
+        claims.compare([0.6], [0.5])
+    one = claims.compare([0.6], [0.5], se_floor=0.02)
+    assert one.outcome == "better" and math.isclose(one.half_width, 1.96 * 0.02)
+    assert "one run" in one.over
+    tight = claims.compare([0.51, 0.51, 0.51], [0.50, 0.50, 0.50], se_floor=0.01)
+    assert tight.outcome == "no difference detected", "identical seeds are no proof: the floor still holds"
+
+
+@pytest.mark.parametrize("a, b", [([], []), ([0.1, 0.2], [0.1]), ([[0.1]], [[0.1]]), ([0.1, math.nan], [0.1, 0.1])])
+def test_compare_refuses_what_is_not_two_paired_lists(a, b):
+    with pytest.raises(ValueError, match="compare"):
+        claims.compare(a, b)
+
+
+def test_conclusion_follows_the_outcome_not_a_typed_verdict():
+    better = claims.compare([0.95, 0.96, 0.95], [0.90, 0.91, 0.91])
+    worse = claims.compare([0.90, 0.91, 0.91], [0.95, 0.96, 0.95])
+    none = claims.compare([0.70, 0.64, 0.69], [0.66, 0.68, 0.66])
+    assert claims.conclusion(better, "fine-tuning", "feature extraction", "on digits").startswith(
+        "On digits, fine-tuning beats feature extraction: +0.047")
+    assert "does worse than" in claims.conclusion(worse, "a", "b")
+    said = claims.conclusion(none, "a", "b", "on flowers")
+    assert said.startswith("On flowers, no difference between a and b was detected") and "could have seen" in said
+
+
+def test_a_recorded_comparison_brings_its_verdict_value_and_contrast(tmp_path):
+    ledger = claims.Ledger("03_fine_tuning", folder=tmp_path)
+    far = claims.compare([0.95, 0.96, 0.95], [0.90, 0.91, 0.91])
+    near = claims.compare([0.70, 0.64, 0.69], [0.66, 0.68, 0.66])
+    row = ledger.record("fine-tuning improves on feature extraction", section="4", figure="test accuracy, FT - FE",
+                        comparison=far, condition="digits", contrast=near, contrast_condition="flowers")
+    assert row["verdict"] == "shown" and row["value"] == far.effect and row["spread"] == far.half_width
+    assert row["condition"] == "digits" and row["contrast_condition"] == "flowers"
+    assert row["contrast"]["outcome"] == "no difference detected" and row["comparison"]["n"] == 3
+    assert _file(tmp_path)["claims"] == [row], "what the file holds is JSON: the comparison as plain numbers"
+    for c, verdict in ((near, "not detected"), (claims.compare([0.9, 0.91, 0.91], [0.95, 0.96, 0.95]), "opposite")):
+        assert ledger.record("c", section="1", figure="f", comparison=c)["verdict"] == verdict
+
+
+def test_a_comparison_cannot_be_given_a_verdict_or_value_by_hand(tmp_path):
+    ledger = claims.Ledger("03_fine_tuning", folder=tmp_path)
+    c = claims.compare([0.95, 0.96, 0.95], [0.90, 0.91, 0.91])
+    with pytest.raises(ValueError, match="brings its own value and verdict"):
+        ledger.record("c", section="1", figure="f", comparison=c, verdict="not shown")
+    with pytest.raises(ValueError, match="brings its own value and verdict"):
+        ledger.record("c", section="1", figure="f", comparison=c, value=0.5)
+    with pytest.raises(ValueError, match="contrast is measured beside a comparison"):
+        ledger.record("c", section="1", figure="f", contrast=c, value=0.1, verdict="mixed")
+    assert _file(tmp_path)["claims"] == []
 
 
 def test_seed_claims_are_distinct_and_assigned_to_lessons():

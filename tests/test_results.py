@@ -50,7 +50,22 @@ def ledgers(tmp_path, monkeypatch):
 
 
 def _run(folder, out, *flags):
+    if "--expected" not in flags:
+        flags = (*flags, "--expected", str(out.parent / "expected_verdicts.json"))
     return results.main(["--claims", str(folder), "--output", str(out), *flags])
+
+
+HELPS, NOTHING = claims.compare([0.95, 0.96, 0.95], [0.90, 0.91, 0.91]), claims.compare([0.70, 0.64, 0.69], [0.66, 0.68, 0.66])
+
+
+def _everything(folder):
+    """Every seed claim recorded by its own lesson, as a comparison with a contrast."""
+    by_lesson = {}
+    for claim, lesson in claims.SEED_CLAIMS.items():
+        by_lesson.setdefault(lesson, claims.Ledger(lesson, folder=folder)).record(
+            claim, section="1", figure="a measured difference", comparison=HELPS, condition="where it helps",
+            contrast=NOTHING, contrast_condition="where it should not")
+    return folder
 
 
 def _rows(text, heading):
@@ -66,13 +81,14 @@ def test_seed_table_has_every_seed_claim_in_order_with_figure_lesson_section_and
     rows = _rows(out.read_text(encoding="utf-8"), "The seed documents' claims")
     assert [r[0] for r in rows] == SEEDS
     by_claim = {r[0]: r[1:] for r in rows}
-    figure, lesson, verdict = by_claim["fine-tuning improves on feature extraction"]
+    figure, contrast, lesson, verdict = by_claim["fine-tuning improves on feature extraction"]
+    assert contrast == "-", "no contrast recorded"
     assert figure == "LP-FT minus feature extraction, test accuracy, mean of 3 seeds (sd): 0.0123 ± 0.0080"
     assert re.fullmatch(r"\[03_fine_tuning\]\(\S+/notebooks/03_fine_tuning\.ipynb\) §5", lesson) and verdict == "not shown"
-    figure, lesson, verdict = by_claim["fine-tune with a small learning rate"]
+    figure, _, lesson, verdict = by_claim["fine-tune with a small learning rate"]
     assert figure == "accuracy, lr 1e-5 minus 1e-3: 0.210 ± 0.030 (fraction) (3 seeds)"
     assert lesson.endswith(") §4") and verdict == "shown", "a section given as '§4' is not doubled"
-    figure, lesson, verdict = by_claim["early layers are generic, later layers specific"]
+    figure, _, lesson, verdict = by_claim["early layers are generic, later layers specific"]
     assert figure == "Yosinski et al. 2014, figure 2" and lesson.endswith(" §3") and verdict == "shown (cited)"
 
 
@@ -94,10 +110,10 @@ def test_a_seed_claim_no_lesson_recorded_is_a_not_recorded_row(ledgers, tmp_path
     out = tmp_path / "RESULTS.md"
     _run(ledgers, out)
     rows = {r[0]: r[1:] for r in _rows(out.read_text(encoding="utf-8"), "The seed documents' claims")}
-    figure, lesson, verdict = rows["fine-tune with a small batch"]
+    figure, _, lesson, verdict = rows["fine-tune with a small batch"]
     assert figure == "not recorded (ran, did not record it)" and verdict == "not recorded"
     assert re.fullmatch(r"\[03_fine_tuning\]\(\S+\.ipynb\)", lesson), "the lesson that should have recorded it"
-    figure, _, verdict = rows["domain adaptation closes part of a domain shift"]
+    figure, _, _, verdict = rows["domain adaptation closes part of a domain shift"]
     assert figure == "not recorded (not run)" and verdict == "not recorded"
     heading = re.search(r"## The seed documents' claims \((.*)\)", out.read_text(encoding="utf-8")).group(1)
     assert heading == f"{len(SEEDS)}: 1 shown, 1 not shown, 1 shown (cited), {len(SEEDS) - 3} not recorded"
@@ -109,8 +125,9 @@ def test_other_claims_table_holds_the_rest_once(ledgers, tmp_path):
     text = out.read_text(encoding="utf-8")
     (row,) = _rows(text, "Other claims the lessons recorded")
     assert row[0] == "a cosine \\| step schedule costs nothing", "a | in a claim is escaped, not a new column"
-    assert row[1] == "epoch time: 1,234 s" and row[2].endswith(" §6") and row[3] == "mixed"
-    assert text.count("fine-tuning improves on feature extraction") == 1
+    assert row[1] == "epoch time: 1,234 s" and row[2] == "-" and row[3].endswith(" §6") and row[4] == "mixed"
+    tables = text.split("## The seed documents' claims", 1)[1]
+    assert tables.count("fine-tuning improves on feature extraction") == 1
 
 
 def test_header_names_commit_machine_profile_dates_and_the_command(ledgers, tmp_path):
@@ -165,13 +182,10 @@ def test_strict_exits_non_zero_when_a_seed_claim_is_missing(ledgers, tmp_path, c
     assert _run(ledgers, out) == 0
     assert _run(ledgers, out, "--strict") == 1 and out.exists()
     assert "seed claim 'fine-tune with a small batch' not recorded" in capsys.readouterr().err
-    # every seed claim recorded by its own lesson: --strict passes
-    everything = tmp_path / "all"
-    by_lesson = {}
-    for claim, lesson in claims.SEED_CLAIMS.items():
-        by_lesson.setdefault(lesson, claims.Ledger(lesson, folder=everything)).record(
-            claim, section="1", figure="a measured difference", value=0.1, spread=0.01, verdict="shown")
-    assert _run(everything, out, "--strict") == 0
+    # every seed claim recorded by its own lesson, with a contrast, and the verdicts expected: --strict passes
+    everything = _everything(tmp_path / "all")
+    assert _run(everything, out, "--write-expected") == 0
+    assert _run(everything, out, "--strict", "--expected", str(tmp_path / "expected_verdicts.json")) == 0
     assert "not recorded" not in out.read_text(encoding="utf-8").split("## The seed", 1)[1]
 
 
@@ -180,8 +194,8 @@ def test_a_seed_claim_recorded_by_another_lesson_is_shown_and_flagged(ledgers, t
         "fine-tune with a small batch", section="2", figure="batch 8 minus batch 64", value=0.01, verdict="not shown")
     assert _run(ledgers, tmp_path / "RESULTS.md", "--strict") == 1
     rows = {r[0]: r[1:] for r in _rows((tmp_path / "RESULTS.md").read_text(encoding="utf-8"), "The seed")}
-    assert "07_text_transfer" in rows["fine-tune with a small batch"][1]
-    assert "(its lesson: 03_fine_tuning)" in rows["fine-tune with a small batch"][1]
+    assert "07_text_transfer" in rows["fine-tune with a small batch"][2]
+    assert "(its lesson: 03_fine_tuning)" in rows["fine-tune with a small batch"][2]
     assert "recorded by 07_text_transfer, not by 03_fine_tuning" in capsys.readouterr().err
 
 
@@ -236,18 +250,20 @@ def test_the_links_point_at_notebooks_that_exist(ledgers, tmp_path):
     for out in (tmp_path / "RESULTS.md", tmp_path / "deeper" / "down" / "RESULTS.md"):
         text, _ = results.render(found, out, revision="abc1234", generated="now")
         targets = re.findall(r"\]\(([^)]+)\)", text)
-        assert len(targets) == len(SEEDS) + 1
+        targets = [t for t in targets if not t.endswith("expected_verdicts.json")]
+        assert len(targets) >= len(SEEDS) + 1
         for target in targets:
             assert (out.parent / target).resolve().is_file(), target
     text, _ = results.render(found, results.OUTPUT, revision="abc1234", generated="now")
     assert "[03_fine_tuning](../notebooks/03_fine_tuning.ipynb) §5" in text, "relative to benchmarks/RESULTS.md"
-    assert {Path(t).name for t in re.findall(r"\]\(([^)]+)\)", text)} <= {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+    linked = {Path(t).name for t in re.findall(r"\]\(([^)]+)\)", text)} - {"expected_verdicts.json"}
+    assert linked <= {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
 
 
 def test_a_ledger_of_no_lesson_is_flagged_and_not_linked(ledgers, tmp_path):
     claims.Ledger("09_not_a_lesson", folder=ledgers).record("x", section="1", figure="y", value=1.0, verdict="shown")
     text, problems = results.render(results.read_ledgers(ledgers), tmp_path / "RESULTS.md", revision="a", generated="b")
-    assert "| x | y: 1 | 09_not_a_lesson §1 | shown |" in text
+    assert "| x | y: 1 | - | 09_not_a_lesson §1 | shown |" in text
     assert any("09_not_a_lesson: a ledger for a notebook the course does not have" in p for p in problems)
 
 
@@ -255,3 +271,75 @@ def test_make_results_runs_the_script():
     make = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "\nresults: $(STAMP)\n\t$(BIN)/python benchmarks/results.py $(RESULTS_ARGS)\n" in make
     assert re.search(r"^\.PHONY:.* results\b", make, re.M)
+
+
+# --- comparisons, expected verdicts, the decision table -----------------------------------------------------
+
+
+def test_a_comparison_shows_its_condition_interval_and_contrast(tmp_path):
+    folder = _everything(tmp_path / "claims")
+    _run(folder, tmp_path / "RESULTS.md", "--write-expected")
+    rows = {r[0]: r[1:] for r in _rows((tmp_path / "RESULTS.md").read_text(encoding="utf-8"), "The seed")}
+    figure, contrast, _, verdict = rows["fine-tuning improves on feature extraction"]
+    assert figure == "where it helps: a measured difference: 0.047 ± 0.014 (95% interval; better over 3 seeds)"
+    assert contrast == ("where it should not: 0.01 ± 0.11 (95% interval; no difference detected over 3 seeds; "
+                        "could have seen 0.129)")
+    assert verdict == "shown"
+
+
+def test_a_verdict_that_flips_fails_strict_and_says_which(tmp_path, capsys):
+    folder = _everything(tmp_path / "claims")
+    out, expected = tmp_path / "RESULTS.md", tmp_path / "expected_verdicts.json"
+    assert _run(folder, out, "--write-expected") == 0
+    saved = json.loads(expected.read_text(encoding="utf-8"))
+    assert saved[FT]["fine-tuning improves on feature extraction"] == {"verdict": "shown",
+                                                                      "contrast": "no difference detected"}
+    assert _run(folder, out, "--strict") == 0
+    claims.Ledger("05_best_practices", folder=folder)  # the lesson re-runs and ...
+    ledger = claims.Ledger(FT, folder=folder)
+    for claim, lesson in claims.SEED_CLAIMS.items():
+        if lesson == FT:  # ... this time fine-tuning's verdict flips, and its contrast too
+            ledger.record(claim, section="1", figure="f", comparison=NOTHING, contrast=HELPS)
+    ledger.record("a claim nobody expected", section="2", figure="f", comparison=HELPS)
+    assert _run(folder, out) == 0, "without --strict it still writes the table"
+    assert _run(folder, out, "--strict") == 1
+    err = capsys.readouterr().err
+    assert "'fine-tuning improves on feature extraction': verdict 'not detected', expected 'shown'" in err
+    assert "contrast outcome 'better', expected 'no difference detected'" in err
+    assert "'a claim nobody expected' has no expected verdict" in err
+    assert "05_best_practices: expected 'augmentation helps when data is small', which the lesson did not record" in err
+
+
+def test_strict_fails_without_an_expected_verdicts_file(tmp_path, capsys):
+    folder = _everything(tmp_path / "claims")
+    assert _run(folder, tmp_path / "RESULTS.md", "--strict") == 1
+    assert "no expected verdicts at" in capsys.readouterr().err
+
+
+def test_the_repository_expects_a_verdict_for_every_seed_claim():
+    expected = json.loads((ROOT / "benchmarks" / "expected_verdicts.json").read_text(encoding="utf-8"))
+    for claim, lesson in claims.SEED_CLAIMS.items():
+        assert expected.get(lesson, {}).get(claim, {}).get("verdict") in claims.VERDICTS, claim
+
+
+def test_the_decision_table_cites_a_measured_figure_in_every_cell(tmp_path):
+    folder = _everything(tmp_path / "claims")
+    found = results.read_ledgers(folder)
+    lines, missing = results.decision_table(found, tmp_path / "DECISIONS.md")
+    assert missing == []
+    cells = [c for line in lines if line.startswith("| **") for c in re.split(r"(?<!\\)\|", line)[2:-1]]
+    assert len(cells) == 4 and all("&rarr;" in c and "ipynb" in c for c in cells)
+    assert "fine-tuning improves on feature extraction (where it helps): 0.047 ± 0.014, shown" in "".join(cells)
+    page = results.decisions_page(found, tmp_path / "DECISIONS.md")
+    assert page.startswith("# What to do when") and "RESULTS.md" in page
+    # a cell whose figure no lesson recorded says so, and the run names it
+    empty = claims.Ledger("03_fine_tuning", folder=tmp_path / "few")
+    lines, missing = results.decision_table(results.read_ledgers(tmp_path / "few"), tmp_path / "DECISIONS.md")
+    assert "not measured in this run" in "".join(lines) and len(missing) >= 4
+    assert empty.rows == []
+
+
+def test_the_readme_and_the_module_show_the_decision_table():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "<!-- decisions:begin -->" in readme and "<!-- decisions:end -->" in readme
+    assert (ROOT / "notebooks" / "DECISIONS.md").is_file()
