@@ -308,7 +308,8 @@ def expected_of(results: Results) -> dict[str, dict[str, dict[str, str | None]]]
 
 def check_expected(results: Results, expected: dict[str, Any]) -> list[str]:
     """Each verdict (and contrast outcome) that differs from ``expected``, and each claim one side lacks."""
-    problems, again = [], "if the change is meant, review the lesson's prose, then `python benchmarks/results.py --write-expected`"
+    problems = []
+    again = "if the change is meant, review the lesson's prose, then `python benchmarks/results.py --write-expected`"
     got = expected_of(results)
     for notebook, rows in got.items():
         for claim, now in rows.items():
