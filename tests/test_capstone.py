@@ -76,12 +76,25 @@ def test_audit_lists_broken_and_non_image_files(class_folder):
 def test_duplicates_are_kept_once_and_in_the_test_split(split_folder):
     train_file = sorted((split_folder / "train" / "ants").iterdir())[0]
     shutil.copy(train_file, split_folder / "val" / "ants" / "copy_of_train.jpg")
-    shutil.copy(train_file, split_folder / "train" / "bees" / "mislabelled.jpg")
+    shutil.copy(train_file, split_folder / "train" / "ants" / "again.jpg")
     audit = capstone.audit_folder(split_folder)
-    assert len(audit.duplicates) == 1 and len(audit.duplicates[0]) == 3
+    assert len(audit.duplicates) == 1 and len(audit.duplicates[0]) == 3 and not audit.conflicts
     assert str(split_folder / "val" / "ants" / "copy_of_train.jpg") in audit.splits["val"].files
     assert str(train_file) not in audit.splits["train"].files  # no test photo is also a training photo
-    assert any("two different classes" in w for w in audit.warnings)
+
+
+def test_a_photo_under_two_classes_is_used_under_neither_and_named(split_folder):
+    train_file = sorted((split_folder / "train" / "ants").iterdir())[0]
+    shutil.copy(train_file, split_folder / "val" / "ants" / "copy_of_train.jpg")
+    shutil.copy(train_file, split_folder / "train" / "bees" / "mislabelled.jpg")
+    audit = capstone.audit_folder(split_folder)
+    copies = {str(train_file), str(split_folder / "val" / "ants" / "copy_of_train.jpg"),
+              str(split_folder / "train" / "bees" / "mislabelled.jpg")}
+    used = {f for folder in audit.splits.values() for f in folder.files}
+    assert not copies & used and len(audit.conflicts) == 1 and set(audit.conflicts[0]) == copies
+    reasons = dict(audit.skipped)
+    assert all("under 2 classes (ants, bees" in reasons[c] for c in copies)
+    assert any("under two or more classes" in w for w in audit.warnings) and "mislabelled.jpg" in audit.summary()
 
 
 @pytest.mark.parametrize("make, message", [

@@ -15,8 +15,10 @@ course's own ``error:`` lines and Python's tracebacks do.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from tlcourse import settings
 from tlcourse.assets.errors import WeightsNotAvailableError
@@ -54,13 +56,15 @@ def _fetch(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from tlcourse import capstone, runtime
+    from tlcourse.assets.errors import ChecksumError
 
     try:
+        out = capstone.check_out_dir(args.out)  # before TensorFlow starts: a wrong --out costs nothing
         report = runtime.setup(seed=args.seed, profile=args.profile, verbose=False)
-        capstone.train(args.folder, args.out, profile=report.profile, seed=args.seed,
+        capstone.train(args.folder, out, profile=report.profile, seed=args.seed,
                        budget=args.budget, fine_tune_epochs=args.fine_tune_epochs, image_size=args.image_size,
                        max_per_class=args.max_per_class, verbose=not args.quiet)
-    except (capstone.FolderError, WeightsNotAvailableError) as exc:
+    except (capstone.FolderError, capstone.ModelFolderError, WeightsNotAvailableError, ChecksumError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -72,12 +76,28 @@ def _predict(args: argparse.Namespace) -> int:
     runtime.setup(seed=0, verbose=False)
     try:
         results = capstone.predict(args.model_dir, args.images)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, capstone.ModelFolderError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for r in results:
         print(r, file=sys.stderr if r.error else sys.stdout)
     return 1 if any(r.error for r in results) else 0
+
+
+def _number(kind: type, low: float, high: float | None = None, what: str = "") -> Any:
+    """An argparse type: a ``kind`` number from ``low`` to ``high``, refused with the range otherwise."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value < low or (high is not None and value > high):
+            bound = f"from {low:g} to {high:g}" if high is not None else f"{low:g} or more"
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give {bound}{what}")
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,12 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", help="folder of images: FOLDER/<class>/* or FOLDER/<split>/<class>/*")
     p.add_argument("--out", required=True, help="folder to write model.keras, classes.json, report.json to")
     p.add_argument("--profile", choices=["quick", "full"], default=None, help="default: by hardware")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--fine-tune-epochs", type=int, default=None, help="default: planned from --budget")
-    p.add_argument("--image-size", type=int, default=None, help="default: planned from --budget (224 px where it fits)")
-    p.add_argument("--budget", type=float, default=240.0,
+    p.add_argument("--seed", type=_number(int, 0, 2**32 - 1), default=42)
+    p.add_argument("--fine-tune-epochs", type=_number(int, 0, what=" (0: no fine-tuning)"), default=None,
+                   help="default: planned from --budget")
+    p.add_argument("--image-size", type=_number(int, 32, 1024, " pixels (the ImageNet bases need at least 32)"),
+                   default=None, help="default: planned from --budget (224 px where it fits)")
+    p.add_argument("--budget", type=_number(float, 1.0, what=" seconds"), default=240.0,
                    help="seconds to plan for: the image size and fine-tuning epochs are chosen to fit (default 240)")
-    p.add_argument("--max-per-class", type=int, default=None,
+    p.add_argument("--max-per-class", type=_number(int, 1), default=None,
                    help="use at most N photos of each class for training and validation (default: all; test is whole)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_train)

@@ -8,6 +8,7 @@ several times faster than running the base each epoch, for the same accuracy.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,22 @@ def fingerprint(model: Any, x: Any, name: str = "") -> str:
     return h.hexdigest()[:16]
 
 
+def _read_checked(path: Path, rows: int | None) -> tuple[np.ndarray | None, str]:
+    """The array at ``path`` if its bytes and shape are the ones recorded beside it (and ``rows`` long)."""
+    try:
+        meta = json.loads(Path(f"{path}.sha256").read_text(encoding="utf-8"))
+        if hashlib.sha256(path.read_bytes()).hexdigest() != meta["sha256"]:
+            return None, "does not match its checksum (changed or damaged)"
+        arr = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        return None, "has no checksum beside it"
+    except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+        return None, f"cannot be read ({type(exc).__name__})"
+    if list(arr.shape) != meta["shape"] or (rows is not None and (arr.ndim == 0 or len(arr) != rows)):
+        return None, f"holds shape {arr.shape}, not one row for each of the {rows} inputs"
+    return arr, ""
+
+
 def clear_memory_cache() -> None:
     """Forget the features kept in memory (the files on disk stay)."""
     _MEMORY.clear()
@@ -103,20 +120,24 @@ def cached_features(
     """
     key = f"{name}-{fingerprint(model, x, name)}"
     if key in _MEMORY:
-        return _MEMORY[key]
+        return _MEMORY[key].copy()  # a copy: a caller editing its result must not change the next call's
     path = Path(cache_dir) / f"{key}.npy" if cache_dir is not None else None
     feats = load_or_compute(path, lambda: extract_features(model, x, batch_size=batch_size),
-                            label=f"features {name}", verbose=verbose)
-    _MEMORY[key] = feats
+                            label=f"features {name}", verbose=verbose,
+                            rows=len(x) if isinstance(x, np.ndarray) else None)
+    _MEMORY[key] = feats.copy()
     return feats
 
 
 def load_or_compute(path: Path | None, compute: Callable[[], np.ndarray], *, label: str,
-                    verbose: bool = True) -> np.ndarray:
-    """Read an array from ``path`` if it is there, else compute it and save it there.
+                    verbose: bool = True, rows: int | None = None) -> np.ndarray:
+    """Read an array from ``path`` if it is there and intact, else compute it and save it there.
 
     The file is written under a temporary name and renamed, so an interrupted
-    run never leaves a half-written cache behind. ``path=None`` only computes.
+    run never leaves a half-written cache behind, with its SHA-256 and shape beside
+    it (``<path>.sha256``). A file that does not match them (changed, truncated,
+    swapped), or whose length is not ``rows``, is recomputed, saying so.
+    ``path=None`` only computes.
 
     Examples
     --------
@@ -128,16 +149,22 @@ def load_or_compute(path: Path | None, compute: Callable[[], np.ndarray], *, lab
     [0, 1, 2]
     """
     if path is not None and path.is_file():
-        arr = np.load(path)
-        if verbose:
-            print(f"{label}: loaded {arr.shape} from {path}")
-        return arr
+        arr, problem = _read_checked(path, rows)
+        if arr is not None:
+            if verbose:
+                print(f"{label}: loaded {arr.shape} from {path}")
+            return arr
+        print(f"{label}: the cache {path} {problem}: computing it again")
     arr = compute()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npy")
         np.save(tmp, arr)
+        meta = {"sha256": hashlib.sha256(tmp.read_bytes()).hexdigest(), "shape": list(np.shape(arr))}
+        sidecar = Path(f"{path}.sha256")
+        Path(f"{tmp}.sha256").write_text(json.dumps(meta), encoding="utf-8")
         tmp.replace(path)
+        Path(f"{tmp}.sha256").replace(sidecar)
     if verbose:
         print(f"{label}: computed {arr.shape}" + (f", saved to {path}" if path else ""))
     return arr

@@ -63,19 +63,27 @@ def course_assets(profile: str = "quick") -> list[Asset]:
     True
     """
     assets: list[Asset] = []
+    absent = [p for p in settings.current().data_path if not p.is_dir()]
+    advice = (f"{settings.DATA_ENV} names {', '.join(map(str, absent))}, which is not a folder: correct it (the "
+              f"mirror's folder that holds flowers/, usps/ ...), or run `tlcourse fetch` (internet)" if absent else
+              f"run `tlcourse fetch` (internet) or set {settings.DATA_ENV} to a mirror")
     for name in datasets.DATASETS:
         try:
             path = datasets.dataset_path(name, download_if_missing=False)
             assets.append(Asset("data", name, True, str(path)))
         except DataNotFoundError:
-            assets.append(Asset("data", name, False, "not found",
-                                f"run `tlcourse fetch` (internet) or set {settings.DATA_ENV} to a mirror"))
+            assets.append(Asset("data", name, False, "not found", advice))
         except ChecksumError as exc:
             assets.append(Asset("data", name, False, "checksum mismatch", str(exc)))
     for name, alpha in weights_needed(profile):
         path = weights.cached_weights(name, alpha=alpha, input_size=224)
         fname = weights.weights_file(name, alpha=alpha, input_size=224)
         label = name + (f" alpha {alpha}" if alpha is not None else "")
+        problem = weights.check_weights_file(path, name) if path else None
+        if problem:
+            assets.append(Asset("weights", label, False, f"{path} is damaged: {problem}",
+                                "delete it and run `tlcourse fetch` (internet), or `tlcourse fetch --mirror DIR`"))
+            continue
         assets.append(Asset("weights", label, path is not None, str(path) if path else fname,
                             "run `tlcourse fetch` (internet) or copy it from a mirror into $KERAS_HOME/models"))
     snapshot = text_model.hf_snapshot()
@@ -109,14 +117,22 @@ def _copy_from_mirror(mirror: Path, names: list[str], everything: bool) -> list[
             _copy_tree(src, dst)
     if everything and (mirror / "keras" / "models").is_dir():
         weights.keras_cache_dir().mkdir(parents=True, exist_ok=True)
-        for f in (mirror / "keras" / "models").glob("*.h5"):
+        for f in sorted((mirror / "keras" / "models").glob("*.h5")):
             dst = weights.keras_cache_dir() / f.name
-            if not dst.exists():
-                print(f"copying {f} -> {dst}")
-                shutil.copy2(f, dst)
-                dst.chmod(dst.stat().st_mode | 0o200)
-    if everything and (mirror / "huggingface" / "hub").is_dir():
-        _copy_tree(mirror / "huggingface" / "hub", text_model.hf_cache_dir())
+            if dst.exists() and (dst.resolve() == f.resolve() or not weights.check_weights_file(dst)):
+                continue  # a sound copy is here already
+            problem = weights.check_weights_file(f)
+            if problem:
+                print(f"not copying {f}: the mirror's copy is damaged ({problem})")
+                continue
+            print(f"copying {f} -> {dst}" + (" (replacing a damaged copy)" if dst.exists() else ""))
+            tmp = dst.with_name(dst.name + ".part")
+            shutil.copy2(f, tmp)
+            tmp.chmod(tmp.stat().st_mode | 0o200)
+            tmp.replace(dst)
+    hub = mirror / "huggingface" / "hub"
+    if everything and hub.is_dir() and hub.resolve() != text_model.hf_cache_dir().resolve():
+        _copy_tree(hub, text_model.hf_cache_dir())  # not when $HF_HOME is the mirror's huggingface/ already
     return left
 
 
@@ -150,7 +166,11 @@ def fetch(profile: str = "quick", *, mirror: str | os.PathLike[str] | None = Non
             print(exc)
     if names is None:
         for name, alpha in weights_needed(profile):
-            if weights.cached_weights(name, alpha=alpha, input_size=224) is None:
+            path = weights.cached_weights(name, alpha=alpha, input_size=224)
+            damaged = path is not None and weights.check_weights_file(path, name)
+            if damaged and not settings.current().offline:
+                path.unlink()  # else get_file would keep it: Keras has no hash to check for the MobileNets
+            if path is None or damaged:
                 try:
                     weights.download_weights(name, alpha=alpha, input_size=224)
                 except WeightsNotAvailableError as exc:

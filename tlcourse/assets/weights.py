@@ -10,6 +10,8 @@ ways to get it.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +25,11 @@ __all__ = [
     "BaseSpec",
     "base_spec",
     "cached_weights",
+    "check_weights_file",
     "download_weights",
     "keras_cache_dir",
     "resolve_alpha",
+    "verify_cached_weights",
     "weights_file",
     "weights_not_available",
 ]
@@ -63,7 +67,9 @@ class BaseSpec:
     origin
         Folder URL the official files are downloaded from.
     md5
-        Keras's published MD5 of the file without the top, where there is one.
+        Keras's published MD5 of the file without the top, where there is one: the ``file_hash``
+        ``keras.applications`` passes to ``get_file`` (EfficientNetB0 and ResNet50; Keras
+        publishes none for the MobileNets' files).
     imagenet_top1
         ImageNet top-1 accuracy of the full model (Keras Applications table).
     """
@@ -223,3 +229,103 @@ def download_weights(name: str, *, alpha: float | None = None, input_size: int |
         cause = f"the download failed ({exc})" + (f"\n  {advice.rstrip('.')}" if advice else "")
         raise weights_not_available(name, fname, cause) from exc
     return Path(path)
+
+
+_CHECKED: dict[tuple[str, int, int], str | None] = {}
+#: Largest absolute value a weight of these networks holds (the real files stay under a few hundred):
+#: random bytes written over a file's data give float32 values far beyond it.
+_MAX_WEIGHT = 1e5
+
+
+def _plausible_h5(path: Path) -> str | None:
+    """Why an HDF5 weights file is not a sound Keras weights file, or ``None``: every array read, finite,
+    in range, and every BatchNormalization variance non-negative."""
+    import h5py
+    import numpy as np
+
+    problems: list[str] = []
+
+    def visit(name: str, obj: object) -> None:
+        if problems or not isinstance(obj, h5py.Dataset):
+            return
+        a = np.asarray(obj[()], dtype=np.float64)
+        if not np.all(np.isfinite(a)):
+            problems.append(f"{name} holds NaN or infinite values")
+        elif a.size and np.abs(a).max() > _MAX_WEIGHT:
+            problems.append(f"{name} holds values up to {np.abs(a).max():.3g}, beyond any trained weight")
+        elif "moving_variance" in name and a.size and a.min() < 0:
+            problems.append(f"{name} holds negative variances")
+
+    try:
+        with h5py.File(path, "r") as f:
+            if "layer_names" not in f.attrs:
+                return "not a Keras weights file (no layer_names)"
+            f.visititems(visit)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        return f"not a readable HDF5 file, truncated or damaged ({exc})"
+    return problems[0] if problems else None
+
+
+def check_weights_file(path: str | os.PathLike[str], name: str | None = None) -> str | None:
+    """Why a weights file in the Keras cache cannot be trusted, or ``None`` when it can.
+
+    Where Keras publishes the file's hash (the ``file_hash`` of ``keras.applications``:
+    EfficientNetB0 and ResNet50 here), the MD5 must match. Keras publishes none for the
+    MobileNets' files, so those are read whole instead: a truncated file, or values no
+    trained network holds (NaN, huge numbers, negative variances) are refused. The
+    answer is remembered for the file's size and modification time.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "efficientnetb0_notop.h5"; _ = p.write_bytes(b"not weights")
+    >>> check_weights_file(p, "efficientnet_b0")
+    'its MD5 is ... Keras publishes 50bc09e76180e00e4465e1a485ddc09d: damaged or not the official file'
+    """
+    path = Path(path)
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _CHECKED:
+        spec = BASE_MODELS.get(name) if name else next(
+            (b for b in BASE_MODELS.values() if b.md5 and b.file_name(None, b.default_size) == path.name), None)
+        if spec is not None and spec.md5 and path.name == spec.file_name(None, spec.default_size):
+            h = hashlib.md5(usedforsecurity=False)
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            _CHECKED[key] = None if h.hexdigest() == spec.md5 else (
+                f"its MD5 is {h.hexdigest()} where Keras publishes {spec.md5}: damaged or not the official file")
+        else:
+            _CHECKED[key] = _plausible_h5(path)
+    return _CHECKED[key]
+
+
+def verify_cached_weights(name: str, *, alpha: float | None = None, input_size: int | None = None) -> None:
+    """Refuse, naming the file and how to get a good copy, a damaged weights file a base would load.
+
+    Both files a base may load are checked where they are in the cache: the one for
+    ``input_size`` and the default size's (used at other sizes).
+
+    Raises
+    ------
+    WeightsNotAvailableError
+        If one of them fails :func:`check_weights_file`.
+
+    Examples
+    --------
+    >>> verify_cached_weights("mobilenet_v2", alpha=0.35)  # nothing to say when the file is sound  # doctest: +SKIP
+    """
+    spec = base_spec(name)
+    alpha = resolve_alpha(spec, alpha)
+    size = input_size or spec.default_size
+    for fname in dict.fromkeys([weights_file(name, alpha=alpha, input_size=size),
+                                spec.file_name(alpha, spec.default_size)]):
+        path = keras_cache_dir() / fname
+        problem = check_weights_file(path, name) if path.is_file() else None
+        if problem:
+            raise WeightsNotAvailableError(
+                f"The ImageNet weights {path} are damaged: {problem}.\n"
+                f"  Get a good copy: delete the file and run `tlcourse fetch` (internet), or "
+                f"`tlcourse fetch --mirror DIR` (it replaces a damaged copy from a classroom mirror).\n"
+                f"  Training on them would give a model no better than chance, so nothing was trained."
+            )

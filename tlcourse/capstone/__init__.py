@@ -34,9 +34,19 @@ IMAGE...``) is :mod:`tlcourse.cli`.
 from tlcourse.capstone.audit import MIN_PER_CLASS, SPLIT_NAMES, Audit, FolderError, audit_folder
 from tlcourse.capstone.budget import Plan, Speed, measure_speed, plan_run
 from tlcourse.capstone.cache import CUT_LAYERS, Cache, CachedSplit, ModelParts, cache_splits, split_model
-from tlcourse.capstone.recipe import DEFAULT_BUDGET, largest_useful_size, planned_model, train
+from tlcourse.capstone.recipe import DEFAULT_BUDGET, check_arguments, largest_useful_size, planned_model, train
 from tlcourse.capstone.review import show_stage, worst_mistakes
-from tlcourse.capstone.saving import CLASSES_FILE, MODEL_FILE, REPORT_FILE, Prediction, load, predict, save
+from tlcourse.capstone.saving import (
+    CLASSES_FILE,
+    MODEL_FILE,
+    REPORT_FILE,
+    ModelFolderError,
+    Prediction,
+    check_out_dir,
+    load,
+    predict,
+    save,
+)
 from tlcourse.capstone.splits import Splits, make_splits
 from tlcourse.capstone.stages import (
     RESCALE,
@@ -64,6 +74,7 @@ __all__ = [
     "Plan",
     "Speed",
     "FolderError",
+    "ModelFolderError",
     "Prediction",
     "Splits",
     "StageResult",
@@ -71,6 +82,8 @@ __all__ = [
     "baseline",
     "build_model",
     "cache_splits",
+    "check_arguments",
+    "check_out_dir",
     "feature_extraction",
     "fine_tune",
     "load",

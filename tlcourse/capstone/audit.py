@@ -9,6 +9,7 @@ import numpy as np
 
 from tlcourse.assets.files import sha256sum
 from tlcourse.data import IMAGE_SUFFIXES, ImageFolder, is_hidden, scan_class_folder
+from tlcourse.data.images import same_folders, shown
 
 __all__ = ["MIN_PER_CLASS", "SPLIT_NAMES", "Audit", "FolderError", "audit_folder"]
 
@@ -37,9 +38,13 @@ class Audit:
         duplicates already removed.
     skipped
         ``(path, reason)`` for unreadable, non-image, placeholder and too large files, HEIC photos
-        without their plugin, symlink loops.
+        without their plugin, names that are not UTF-8, symlink loops, folder links out of their class
+        folder (not followed), and every copy of a photo found under two classes.
     duplicates
-        Groups of files with identical bytes (the first of each group is kept).
+        Groups of files with identical bytes in one class (the first of each group is kept).
+    conflicts
+        Groups of files with identical bytes under different classes: no copy is used
+        (each is in ``skipped`` with the classes it is under).
     sizes
         ``(width, height)`` of every usable image.
     warnings
@@ -58,6 +63,7 @@ class Audit:
     sizes: list[tuple[int, int]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    conflicts: list[list[str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Images per class in each of the folder's splits."""
@@ -99,6 +105,10 @@ class Audit:
             lines.append(f"    ... and {len(self.skipped) - 10} more")
         lines.append(f"  hidden or system files and folders ignored: {len(self.ignored)}"
                      + (" (.DS_Store, Thumbs.db, __MACOSX/ ...)" if self.ignored else ""))
+        tops = {str(self.root), *(str(f.root) for f in self.splits.values())}
+        lines += [f"    left out {p}/: its name starts with '.' or '__' or is a system folder's, so it is not a "
+                  f"class; rename it to make it one" for p in self.ignored
+                  if str(Path(p).parent) in tops and Path(p).is_dir()][:5]
         lines.append(f"  duplicate groups (identical bytes): {len(self.duplicates)}")
         lines += [f"    {' = '.join(g)}" for g in self.duplicates[:5]]
         lines += [f"  warning: {w}" for w in self.warnings]
@@ -152,7 +162,10 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS, phot
     large (decompression bombs) and placeholder files, HEIC photos without their
     plugin and symlink loops are skipped with a reason; hidden and system files
     (``.DS_Store``, ``Thumbs.db``, ``__MACOSX/`` ...) are ignored and counted.
-    Photos in folders nested inside a class folder belong to that class.
+    Photos in folders nested inside a class folder belong to that class; a link
+    from a class folder into another class (or above it) is not followed, and a photo
+    found under two classes is used under neither: no photo is ever trained under a
+    label its folder did not give it. Every file is either used or listed with a reason.
 
     Parameters
     ----------
@@ -194,12 +207,20 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS, phot
                           f"(or {root}/train/<class>/*.jpg ...).")
 
     skipped: list[tuple[str, str]] = []
+    for sdir in split_dirs.values():
+        for a, b in same_folders(_visible_dirs(sdir)):
+            raise FolderError(f"Class folders {a}/ and {b}/ in {sdir} hold the same photos (one is a link to the "
+                              f"other, or inside it): each photo needs one class; remove the link.")
     found: dict[str, dict[str, tuple[list[str], list[tuple[int, int]]]]] = {}
     for split, sdir in split_dirs.items():
         classes = _visible_dirs(sdir, ignored if layout == "split" else None)
+        for cdir in classes:
+            if shown(cdir.name) != cdir.name:
+                raise FolderError(f"The class folder {shown(cdir)} has a name that is not valid UTF-8 (made on "
+                                  f"another system?): rename it, since its name becomes the class's name.")
         found[split] = {}
         for cdir in classes:
-            scan = scan_class_folder(cdir, photos_only=photos_only)
+            scan = scan_class_folder(cdir, photos_only=photos_only, root=root)
             skipped += scan.skipped
             ignored += scan.ignored
             found[split][cdir.name] = (scan.files, scan.sizes)
@@ -237,44 +258,53 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS, phot
             raise FolderError(f"{root}/{split_dirs[split].name} has no usable images for class(es) {missing}. "
                               f"Every split needs images of every class.")
 
-    # Exact duplicates: keep one copy, preferring the evaluation splits so none leaks into training.
+    # Exact duplicates: a photo under two classes has no label to trust, so every copy is left out and listed;
+    # copies within one class are kept once, in the evaluation split where there is one, so none leaks into training.
     order = [s for s in ("test", "val", "all", "train") if s in found]
+    entries = [(split, label, f, size, sha256sum(f)) for split in order for label, cls in enumerate(class_names)
+               for f, size in zip(*found[split].get(cls, ([], [])))]
+    labels_of: dict[str, set[int]] = {}
+    for _, label, _, _, digest in entries:
+        labels_of.setdefault(digest, set()).add(label)
     seen: dict[str, str] = {}
     groups: dict[str, list[str]] = {}
-    labels_of: dict[str, set[str]] = {}
-    splits: dict[str, ImageFolder] = {}
-    all_sizes: list[tuple[int, int]] = []
-    for split in order:
-        files_out, labels_out, sizes_out = [], [], []
-        for label, cls in enumerate(class_names):
-            files, sizes = found[split].get(cls, ([], []))
-            for f, size in zip(files, sizes):
-                digest = sha256sum(f)
-                labels_of.setdefault(digest, set()).add(cls)
-                if digest in seen:
-                    groups.setdefault(digest, [seen[digest]]).append(f)
-                    continue
-                seen[digest] = f
-                files_out.append(f)
-                labels_out.append(label)
-                sizes_out.append(size)
-        all_sizes += sizes_out
-        splits[split] = ImageFolder(split_dirs[split], list(class_names), files_out,
-                                          np.asarray(labels_out, np.int64), [], sizes_out)
-    splits = {s: splits[s] for s in ("all", "train", "val", "test") if s in splits}
+    conflicts: dict[str, list[str]] = {}
+    kept: dict[str, tuple[list[str], list[int], list[tuple[int, int]]]] = {s: ([], [], []) for s in order}
+    for split, label, f, size, digest in entries:
+        if len(labels_of[digest]) > 1:
+            conflicts.setdefault(digest, []).append(f)
+        elif digest in seen:
+            groups.setdefault(digest, [seen[digest]]).append(f)
+        else:
+            seen[digest] = f
+            for part, value in zip(kept[split], (f, label, size)):
+                part.append(value)
+    for digest, copies in conflicts.items():
+        names = sorted({class_names[i] for i in labels_of[digest]})
+        for f in copies:
+            others = [o for o in copies if o != f]
+            skipped.append((f, f"the same photo is under {len(names)} classes ({', '.join(names)}; also "
+                               f"{', '.join(others[:3])}): its label is unknown, so no copy is used"))
+    splits = {s: ImageFolder(split_dirs[s], list(class_names), kept[s][0], np.asarray(kept[s][1], np.int64), [],
+                             kept[s][2]) for s in ("all", "train", "val", "test") if s in kept}
+    all_sizes = [size for s in order for size in kept[s][2]]
 
-    audit = Audit(root, layout, class_names, splits, skipped, list(groups.values()), all_sizes, ignored=ignored)
+    audit = Audit(root, layout, class_names, splits, skipped, list(groups.values()), all_sizes, ignored=ignored,
+                  conflicts=list(conflicts.values()))
     if groups:
         n_extra = sum(len(g) - 1 for g in groups.values())
         audit.warnings.append(f"{n_extra} duplicate file(s) removed (kept one copy of each, in the evaluation "
                               f"split where there was one, so no test photo is also a training photo)")
-        conflicting = [d for d, cls in labels_of.items() if len(cls) > 1]
-        if conflicting:
-            audit.warnings.append(f"{len(conflicting)} image(s) appear under two different classes: check their labels")
+    if conflicts:
+        audit.warnings.append(f"{len(conflicts)} photo(s) appear under two or more classes ({sum(map(len, conflicts.values()))} "
+                              f"files, listed as skipped): none of their copies is used; move each to its one class")
     for split, sub in splits.items():
         small_after = [c for c, n in sub.counts().items() if n == 0]
         if small_after:
-            raise FolderError(f"After removing duplicates, {split} has no image of class(es) {small_after}.")
+            raise FolderError(f"After removing duplicates, {split} has no image of class(es) {small_after}"
+                              + (f": {sum(map(len, conflicts.values()))} file(s) are the same photo under two classes "
+                                 f"(for example {next(iter(conflicts.values()))[0]}); give each photo one class"
+                                 if conflicts else "") + ".")
     if audit.imbalance > 3:
         audit.warnings.append(f"classes are imbalanced (largest/smallest {audit.imbalance:.1f}): accuracy flatters a "
                               f"model that favours the big classes; training weights classes by inverse frequency")
@@ -283,5 +313,6 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS, phot
         audit.warnings.append(f"{tiny} image(s) smaller than 64 px on a side: they will be upscaled and blurry")
     if skipped:
         audit.warnings.append(f"{len(skipped)} file(s) skipped (unreadable, not images, placeholders, too large, "
-                              f"HEIC without its plugin, or symlink loops): listed above with the reason for each")
+                              f"HEIC without its plugin, names that are not UTF-8, links that loop or leave their "
+                              f"class, photos under two classes): listed above with the reason for each")
     return audit

@@ -119,14 +119,14 @@ def measure_speed(bottom: Any, head: Any, files: list[str], *, image_size: int, 
     """
     import keras
 
-    from tlcourse.data import make_dataset
+    from tlcourse.capstone.cache import read_batches
     from tlcourse.models import all_layers
 
     files = list(files[: 2 * batch_size])
-    dataset = make_dataset(files, None, image_size=image_size, batch_size=batch_size, cache=False)
-    acts = [np.asarray(bottom(b, training=False)) for b in dataset]  # the warm-up: decoding, tracing
+    dataset = read_batches(files, image_size=image_size, batch_size=batch_size, failed={})  # changed files: black
+    acts = [np.asarray(bottom(b, training=False)) for b, _ in dataset]  # the warm-up: decoding, tracing
     start = time.perf_counter()
-    n = sum(len(bottom(b, training=False)) for b in dataset)  # decoding from disk included, as in the run
+    n = sum(len(bottom(b, training=False)) for b, _ in dataset)  # decoding from disk included, as in the run
     bottom_rate = n / max(time.perf_counter() - start, 1e-6)
 
     def best_rate(fn: Any, items: list[Any]) -> float:

@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from tlcourse.capstone.audit import FolderError
 from tlcourse.capstone.splits import Splits
-from tlcourse.data import make_dataset
+from tlcourse.data import ImageReadError, read_rgb
 from tlcourse.models import split_at
 
-__all__ = ["CUT_LAYERS", "THUMB", "Cache", "CachedSplit", "ModelParts", "cache_splits", "split_model"]
+__all__ = ["CUT_LAYERS", "THUMB", "Cache", "CachedSplit", "ModelParts", "cache_splits", "read_batches", "split_model"]
 
 #: Where each base is cut: the input of this layer, crossed by no skip connection.
 CUT_LAYERS = {
@@ -50,11 +51,15 @@ class CachedSplit:
 
 @dataclass
 class Cache:
-    """The cached splits: ``train``, ``train_flipped`` (its mirror images), ``val`` and ``test``."""
+    """The cached splits: ``train``, ``train_flipped`` (its mirror images), ``val`` and ``test``.
+
+    ``skipped`` lists ``(path, reason)`` for photos that could not be read any more (changed since the audit).
+    """
 
     image_size: int
     splits: dict[str, CachedSplit]
     seconds: float
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def __getitem__(self, name: str) -> CachedSplit:
         return self.splits[name]
@@ -106,26 +111,62 @@ def split_model(model: Any, base: Any, base_name: str) -> ModelParts:
     return ModelParts(bottom, head, keras.Model(features, pooled, name="capstone_pooled"), top)
 
 
-def _pass(bottom: Any, files: list[str], labels: np.ndarray, image_size: int, batch_size: int,
-          flip: bool) -> tuple[CachedSplit, CachedSplit | None]:
+def read_batches(files: list[str], *, image_size: int, batch_size: int,
+                 failed: dict[int, str]) -> Any:
+    """``(images, ok)`` batches of ``files``, decoded in parallel; a file that cannot be read now (deleted,
+    overwritten, truncated since the audit) comes out black with ``ok`` False and its reason in ``failed``.
+
+    Examples
+    --------
+    >>> failed = {}
+    >>> [ok.numpy().tolist() for _, ok in read_batches(["/nowhere.jpg"], image_size=8, batch_size=4, failed=failed)]
+    [[False]]
+    >>> failed[0][:14]
+    'cannot be read'
+    """
     import tensorflow as tf
 
-    acts, acts_flipped, thumbs = [], [], []
-    ds = make_dataset(files, labels, image_size=image_size, batch_size=batch_size, cache=False)
-    for images, _ in ds:
+    def read(i: Any) -> tuple[np.ndarray, np.bool_]:
+        try:
+            return read_rgb(files[int(i)], image_size), np.bool_(True)
+        except (ImageReadError, OSError) as exc:
+            failed[int(i)] = getattr(exc, "reason", None) or str(exc)
+            return np.zeros((image_size, image_size, 3), np.uint8), np.bool_(False)
+
+    def decode(i: Any) -> tuple[Any, Any]:
+        img, ok = tf.numpy_function(read, [i], (tf.uint8, tf.bool), stateful=True, name="read_rgb")
+        img.set_shape([image_size, image_size, 3])
+        ok.set_shape([])
+        return tf.cast(img, tf.float32), ok
+
+    ds = tf.data.Dataset.range(len(files)).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _pass(bottom: Any, files: list[str], labels: np.ndarray, image_size: int, batch_size: int,
+          flip: bool, skipped: list[tuple[str, str]]) -> tuple[CachedSplit, CachedSplit | None]:
+    import tensorflow as tf
+
+    acts, acts_flipped, thumbs, oks = [], [], [], []
+    failed: dict[int, str] = {}
+    for images, ok in read_batches(files, image_size=image_size, batch_size=batch_size, failed=failed):
+        oks.append(ok.numpy())
         acts.append(np.asarray(bottom(images, training=False), np.float32))
         if flip:
             acts_flipped.append(np.asarray(bottom(tf.image.flip_left_right(images), training=False), np.float32))
         small = tf.image.resize(images, (THUMB, THUMB), antialias=True)
         thumbs.append(np.clip(np.rint(small.numpy()), 0, 255).astype(np.uint8))
+    keep = np.concatenate(oks) if oks else np.zeros(0, bool)
+    skipped += [(files[i], f"changed since the audit: {failed[i]}") for i in sorted(failed)]
     shape = (0,) + tuple(bottom.output_shape[1:])
-    a = np.concatenate(acts) if acts else np.zeros(shape, np.float32)
-    t = np.concatenate(thumbs) if thumbs else np.zeros((0, THUMB, THUMB, 3), np.uint8)
-    split = CachedSplit(a, t, np.asarray(labels), list(files))
+    a = np.concatenate(acts)[keep] if acts else np.zeros(shape, np.float32)
+    t = np.concatenate(thumbs)[keep] if thumbs else np.zeros((0, THUMB, THUMB, 3), np.uint8)
+    kept_files = [f for f, k in zip(files, keep) if k]
+    split = CachedSplit(a, t, np.asarray(labels)[keep], kept_files)
     if not flip:
         return split, None
-    flipped = CachedSplit(np.concatenate(acts_flipped) if acts_flipped else a[:0], t[:, :, ::-1], split.labels,
-                          list(files))
+    flipped = CachedSplit(np.concatenate(acts_flipped)[keep] if acts_flipped else a[:0], t[:, :, ::-1], split.labels,
+                          list(kept_files))
     return split, flipped
 
 
@@ -140,9 +181,16 @@ def cache_splits(bottom: Any, splits: Splits, *, image_size: int, batch_size: in
     """
     start = time.perf_counter()
     out: dict[str, CachedSplit] = {}
+    skipped: list[tuple[str, str]] = []
     for name, folder in splits.items():
-        split, flipped = _pass(bottom, folder.files, folder.labels, image_size, batch_size, flip=name == "train")
+        split, flipped = _pass(bottom, folder.files, folder.labels, image_size, batch_size, flip=name == "train",
+                               skipped=skipped)
+        missing = sorted(set(range(len(splits.class_names))) - set(split.labels.tolist()))
+        if missing:
+            raise FolderError(f"Photos changed while training ran: {name} has no readable photo of class(es) "
+                              f"{[splits.class_names[i] for i in missing]} any more ({len(skipped)} file(s) "
+                              f"unreadable, for example {skipped[0][0] if skipped else '?'}). Run the command again.")
         out[name] = split
         if flipped is not None:
             out["train_flipped"] = flipped
-    return Cache(image_size, out, time.perf_counter() - start)
+    return Cache(image_size, out, time.perf_counter() - start, skipped)

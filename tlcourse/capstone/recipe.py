@@ -10,6 +10,7 @@ model (the better transfer stage on validation) with a report.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,44 @@ from tlcourse import runtime
 from tlcourse.capstone.audit import audit_folder
 from tlcourse.capstone.budget import SIZES, Plan, Speed, measure_speed, plan_run
 from tlcourse.capstone.cache import ModelParts, cache_splits, split_model
-from tlcourse.capstone.saving import CLASSES_FILE, MODEL_FILE, REPORT_FILE, save
+from tlcourse.capstone.saving import CLASSES_FILE, MODEL_FILE, REPORT_FILE, check_out_dir, save
 from tlcourse.capstone.splits import make_splits
 from tlcourse.capstone.stages import baseline, build_model, feature_extraction, fine_tune
 
-__all__ = ["DEFAULT_BUDGET", "largest_useful_size", "planned_model", "train"]
+__all__ = ["DEFAULT_BUDGET", "MAX_IMAGE_SIZE", "MIN_IMAGE_SIZE", "check_arguments", "largest_useful_size",
+           "planned_model", "train"]
 
 #: Seconds ``tlcourse train`` plans for by default: a few minutes on a 2-core laptop.
 DEFAULT_BUDGET = 240.0
+#: Image sizes ``train`` accepts: Keras's MobileNets refuse inputs under 32 px; over 1024 no photo gains.
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 1024
+
+
+def check_arguments(*, budget: float = DEFAULT_BUDGET, image_size: int | None = None,
+                    fine_tune_epochs: int | None = None, max_per_class: int | None = None, seed: int = 42) -> None:
+    """Refuse, in one message, every setting of :func:`train` that is out of range, before any work.
+
+    Examples
+    --------
+    >>> check_arguments(budget=float("nan"), image_size=7)
+    Traceback (most recent call last):
+    ...
+    ValueError: budget must be a positive number of seconds, not nan; image_size must be ...
+    """
+    problems = []
+    if not isinstance(budget, (int, float)) or not math.isfinite(budget) or budget <= 0:
+        problems.append(f"budget must be a positive number of seconds, not {budget}")
+    if image_size is not None and not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
+        problems.append(f"image_size must be from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels (the ImageNet "
+                        f"bases need at least {MIN_IMAGE_SIZE}), not {image_size}")
+    if fine_tune_epochs is not None and fine_tune_epochs < 0:
+        problems.append(f"fine_tune_epochs must be 0 (no fine-tuning) or more, not {fine_tune_epochs}")
+    if max_per_class is not None and max_per_class < 1:
+        problems.append(f"max_per_class must be 1 or more, not {max_per_class}")
+    if not 0 <= seed < 2**32:
+        problems.append(f"seed must be from 0 to 2**32 - 1, not {seed}")
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def largest_useful_size(sizes: list[tuple[int, int]]) -> int:
@@ -115,6 +146,10 @@ def train(
     ------
     FolderError
         If the folder cannot be used (nothing is trained, nothing written).
+    ModelFolderError
+        If ``out_dir`` cannot take the model (checked first, before any training).
+    ValueError
+        For a setting out of range (see :func:`check_arguments`).
 
     Examples
     --------
@@ -127,6 +162,9 @@ def train(
         if verbose:
             print(msg, flush=True)
 
+    check_arguments(budget=budget, image_size=image_size, fine_tune_epochs=fine_tune_epochs,
+                    max_per_class=max_per_class, seed=seed)
+    out_dir = check_out_dir(out_dir)  # before the training it would waste: a file, a full folder, no permission
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
     if profile is None or isinstance(profile, str):
@@ -152,6 +190,8 @@ def train(
         f"at {plan.image_size} px ...")
     cache = cache_splits(parts.bottom, splits, image_size=plan.image_size, batch_size=profile.batch_size)
     seconds["cache"] = round(cache.seconds, 1)
+    for path, reason in cache.skipped:
+        say(f"      skipped {path}: {reason}")
     say(f"      {sum(counts.values()) + counts['train']} photos in {cache.seconds:.1f} s ({cache.megabytes:.0f} MB)")
 
     say("[4/6] baseline (logistic regression on 16x16 thumbnails) and feature extraction ...")
@@ -178,6 +218,7 @@ def train(
     say(f"[6/6] saving to {out_dir} ...")
     seconds["total"] = round(time.perf_counter() - t0, 1)
     report = _report(audit, splits, stages, plan, seconds, saved, profile, seed, folder)
+    report["skipped_files"] += len(cache.skipped)
     save(model, audit.class_names, out_dir, report)
     say("test accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in report["test_accuracy"].items())
         + f" on {counts['test']} test photos")

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from tlcourse.assets.weights import verify_cached_weights
 from tlcourse.capstone.cache import Cache, CachedSplit
 from tlcourse.models import load_base, unfreeze_top
 
@@ -145,6 +146,7 @@ def build_model(
     if base_name not in RESCALE:
         raise ValueError(f"The capstone knows the input scaling of {sorted(RESCALE)}, not {base_name!r}; add it "
                          f"to RESCALE in tlcourse/capstone/stages.py.")
+    verify_cached_weights(base_name, alpha=alpha, input_size=image_size)  # damaged weights train at chance
     base = load_base(base_name, input_size=image_size, alpha=alpha, verbose=verbose)
     base.trainable = False
     scale, offset = RESCALE[base_name]
@@ -300,7 +302,8 @@ def fine_tune(
         top.trainable = False
     head.set_weights(best["weights"])
     val_acc = best["score"][0]
-    kept = previous is None or previous.val_accuracy is None or val_acc >= previous.val_accuracy
+    # Kept only when it *beats* feature extraction: on a tie the simpler, cheaper stage stands.
+    kept = previous is None or previous.val_accuracy is None or val_acc > previous.val_accuracy
     if not kept:
         head.set_weights(initial)
         val_acc = float(previous.val_accuracy)

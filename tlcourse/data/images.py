@@ -1,266 +1,81 @@
-"""Image folders: find the photos of each class, decode each once, say what was skipped and why.
+"""Image folders: find the photos of each class, say what was skipped and why, never a photo under a wrong label.
 
-Introduced in 00_setup_check. One decode path, :func:`read_rgb`, serves the folder
-check (:func:`check_image`, :func:`scan_images`) and the ``tf.data`` pipeline, so
-what a scan accepts is what training reads, the same way: every format Pillow
-decodes, EXIF orientation applied, converted to 8-bit RGB.
+Introduced in 00_setup_check. Each file is decoded once by :mod:`tlcourse.data.decode`
+(re-exported here), the decode the ``tf.data`` pipeline uses, so what a scan accepts
+is what training reads. A class folder's photos are the files under it; a link that
+leads out of it into another class (or above it) is not followed, so no photo is
+ever labelled by a folder it is not in.
 """
 
 from __future__ import annotations
 
 import errno
-import functools
 import os
-import threading
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from tlcourse.assets.errors import DataNotFoundError
+from tlcourse.data.decode import (
+    DECODABLE_FORMATS,
+    HEIF_SUFFIXES,
+    IMAGE_SUFFIXES,
+    MAX_FLAT_FRACTION,
+    MAX_PIXELS,
+    MIN_PHOTO_COLOURS,
+    ImageReadError,
+    check_image,
+    read_rgb,
+)
 
 __all__ = ["DECODABLE_FORMATS", "HEIF_SUFFIXES", "IMAGE_SUFFIXES", "MAX_FLAT_FRACTION", "MAX_PIXELS", "MIN_PHOTO_COLOURS",
            "SYSTEM_NAMES", "ClassScan", "ImageFolder", "ImageReadError", "check_image", "is_hidden", "read_rgb",
-           "scan_class_folder", "scan_images"]
+           "same_folders", "scan_class_folder", "scan_images", "shown"]
 
-#: Photo formats the tests read (Pillow's names; MPO is a camera's JPEG). Any other format Pillow decodes is read too.
-DECODABLE_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "DIB", "GIF", "WEBP", "TIFF", "AVIF", "JPEG2000"})
-#: iPhone photos: read only where the ``pillow-heif`` plugin is installed.
-HEIF_SUFFIXES = frozenset({".heic", ".heif"})
-#: File names looked at as images; anything else in a class folder is skipped as "not an image file".
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".gif", ".webp", ".tif",
-                            ".tiff", ".mpo", ".avif", ".jp2", ".j2k"}) | HEIF_SUFFIXES
-#: Largest image read, in pixels (64 megapixels: a 48-MP phone photo passes, a decompression bomb does not).
-MAX_PIXELS = 64_000_000
-#: An image whose most common colour covers more of it than this, and which has fewer than
-#: :data:`MIN_PHOTO_COLOURS` colours (on a 64x64 grid of samples), is a placeholder or a blank frame.
-MAX_FLAT_FRACTION = 0.75
-MIN_PHOTO_COLOURS = 64
 #: What operating systems, archivers and Jupyter leave in folders (compared lower-case); dot names are hidden too.
 SYSTEM_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r", "__macosx", "$recycle.bin",
                           "system volume information", "@eadir", ".ipynb_checkpoints"})
 
-_CHECK_SIZE = 64  # check_image: JPEGs decoded at the DCT scale nearest above this (all the data read, far faster)
-_OPEN_LOCK = threading.Lock()  # warnings filters are process-wide: one open at a time turns bomb warnings into errors
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
-_HEIF_ADVICE = ("HEIC/HEIF photo (an iPhone's default format), which Pillow reads only with a plugin: convert it "
-                "to JPEG (iPhone: Settings > Camera > Formats > Most Compatible; Mac: Preview > Export) "
-                "or `pip install pillow-heif`")
-
-
-class ImageReadError(ValueError):
-    """An image file the course cannot read; ``reason`` says why in words, ``path`` which file."""
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path, self.reason = str(path), reason
-
 
 def is_hidden(name: str, *, folder: bool = False) -> bool:
-    """Whether a scan ignores this file or folder name: dot names, system files, ``__MACOSX`` and ``_`` folders.
+    """Whether a scan ignores this file or folder name: dot names, system files, ``__`` folders (``__MACOSX``).
+
+    A folder named ``_other`` is not hidden: it looks like a class, so it is one.
 
     Examples
     --------
     >>> [is_hidden(n) for n in (".DS_Store", "Thumbs.db", "desktop.ini", "_rose.jpg", "rose.jpg")]
     [True, True, True, False, False]
-    >>> is_hidden("__MACOSX", folder=True), is_hidden(".ipynb_checkpoints", folder=True), is_hidden("2023", folder=True)
-    (True, True, False)
+    >>> [is_hidden(n, folder=True) for n in ("__MACOSX", "__pycache__", ".ipynb_checkpoints", "_other", "2023")]
+    [True, True, True, False, False]
     """
-    return name.startswith(".") or name.lower() in SYSTEM_NAMES or (folder and name.startswith("_"))
+    return name.startswith(".") or name.lower() in SYSTEM_NAMES or (folder and name.startswith("__"))
 
 
-@functools.lru_cache(maxsize=1)
-def _heif_plugin() -> bool:
-    try:
-        import pillow_heif  # type: ignore[import-not-found]
-    except ImportError:
-        return False
-    pillow_heif.register_heif_opener()
-    return True
-
-
-def _looks_like_heif(path: str | os.PathLike[str]) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(12)
-    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
-
-
-def _open(path: str | os.PathLike[str]) -> Any:
-    """Open an image's header (nothing decoded yet), refusing what cannot or should not be decoded."""
-    from PIL import Image, UnidentifiedImageError
-
-    heif = Path(path).suffix.lower() in HEIF_SUFFIXES
-    if heif:
-        _heif_plugin()
-    try:
-        empty = os.path.getsize(path) == 0
-    except OSError as exc:
-        raise ImageReadError(path, f"cannot be read ({exc.strerror or exc})") from None
-    if empty:
-        raise ImageReadError(path, "empty file (0 bytes)")
-    try:
-        with _OPEN_LOCK, warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path)
-    except UnidentifiedImageError:
-        raise ImageReadError(path, _HEIF_ADVICE if heif or _looks_like_heif(path)
-                             else "not an image (unreadable by PIL)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageReadError(path, f"too large: refused as a possible decompression bomb ({exc})") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageReadError(path, f"corrupt or unreadable image ({exc})") from None
-    w, h = im.size
-    if w * h > MAX_PIXELS:
-        im.close()
-        raise ImageReadError(path, f"too large: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the limit of "
-                                   f"{MAX_PIXELS / 1e6:.0f} (a guard against decompression bombs); shrink it "
-                                   f"if it is a real photo")
-    return im
-
-
-def _to_rgb(im: Any) -> Any:
-    """8-bit RGB: transparency composited on white, 16-bit and float channels scaled, palettes expanded."""
-    from PIL import Image
-
-    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        a = np.asarray(im, dtype=np.float32)
-        hi = float(a.max()) if a.size else 0.0
-        if im.mode.startswith("I;16") or 255 < hi <= 65535:
-            scale = 1 / 257  # 16 bits to 8: 65535 -> 255
-        elif im.mode == "F" and hi <= 1.0:
-            scale = 255.0  # floats in [0, 1]
-        else:
-            scale = 255 / hi if hi > 65535 else 1.0  # wider integers squeezed into 8 bits
-        im = Image.fromarray(np.clip(np.rint(a * scale), 0, 255).astype(np.uint8))
-    if im.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in im.info:
-        rgba = im.convert("RGBA")
-        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
-    return im if im.mode == "RGB" else im.convert("RGB")
-
-
-def _decode(path: str | os.PathLike[str], size: int, *, nearest: bool = False) -> tuple[np.ndarray, tuple[int, int]]:
-    """The upright RGB pixels at ``size`` square, and the file's own upright ``(width, height)``.
-
-    JPEGs are decoded at the smallest DCT scale that keeps ``size`` pixels a side.
-    ``nearest`` samples pixels instead of averaging them (to count exact colours).
-    """
-    from PIL import Image, ImageOps
-
-    im = _open(path)
-    try:
-        width, height = im.size
-        if im.format in ("JPEG", "MPO"):
-            im.draft(im.mode, (size, size))  # libjpeg's DCT scaling: 1/2, 1/4 or 1/8 of the pixels to decode
-        im.load()  # first frame only for GIF, WEBP, TIFF and MPO; a full decode, so truncated files are found
-        before = im.size
-        try:
-            ImageOps.exif_transpose(im, in_place=True)
-        except Exception:  # a garbled EXIF block: the pixels as stored are still the photo
-            pass
-        if before[0] != before[1] and im.size == before[::-1]:
-            width, height = height, width
-        rgb = _to_rgb(im)
-        if rgb.size != (size, size):
-            rgb = rgb.resize((size, size), Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR,
-                             reducing_gap=None if nearest else 3.0)
-        return np.asarray(rgb, dtype=np.uint8), (width, height)  # a copy: the image can be closed
-    except (Image.DecompressionBombError, MemoryError) as exc:
-        raise ImageReadError(path, f"too large to decode in memory ({type(exc).__name__})") from None
-    except (OSError, SyntaxError, ValueError, IndexError, EOFError) as exc:
-        raise ImageReadError(path, f"corrupt or truncated image ({exc})") from None
-    finally:
-        im.close()
-
-
-def read_rgb(path: str | os.PathLike[str], size: int) -> np.ndarray:
-    """Read any image file Pillow decodes as an upright ``(size, size, 3)`` uint8 RGB array.
-
-    The one decode of the course: :func:`check_image` and the ``tf.data`` pipeline
-    (:func:`~tlcourse.data.pipeline.make_dataset`) both go through it.
-
-    - JPEG in any mode (RGB, greyscale, CMYK), MPO, PNG (8 or 16 bits, palette,
-      alpha), WEBP, GIF, TIFF, BMP, AVIF: the first frame of an animation or a
-      multi-page file; greyscale repeated on three channels, 16 bits scaled to 8.
-    - Transparency is composited on **white** (not dropped: a dropped alpha shows
-      whatever colour the hidden pixels hold, often black), as a cut-out photo looks
-      on a web page.
-    - The EXIF orientation is applied (``PIL.ImageOps.exif_transpose``): a photo
-      taken upright comes out upright.
-    - Resized to ``size`` square (bilinear, antialiased); JPEGs are first decoded
-      at the smallest of 1/8, 1/4, 1/2 or full scale that keeps at least ``size``
-      pixels a side (``Image.draft``), which is most of the speed on phone photos.
-    - HEIC/HEIF is read where ``pillow-heif`` is installed, else refused with advice;
-      images over :data:`MAX_PIXELS` are refused before any decode.
-
-    Raises
-    ------
-    ImageReadError
-        With the reason (``.reason``), for a file that cannot be read.
+def shown(path: str | os.PathLike[str]) -> str:
+    """A path as text that can always be printed: bytes that are not UTF-8 shown as ``\\xNN``.
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> from PIL import Image
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "grey.png"
-    >>> Image.new("LA", (40, 20), (100, 0)).save(p)  # transparent grey
-    >>> x = read_rgb(p, 8)
-    >>> x.shape, x.dtype, x[0, 0].tolist()  # composited on white
-    ((8, 8, 3), dtype('uint8'), [255, 255, 255])
+    >>> shown(os.fsdecode(b"caf\\xe9.jpg"))
+    'caf\\\\xe9.jpg'
     """
-    return _decode(path, size)[0]
+    return os.fsencode(os.fspath(path)).decode("utf-8", "backslashreplace")
 
 
-def _flatness(pixels: np.ndarray) -> tuple[float, int]:
-    """How much of the image its most common colour covers, and how many colours it has."""
-    a = pixels.reshape(-1, 3).astype(np.uint32)
-    _, counts = np.unique((a[:, 0] << 16) | (a[:, 1] << 8) | a[:, 2], return_counts=True)
-    return float(counts.max() / len(a)), len(counts)
-
-
-def check_image(
-    path: str | os.PathLike[str], *, photos_only: bool = True
-) -> tuple[str | None, tuple[int, int] | None]:
-    """Decode an image file once: ``(None, (width, height))`` if the pipeline can read it, else ``(reason, None)``.
-
-    The decode is :func:`read_rgb`'s; the size is the upright one (EXIF orientation
-    applied), in the file's own pixels.
-
-    Parameters
-    ----------
-    photos_only
-        Also refuse flat graphics: over :data:`MAX_FLAT_FRACTION` of the pixels one
-        colour *and* fewer than :data:`MIN_PHOTO_COLOURS` colours in all, such as web
-        placeholders ("image not found") and blank frames. A photo of an insect on
-        white is 80% white but has hundreds of colours. Pass ``False`` for drawings
-        on a plain background.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from PIL import Image
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "note.jpg").write_text("not a photo")
-    >>> check_image(d / "note.jpg")
-    ('not an image (unreadable by PIL)', None)
-    >>> Image.new("RGB", (300, 200), "white").save(d / "blank.gif")
-    >>> check_image(d / "blank.gif")[0]
-    'a flat graphic, not a photo: 100% of it is one colour, 1 colour(s) in all (a placeholder or a blank frame)'
-    >>> check_image(d / "blank.gif", photos_only=False)
-    (None, (300, 200))
-    """
+def _bad_name(name: str) -> bool:
     try:
-        samples, size = _decode(path, _CHECK_SIZE, nearest=True)
-    except ImageReadError as exc:
-        return exc.reason, None
-    if photos_only:
-        flat, colours = _flatness(samples)
-        if flat > MAX_FLAT_FRACTION and colours < MIN_PHOTO_COLOURS:
-            return (f"a flat graphic, not a photo: {flat:.0%} of it is one colour, {colours} colour(s) in all "
-                    f"(a placeholder or a blank frame)"), None
-    return None, size
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, kept by Python as lone surrogates
+        return True
+    return False
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 class ClassScan(NamedTuple):
@@ -272,18 +87,20 @@ class ClassScan(NamedTuple):
     ignored: list[str]
 
 
-def _walk(folder: Path, skipped: list[tuple[str, str]], ignored: list[str]) -> list[Path]:
-    """Every file under ``folder``: hidden entries pruned, folder links followed once, loops reported."""
+def _walk(folder: Path, skipped: list[tuple[str, str]], ignored: list[str], root: Path | None) -> list[Path]:
+    """Every file under ``folder``: hidden entries pruned, links that leave the class or loop not followed."""
     found: list[Path] = []
     top = folder.stat()
     stack = [(folder, {(top.st_dev, top.st_ino): folder})]
     seen = set(stack[0][1])
+    real_class = os.path.realpath(folder)
+    real_root = os.path.realpath(root) if root is not None else None
     while stack:
         d, ancestors = stack.pop()
         try:
             entries = sorted(os.scandir(d), key=lambda e: e.name)
         except OSError as exc:
-            skipped.append((str(d), f"folder not readable ({exc.strerror or exc})"))
+            skipped.append((shown(d), f"folder not readable ({exc.strerror or exc})"))
             continue
         for e in entries:
             p = Path(e.path)
@@ -292,18 +109,24 @@ def _walk(folder: Path, skipped: list[tuple[str, str]], ignored: list[str]) -> l
             except OSError:
                 is_dir = is_file = False
             if is_hidden(e.name, folder=is_dir):
-                ignored.append(str(p))
+                ignored.append(shown(p))
+            elif _bad_name(e.name):
+                skipped.append((shown(p), "name is not valid UTF-8 (made on another system?): rename it"))
             elif is_dir:
                 try:
                     st = p.stat()
                 except OSError as exc:
-                    skipped.append((str(p), f"folder not readable ({exc.strerror or exc})"))
+                    skipped.append((shown(p), f"folder not readable ({exc.strerror or exc})"))
                     continue
                 key = (st.st_dev, st.st_ino)
+                real = os.path.realpath(p)
                 if key in ancestors:
-                    skipped.append((str(p), f"symlink loop: leads back to {ancestors[key]}, not followed"))
+                    skipped.append((shown(p), f"symlink loop: leads back to {shown(ancestors[key])}, not followed"))
+                elif real_root is not None and _inside(real, real_root) and not _inside(real, real_class):
+                    skipped.append((shown(p), f"a link out of its class folder (to {shown(real)}): not followed, "
+                                              f"so no photo gets the label of a folder it is not in"))
                 elif key in seen:
-                    skipped.append((str(p), "a link to a folder already scanned: not scanned twice"))
+                    skipped.append((shown(p), "a link to a folder already scanned: not scanned twice"))
                 else:
                     seen.add(key)
                     stack.append((p, {**ancestors, key: p}))
@@ -315,24 +138,32 @@ def _walk(folder: Path, skipped: list[tuple[str, str]], ignored: list[str]) -> l
                     why = "not a regular file"
                 except OSError as exc:
                     why = "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
-                skipped.append((str(p), f"{why} (points to {os.readlink(p)})"))
+                skipped.append((shown(p), f"{why} (points to {shown(os.readlink(p))})"))
             else:
-                skipped.append((str(p), "not a regular file"))
+                skipped.append((shown(p), "not a regular file"))
     return sorted(found)
 
 
 def scan_class_folder(
-    folder: str | os.PathLike[str], *, check: bool = True, photos_only: bool = True
+    folder: str | os.PathLike[str], *, check: bool = True, photos_only: bool = True,
+    root: str | os.PathLike[str] | None = None,
 ) -> ClassScan:
     """The images of one class folder (nested folders included), their sizes, what was skipped and ignored.
+
+    Parameters
+    ----------
+    root
+        The folder that holds every class folder: a link from this class into any other
+        part of ``root`` (a sibling class, ``..``) is skipped with its reason, not followed.
+        Links elsewhere (``daisy/more -> ~/Pictures/daisies``) are followed once.
 
     Returns
     -------
     ClassScan
         ``files`` (readable image paths), ``sizes`` (their upright ``(width, height)``,
         empty with ``check=False``), ``skipped`` (``(path, reason)`` for every file left
-        out: unreadable, not an image, a symlink loop ...) and ``ignored`` (hidden and
-        system entries, see :func:`is_hidden`, left out without a reason).
+        out: unreadable, not an image, a symlink loop, a name that is not UTF-8 ...) and
+        ``ignored`` (hidden and system entries, see :func:`is_hidden`, left out without a reason).
 
     Examples
     --------
@@ -347,7 +178,7 @@ def scan_class_folder(
     sizes: list[tuple[int, int]] = []
     skipped: list[tuple[str, str]] = []
     ignored: list[str] = []
-    for path in _walk(Path(folder), skipped, ignored):
+    for path in _walk(Path(folder), skipped, ignored, Path(root) if root is not None else None):
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             skipped.append((str(path), f"not an image file ({path.suffix or 'no suffix'})"))
             continue
@@ -359,6 +190,20 @@ def scan_class_folder(
         if size:
             sizes.append(size)
     return ClassScan(files, sizes, skipped, ignored)
+
+
+def same_folders(folders: Sequence[str | os.PathLike[str]]) -> list[tuple[str, str]]:
+    """Pairs of class folders that are one folder, or one inside the other, once links are followed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()); (d / "rose").mkdir(); (d / "roses").symlink_to(d / "rose")
+    >>> same_folders([d / "rose", d / "roses"])
+    [('rose', 'roses')]
+    """
+    real = [(Path(f).name, os.path.realpath(f)) for f in folders]
+    return [(a, b) for i, (a, ra) in enumerate(real) for b, rb in real[i + 1:] if _inside(ra, rb) or _inside(rb, ra)]
 
 
 @dataclass
@@ -479,11 +324,14 @@ def scan_images(
     sizes: list[tuple[int, int]] = []
     skipped: list[tuple[str, str]] = []
     empty: list[str] = []
+    for a, b in same_folders([root / c for c in class_names]):
+        raise ValueError(f"Class folders {a}/ and {b}/ in {root} are the same photos (one is a link to the other "
+                         f"or inside it): each photo needs one class; remove the link.")
     for label, cls in enumerate(class_names):
         cdir = root / cls
         if not cdir.is_dir():
             raise DataNotFoundError(f"Class folder {cdir} does not exist.")
-        scan = scan_class_folder(cdir, check=check, photos_only=photos_only)
+        scan = scan_class_folder(cdir, check=check, photos_only=photos_only, root=root)
         files += scan.files
         labels += [label] * len(scan.files)
         sizes += scan.sizes
