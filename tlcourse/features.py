@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cached_features", "clear_memory_cache", "extract_features", "fingerprint", "load_or_compute"]
+__all__ = ["cached_features", "clear_memory_cache", "extract_features", "fingerprint", "load_or_compute", "one_blas_thread"]
 
 _MEMORY: dict[str, np.ndarray] = {}
 
@@ -168,3 +168,22 @@ def load_or_compute(path: Path | None, compute: Callable[[], np.ndarray], *, lab
     if verbose:
         print(f"{label}: computed {arr.shape}" + (f", saved to {path}" if path else ""))
     return arr
+
+
+def one_blas_thread() -> Any:
+    """A context in which NumPy's linear algebra (and so scikit-learn's fits) runs on one thread.
+
+    A logistic regression on cached features is a few milliseconds of linear algebra per iteration;
+    on a CPU that TensorFlow or other programs keep busy, two BLAS threads waiting on each other made
+    the same fit several times slower (measured on 2 cores: 4.6 s against 0.75 s). Introduced in
+    01_what_is_transfer_learning, where the fit's time is part of what is measured.
+
+    Examples
+    --------
+    >>> with one_blas_thread():
+    ...     float(np.ones((2, 2)) @ np.ones(2) @ np.ones(2))
+    4.0
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
