@@ -229,3 +229,28 @@ def test_accuracy_and_bn_statistics():
     x = np.array([[1, 0], [0, 1], [1, 0], [0, 1]], "float32")
     assert adapt.accuracy(model, x, np.array([0, 1, 0, 0])) == pytest.approx(0.75)
     assert bn_statistics(model) == {}
+
+
+def test_correct_marks_each_example():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, use_bias=False)])
+    model.layers[0].kernel.assign(np.eye(2, dtype="float32"))
+    x = np.array([[1, 0], [0, 1], [1, 0], [0, 1]], "float32")
+    np.testing.assert_array_equal(adapt.correct(model, x, np.array([0, 1, 0, 0])), [True, True, True, False])
+
+
+def test_with_own_statistics_normalises_by_the_batch_and_leaves_the_model_unchanged():
+    keras.utils.set_random_seed(0)
+    fe, _ = scratch.digits_cnn(feature_dim=16)
+    rng = np.random.default_rng(0)
+    fe(rng.random((4, 28, 28, 1), dtype="float32"))
+    before = _weights_by_path(fe)
+    x = (0.5 * rng.random((64, 28, 28, 1), dtype="float32")).astype("float32")
+    own = adapt.with_own_statistics(fe, x, batch_size=64)
+    assert all(np.array_equal(before[p], v) for p, v in _weights_by_path(fe).items())   # nothing moved
+    assert fe.layers[1].momentum == pytest.approx(0.9) and fe.layers[1].trainable
+    # One batch under its own statistics is what AdaBN on that batch, then inference, computes.
+    adapted = keras.models.clone_model(fe)
+    adapted.set_weights(fe.get_weights())
+    adapt.adabn(adapted, x, batch_size=64)
+    np.testing.assert_allclose(own, adapted(x, training=False).numpy(), rtol=1e-3, atol=1e-3)
+    assert not np.allclose(own, fe(x, training=False).numpy(), atol=1e-2)   # the moving statistics differ

@@ -62,3 +62,17 @@ def test_embeddings_separate_sentiment_and_cache(encoder, tmp_path):
     pos, neg = unit[:8].mean(0), unit[8:].mean(0)
     right = np.r_[unit[:8] @ pos > unit[:8] @ neg, unit[8:] @ neg > unit[8:] @ pos]
     assert right.mean() >= 0.75
+
+
+@pytest.mark.slow
+def test_mean_pooled_classifier_starts_from_the_given_head(encoder):
+    backbone, _, preprocessor = encoder
+    texts = ["Great phone, works well.", "It broke after a day."]
+    emb = text.sentence_embeddings(backbone, preprocessor, texts)
+    kernel, bias = np.random.default_rng(0).normal(size=(384, 1)), np.array([0.3])
+    model = text.mean_pooled_classifier(backbone, head=(kernel, bias))
+    tokens = {k: np.asarray(v).astype("int32") for k, v in preprocessor(texts).items()}
+    logits = np.asarray(model.predict(tokens, verbose=0))
+    # LP-FT starts where feature extraction ended: the logit is the head applied to the mean-pooled embedding.
+    np.testing.assert_allclose(logits[:, 0], emb @ kernel[:, 0] + bias[0], rtol=1e-3, atol=1e-3)
+    assert model.get_layer("logit").dtype_policy.name == "float32"

@@ -41,6 +41,7 @@ __all__ = [
     "hf_snapshot",
     "load_text_model",
     "mean_pool",
+    "mean_pooled_classifier",
     "sentence_embeddings",
     "token_lengths",
     "word_pieces",
@@ -143,6 +144,48 @@ def mean_pool(sequence_output: Any, padding_mask: Any) -> Any:
     mask = ops.cast(ops.expand_dims(padding_mask, -1), sequence_output.dtype if hasattr(sequence_output, "dtype") else "float32")
     summed = ops.sum(sequence_output * mask, axis=1)
     return summed / ops.maximum(ops.sum(mask, axis=1), 1.0)
+
+
+def mean_pooled_classifier(backbone: Any, head: tuple[Any, Any] | None = None) -> Any:
+    """``backbone`` with masked mean pooling and one logit: a classifier pooled the way the encoder was trained.
+
+    Introduced in 07_text_transfer. KerasHub's ``BertTextClassifier`` reads the
+    ``[CLS]`` token's output; all-MiniLM-L6-v2 was trained by sentence-transformers
+    so that the mean of its real tokens' outputs is the sentence's embedding,
+    so fine-tuning starts from what it learnt only when it is pooled the same
+    way. The model takes the preprocessor's dictionary (``token_ids``,
+    ``segment_ids``, ``padding_mask``) and returns one logit per sentence
+    (positive above 0); the logit layer computes in float32.
+
+    Parameters
+    ----------
+    backbone
+        A KerasHub ``BertBackbone`` (it is used, not copied: fine-tuning the
+        classifier changes it; load a second one to keep a frozen copy).
+    head
+        ``(kernel, bias)`` to start the logit layer from, shapes ``(hidden, 1)``
+        and ``(1,)``: for LP-FT, the coefficients of a logistic regression fitted
+        on the frozen embeddings (``lr.coef_.T``, ``lr.intercept_``). Random without it.
+
+    Examples
+    --------
+    >>> model = mean_pooled_classifier(load_text_model("backbone"))  # doctest: +SKIP
+    >>> model(preprocessor(["good", "bad"])).shape  # doctest: +SKIP
+    TensorShape([2, 1])
+    """
+    import keras
+
+    names = ("token_ids", "segment_ids", "padding_mask")
+    inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in names}
+    sequence = backbone(inputs)["sequence_output"]
+    pooled = keras.layers.Lambda(lambda t: mean_pool(t[0], t[1]), name="mean_pool")(
+        [sequence, inputs["padding_mask"]])
+    logit_layer = keras.layers.Dense(1, dtype="float32", name="logit")
+    logits = logit_layer(pooled)
+    if head is not None:
+        kernel, bias = head
+        logit_layer.set_weights([np.asarray(kernel, np.float32).reshape(-1, 1), np.asarray(bias, np.float32).reshape(1)])
+    return keras.Model(inputs, logits, name="mean_pooled_classifier")
 
 
 def sentence_embeddings(

@@ -45,14 +45,15 @@ threadpoolctl.threadpool_limits(1)  # scikit-learn on one thread: on a busy 2-co
 # %% [markdown]
 # The quick profile trains each digits model for 5 epochs of 60 steps (32 source + 32 target images a
 # step; on 2 CPU cores a step of 32 takes less than half the time of a step of 64), trains source only
-# and AdaBN with every seed and the slower Deep CORAL and DANN with one, and runs one direction (MNIST to
-# USPS). The full profile runs `digits_epochs` epochs of 125 steps of 64 + 64, every method with every
+# and AdaBN with five seeds (a 95% interval over three seeds is too wide to see anything: Student's t
+# for two degrees of freedom is 4.3) and the slower Deep CORAL and DANN with one, and runs one direction
+# (MNIST to USPS). The full profile runs `digits_epochs` epochs of 125 steps of 64 + 64, every method with every
 # seed, and both directions. `benchmarks/domain_adaptation.py` runs any of these outside the notebook.
 
 # %%
 PROFILE = report.profile
 QUICK = PROFILE.name == "quick"
-SEEDS = list(range(PROFILE.seeds))                    # source only and AdaBN: every seed
+SEEDS = list(range(max(5, PROFILE.seeds)))            # source only and AdaBN: every seed
 SLOW_SEEDS = SEEDS[:1] if QUICK else SEEDS            # Deep CORAL and DANN
 EPOCHS = PROFILE.digits_epochs
 STEPS_PER_EPOCH = 60 if QUICK else 125
@@ -89,8 +90,8 @@ plots.image_grid(np.concatenate([xs[:8], xt[:8]]), np.concatenate([ys[:8], yt[:8
                  title="MNIST (source, top) and USPS stretched to 28 px (target, bottom)");
 
 # %% [markdown]
-# The eye sees the same digits. The pixels say otherwise: USPS digits fill their frame (MNIST digits sit
-# in a 20-px box in the middle of 28x28), are thicker, and are brighter on average.
+# The eye sees the same digits. The pixels say otherwise (the table printed below): USPS digits fill
+# their frame (MNIST digits sit in a 20-px box in the middle of 28x28), are thicker, and carry more ink.
 
 # %%
 def pixel_stats(x):
@@ -104,8 +105,6 @@ def pixel_stats(x):
 stats = {"MNIST": pixel_stats(xs), "USPS": pixel_stats(xt)}
 for key in stats["MNIST"]:
     print(f"{key:18s} MNIST {stats['MNIST'][key]:6.3f}   USPS {stats['USPS'][key]:6.3f}")
-assert stats["USPS"]["mean pixel"] > 1.5 * stats["MNIST"]["mean pixel"]
-assert stats["USPS"]["digit height (px)"] > stats["MNIST"]["digit height (px)"] + 3
 
 # %% [markdown]
 # ## 2. Source only: how much the shift costs
@@ -140,14 +139,13 @@ print("accuracy on MNIST (source, held out):", np.round(source_acc, 3))
 print("accuracy on USPS (target, test):     ", np.round(results["source only"], 3))
 print(f"USPS from {min(results['source only']):.3f} to {max(results['source only']):.3f} over {len(SEEDS)} seeds; "
       f"{times['source only']:.1f} s of training per seed")
-assert min(source_acc) > 0.93 and np.mean(source_acc) > np.mean(results["source only"]) + 0.15
-assert np.ptp(results["source only"]) > 2 * np.ptp(source_acc)
+print(f"range over seeds: MNIST {np.ptp(source_acc):.3f}, USPS {np.ptp(results['source only']):.3f}")
 
 # %% [markdown]
-# Above 0.95 on MNIST, far less on USPS, and the USPS figure moves from one seed to the next (the range
-# printed above) far more than the MNIST one: nothing in training looked at USPS, so which of many
-# equally good MNIST solutions a seed lands on decides how well it transfers. One run of source only is
-# not a baseline; report the seeds.
+# Compare the two rows: how much accuracy the shift costs, and how far the USPS figure moves from one
+# seed to the next against the MNIST one (the ranges printed). In the course's runs USPS moved far more:
+# nothing in training looked at USPS, so which of many equally good MNIST solutions a seed lands on
+# decides how well it transfers. One run of source only is not a baseline; report the seeds.
 #
 # ## 3. AdaBN: re-estimate BatchNormalization statistics on the target
 #
@@ -176,9 +174,26 @@ adabn_models = {seed: with_adabn(m, xt) for seed, m in src_models.items()}
 times["AdaBN"] = (time.time() - start) / len(SEEDS)
 results["AdaBN"] = [adapt.accuracy(m, xt_test, yt_test) for m in adabn_models.values()]
 print("AdaBN on USPS:", np.round(results["AdaBN"], 3), f"({times['AdaBN']:.1f} s per model)")
-print(f"mean over {len(SEEDS)} seeds: source only {np.mean(results['source only']):.3f}, "
-      f"AdaBN {np.mean(results['AdaBN']):.3f}")
-assert np.mean(results["AdaBN"]) > np.mean(results["source only"]) + 0.10
+adabn_gain = claims.compare(results["AdaBN"], results["source only"])
+print(claims.conclusion(adabn_gain, "AdaBN", "source only", "on USPS (the shifted target)"))
+
+# %% [markdown]
+# Is that adaptation, or would new statistics help any model? The control is the same operation where
+# there is nothing to adapt: re-estimate the statistics on 1,000 held-out MNIST images and test on the
+# other 1,000. AdaBN's premise (Li et al. 2016) is that the statistics carry the domain; without a shift
+# it should change nothing.
+
+# %%
+no_shift = {"source only": [adapt.accuracy(m, xs_test[1000:], ys_test[1000:]) for m in src_models.values()],
+            "AdaBN": [adapt.accuracy(with_adabn(m, xs_test[:1000]), xs_test[1000:], ys_test[1000:])
+                      for m in src_models.values()]}
+adabn_control = claims.compare(no_shift["AdaBN"], no_shift["source only"])
+print(claims.conclusion(adabn_control, "AdaBN", "source only", "on held-out MNIST (no shift)"))
+ledger.record("domain adaptation closes part of a domain shift", section="3",
+              figure="AdaBN minus source only, test accuracy, paired over seeds",
+              comparison=adabn_gain, condition=f"MNIST -> USPS digits, small CNN, seeds {SEEDS[0]}-{SEEDS[-1]}",
+              contrast=adabn_control, contrast_condition="no shift: statistics re-estimated on held-out MNIST, "
+                                                         "tested on other held-out MNIST images")
 
 # %% [markdown]
 # Only BatchNormalization's moving statistics moved; the check below compares every weight:
@@ -194,6 +209,15 @@ assert all("moving_mean" in p or "moving_variance" in p for p in changed)
 # multiplied by a brightness factor, plus Gaussian noise. On a small grid of strengths the first seed's
 # source-only model is measured as it is and with AdaBN re-estimated on 500 shifted training images
 # (1,000 shifted test images; a few seconds in all, computed once).
+#
+# The two axes are not alike. This CNN's first layer is a convolution **without bias** followed by
+# BatchNormalization: darkening the image by a factor b multiplies the convolution's output by b, its
+# mean by b and its standard deviation by b, so statistics re-measured on the dark images divide b out
+# again, exactly but for BatchNormalization's small constant epsilon (added to the variance; it starts
+# to count when b is tiny). For this model with AdaBN, brightness alone is almost no shift at all, by
+# construction; a constant offset would be divided out too (a valid convolution turns it into a
+# constant per channel, which the mean removes). Noise is the real test: it changes the images in a way
+# no re-scaling undoes.
 
 # %%
 BRIGHTNESS = [1.0, 0.7, 0.4, 0.1]                     # factor on the target's pixels
@@ -216,11 +240,17 @@ for b in BRIGHTNESS:
         shift_grid[b, n] = (adapt.accuracy(model0, x_test, yt_test[:1000]),
                             adapt.accuracy(adapted0, x_test, yt_test[:1000]))
 print(f"{len(shift_grid)} shifts measured in {time.time() - start:.1f} s")
-dark, noisy = shift_grid[BRIGHTNESS[-1], 0.0], shift_grid[1.0, NOISE[-1]]
-print(f"brightness {BRIGHTNESS[-1]}: source only {dark[0]:.3f}, AdaBN {dark[1]:.3f}; "
-      f"noise {NOISE[-1]}: source only {noisy[0]:.3f}, AdaBN {noisy[1]:.3f}")
-assert dark[0] < 0.25 and dark[1] > shift_grid[1.0, 0.0][1] - 0.05
-assert noisy[1] > noisy[0] + 0.2
+for b in BRIGHTNESS:   # noise 0: AdaBN's row should stay flat but for epsilon (see above)
+    print(f"brightness {b}: source only {shift_grid[b, 0.0][0]:.3f}, AdaBN {shift_grid[b, 0.0][1]:.3f}")
+
+# %%
+# noise at full brightness, which no re-scaling undoes: AdaBN against source only, one model, 1,000 images
+x_noisy = shifted(xt_test[:1000], 1.0, NOISE[-1], seed=1)
+extractor.set_weights(extractor_weights)
+adapt.adabn(extractor, shifted(adapt_images, 1.0, NOISE[-1], seed=2), batch_size=500)
+noisy_correct = [adapt.correct(m, x_noisy, yt_test[:1000]) for m in (adapted0, model0)]
+noise_gain = claims.compare_examples(*noisy_correct)  # one model each: a paired bootstrap over the test digits
+print(claims.conclusion(noise_gain, "AdaBN", "source only", f"on USPS digits with noise {NOISE[-1]}"))
 
 # %%
 # extra code - move the sliders: the shifted digits, and both models' accuracy at that noise level
@@ -243,10 +273,10 @@ interactive.explore(draw_shift, {"brightness": interactive.Slider(0.1, 1.0, 0.3,
 
 # %% [markdown]
 # Try it in JupyterLab: darken the digits with no noise, then add noise at full brightness, then both.
-# A change of brightness scales what the first convolution outputs, and the re-estimated statistics
-# divide it out: at a tenth of the light the source-only model is near chance while AdaBN stays within
-# 5 points of its unshifted accuracy (asserted). Noise is no rescaling, yet new statistics win back
-# most of what it costs too (at noise 0.3, more than 20 points: asserted).
+# Darkening costs the source-only model much (its statistics are MNIST's), and AdaBN's row stays nearly
+# flat, as the arithmetic above says it must: that is no evidence of robustness, only of the
+# bias-free convolution. Noise is the shift that tells; the printed verdict says what new statistics won
+# back from it in this run (one model and 1,000 test images: the interval is over the test images).
 
 # %% [markdown]
 # ## 4. Deep CORAL: align the feature covariances
@@ -301,18 +331,23 @@ print("Deep CORAL on USPS:", np.round(results["Deep CORAL"], 3), "+ AdaBN:", np.
 
 # %%
 class DomainAccuracy(keras.callbacks.Callback):
-    """Every `every` steps: the domain classifier's accuracy on held-out source and target images."""
+    """Every `every` steps: the domain classifier's accuracy on held-out source and target images, with the
+    features computed two ways: each domain under its own batch statistics (as the classifier saw them in
+    training) and under the moving statistics (as the model is used at test time)."""
     def __init__(self, x_source, x_target, every=10):
         super().__init__()
-        self.x = np.concatenate([x_source, x_target])
+        self.x_source, self.x_target = x_source, x_target
         self.d = np.r_[np.ones(len(x_source)), np.zeros(len(x_target))]
-        self.every, self.steps, self.acc = every, [], []
+        self.every, self.steps, self.acc = every, [], {"own statistics": [], "moving statistics": []}
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
         if step % self.every == 0:
-            logits = self.model.domain_classifier(self.model.feature_extractor(self.x, training=False))
+            fe, x = self.model.feature_extractor, np.concatenate([self.x_source, self.x_target])
+            own = np.concatenate([adapt.with_own_statistics(fe, self.x_source), adapt.with_own_statistics(fe, self.x_target)])
             self.steps.append(step)
-            self.acc.append(float(np.mean((np.asarray(logits)[:, 0] > 0) == self.d)))
+            for mode, f in (("own statistics", own), ("moving statistics", fe(x, training=False))):
+                logits = np.asarray(self.model.domain_classifier(f))[:, 0]
+                self.acc[mode].append(float(np.mean((logits > 0) == self.d)))
 
 # %%
 def dann(seed, x_source=xs, y_source=ys, x_target=xt, callbacks=()):
@@ -334,23 +369,30 @@ results["DANN"] = [adapt.accuracy(m, xt_test, yt_test) for m, _ in dann_runs.val
 print("DANN on USPS:", np.round(results["DANN"], 3), f"({times['DANN']:.1f} s per model)")
 
 # %% [markdown]
-# The domain classifier's accuracy on held-out images is the alignment made visible. While lambda is
-# still near 0 the domain classifier learns to tell the domains apart; as lambda ramps up, the feature
-# extractor fights back and the accuracy falls from its peak toward 0.5 (chance). With a coefficient of
-# 0.1 it does not reach chance: the features stay partly tellable, which is the price of stability.
+# The domain classifier's accuracy on held-out images is the alignment made visible. It is read in two
+# ways, because BatchNormalization makes them differ. In training, the source batch and the target batch
+# go through the network separately, so each is normalised with **its own** batch statistics: that is
+# what the domain classifier saw and what the reversed gradient shaped (`adapt.with_own_statistics`
+# computes features that way without touching the moving statistics). At test time the network uses its
+# **moving** statistics, an average over both domains' batches: features the classifier never saw.
+#
+# While lambda is still near 0 the domain classifier learns to tell the domains apart; as lambda ramps up,
+# the feature extractor pushes back and the accuracy falls from its peak toward 0.5 (chance). How far it
+# falls, in each mode, is printed below the plot: with a coefficient of 0.1 the feature extractor is
+# pushed only gently, so do not expect chance.
 
 # %%
 # extra code - the domain classifier's held-out accuracy and lambda during training
 progress = np.array(domain_log.steps) / (EPOCHS * STEPS_PER_EPOCH)
 fig, ax = plt.subplots(figsize=(5, 3))
-ax.plot(domain_log.steps, domain_log.acc, "o-", ms=3, label="domain classifier accuracy (held out)")
+for mode, acc in domain_log.acc.items():
+    ax.plot(domain_log.steps, acc, "o-", ms=3, label=f"domain accuracy, {mode} (held out)")
+    peak = int(np.argmax(acc))
+    print(f"{mode:17s}: peak {acc[peak]:.3f} at step {domain_log.steps[peak]}, final {np.mean(acc[-3:]):.3f} "
+          "(mean of the last three)")
 ax.plot(domain_log.steps, adapt.dann_schedule(progress), "--", label="lambda / coefficient")
 ax.axhline(0.5, color="gray", ls=":", label="chance")
-ax.set_xlabel("training step"); ax.set_ylim(0, 1.05); ax.legend(fontsize=8);
-peak = int(np.argmax(domain_log.acc))
-print(f"domain accuracy: peak {domain_log.acc[peak]:.3f} at step {domain_log.steps[peak]}, "
-      f"final {np.mean(domain_log.acc[-3:]):.3f} (mean of the last three)")
-assert np.mean(domain_log.acc[-3:]) < domain_log.acc[peak] - 0.05
+ax.set_xlabel("training step"); ax.set_ylim(0, 1.05); ax.legend(fontsize=7, loc="lower right");
 
 # %%
 dann_adabn = {seed: with_adabn(m, xt) for seed, (m, _) in dann_runs.items()}
@@ -361,21 +403,21 @@ print("DANN + AdaBN on USPS:", np.round(results["DANN + AdaBN"], 3))
 # ## 6. The baselines above: a few labels, and all of them
 #
 # Unsupervised adaptation should be compared with what a few labels buy. Here: each seed's source-only
-# model, fine-tuned on `SHOTS` labelled USPS training images per class (100 images, drawn with the same
-# seed), with a lower learning rate. And the upper bound: the same CNN trained on all 7,291 USPS training
+# model (the first three), fine-tuned on `SHOTS` labelled USPS training images per class (100 images,
+# drawn with the same seed), with a lower learning rate. And the upper bound: the same CNN trained on all 7,291 USPS training
 # labels (one seed: it is the ceiling, not a method to compare).
 
 # %%
 FEW = f"{SHOTS} labelled / class"
 start = time.time()
 results[FEW] = []
-for seed in SEEDS:
+for seed in SEEDS[:3]:   # three seeds: the few-label baseline is slower than AdaBN and far from it
     shots = data.few_shot(yt, SHOTS, seed=seed)
     keras.utils.set_random_seed(seed)
     few = compile_and_fit(copy_model(src_models[seed]), xt[shots], yt[shots], seed=seed, lr=3e-4,
                           steps=60, epochs=1, batch_size=32)
     results[FEW].append(adapt.accuracy(few, xt_test, yt_test))
-times[FEW] = (time.time() - start) / len(SEEDS)
+times[FEW] = (time.time() - start) / len(results[FEW])
 start = time.time()
 target_model = source_only(0, xt, yt)
 times["target-trained"] = time.time() - start
@@ -408,45 +450,39 @@ plots.bar_comparison(results, reference=PUBLISHED, ylabel="USPS test accuracy",
                      title=f"MNIST -> USPS, {EPOCHS} x {STEPS_PER_EPOCH} steps");
 
 # %%
-# each method against source only with the same seeds (paired): the mean gain, and its spread over seeds
-paired = {k: np.array(v) - np.array(results["source only"])[:len(v)] for k, v in results.items()
-          if k not in ("source only", "target-trained")}
-gains = {k: g.mean() for k, g in paired.items()}
-gains["target-trained"] = results["target-trained"][0] - np.mean(results["source only"])   # the ceiling
-for name, g in paired.items():
-    verdict = "helps" if g.min() > 0.05 else "does NOT help clearly (less than 5 points on some seed)"
-    spread = f"seeds {g.min():+.3f} to {g.max():+.3f}" if len(g) > 1 else "one seed"
-    print(f"{name:22s} {g.mean():+.3f} against source only ({spread}): {verdict}")
-print(f"target-trained         {gains['target-trained']:+.3f} against the mean of source only: the ceiling")
-assert paired["AdaBN"].min() > 0.10 and gains["target-trained"] > gains["AdaBN"] - 0.02
-ledger.record("domain adaptation closes part of a domain shift", section="7",
-              figure=f"AdaBN minus source only, USPS test accuracy, mean of seeds {SEEDS[0]}-{SEEDS[-1]} "
-                     "(spread: standard deviation of the paired gains)",
-              value=gains["AdaBN"], spread=paired["AdaBN"].std(), verdict="shown")
+# the first seed's models, to compare single runs over the test images (a paired bootstrap)
+first = {"source only": src_models[0], "AdaBN": adabn_models[0], "Deep CORAL": coral_runs[0][0],
+         "Deep CORAL + AdaBN": with_adabn(coral_runs[0][0], xt), "DANN": dann_runs[0][0], "DANN + AdaBN": dann_adabn[0]}
+first_correct = {name: adapt.correct(m, xt_test, yt_test) for name, m in first.items()}
 
-# %% [markdown]
-# What to read from it, checked by the cell below. AdaBN, which trains nothing, wins back most of the gap
-# on this shift, more than 10 points on every seed. Deep CORAL and DANN help too, but each costs a full
-# training run with both domains (more than three times AdaBN's seconds, in the table) and a weight chosen
-# here on the test set, and in the quick profile they ran one seed: on that seed each gained more than 5
-# points over source only, and none beat AdaBN alone by more than 3 (checked), a difference the seeds'
-# spread above easily covers. A hundred labelled
-# target images beat every unsupervised method, on every seed: when labelling a few examples is
-# possible, do it. The printed verdicts above say plainly which methods did not help in this run.
+def against(name, other):
+    """claims.compare of two rows of `results`: over seeds where both have several, else over test images."""
+    n = min(len(results[name]), len(results[other]))   # the seeds both rows ran
+    a, b = results[name][:n], results[other][:n]
+    if n > 1:
+        return claims.compare(a, b)
+    return claims.compare_examples(first_correct[name], first_correct[other])
 
 # %%
-unsupervised = ["AdaBN", "Deep CORAL", "Deep CORAL + AdaBN", "DANN", "DANN + AdaBN"]
-best = max(unsupervised, key=lambda k: np.mean(results[k]))
-gap_closed = gains["AdaBN"] / gains["target-trained"]
-print(f"AdaBN closed {gap_closed:.0%} of the gap to the target-trained model; best unsupervised: {best}")
-trained = ["Deep CORAL", "Deep CORAL + AdaBN", "DANN", "DANN + AdaBN"]
-print(f"seed {SLOW_SEEDS[0]}: AdaBN {results['AdaBN'][0]:.3f}; "
-      + ", ".join(f"{k} {results[k][0]:.3f}" for k in trained))
-assert gap_closed > 0.5
-assert max(results[k][0] for k in trained) < results["AdaBN"][0] + 0.03
-assert min(results[k][0] for k in trained) > results["source only"][0] + 0.05
-assert min(times["Deep CORAL"], times["DANN"]) > 3 * times["AdaBN"]
-assert min(results[FEW]) > np.mean(results[best]) + 0.02
+for name in results:
+    if name not in ("source only", "target-trained"):
+        print(claims.conclusion(against(name, "source only"), name, "source only", "on USPS"))
+for name in ["Deep CORAL", "Deep CORAL + AdaBN", "DANN", "DANN + AdaBN", FEW]:
+    print(claims.conclusion(against(name, "AdaBN"), name, "AdaBN alone", "on USPS"))
+ceiling = results["target-trained"][0] - np.mean(results["source only"])
+print(f"AdaBN closed {np.mean(results['AdaBN']) - np.mean(results['source only']):.3f} of the "
+      f"{ceiling:.3f} between source only and the target-trained model; seconds per run: "
+      + ", ".join(f"{k} {v:.1f}" for k, v in times.items()))
+
+# %% [markdown]
+# What to read from it: the verdicts printed above, each with its interval. Over seeds (source only,
+# AdaBN, a few labels) the interval is the seeds' spread; for the methods the quick profile runs once
+# (Deep CORAL, DANN) it is the spread over the 2,007 test digits of one run, which says nothing of how
+# another seed would land: with source only moving by many points between seeds, one run of a trained
+# method cannot be ranked against AdaBN. In the course's runs AdaBN, which trains nothing, won back most
+# of the gap; Deep CORAL and DANN each cost a full training run with both domains (their seconds are
+# printed) and a weight chosen here on the test set; and a hundred labelled target images beat the
+# unsupervised methods. When labelling a few examples is possible, do it.
 
 # %% [markdown]
 # ## 8. See it: features before and after adaptation
@@ -461,37 +497,43 @@ def features(model, x):
     extractor = model.layers[0] if isinstance(model, keras.Sequential) else model.feature_extractor
     return np.concatenate([np.asarray(extractor(x[i:i + 500], training=False)) for i in range(0, len(x), 500)])
 
-def domain_probe(source_model, target_model, n=1000):
-    f = np.concatenate([features(source_model, xs_test[:n]), features(target_model, xt_test[:n])])
-    d = np.r_[np.zeros(n), np.ones(n)]
+def domain_probe(f_source, f_target):
+    f, d = np.concatenate([f_source, f_target]), np.r_[np.zeros(len(f_source)), np.ones(len(f_target))]
     return cross_val_score(LogisticRegression(max_iter=300), f, d, cv=3).mean()
 
-# (model that computes source features, model that computes target features)
-src0, (dann0, _) = src_models[SEEDS[0]], dann_runs[SLOW_SEEDS[0]]
-compared = {"source only": (src0, src0), "AdaBN": (src0, adabn_models[SEEDS[0]]), "DANN": (dann0, dann0),
-            "DANN + AdaBN": (dann0, dann_adabn[SLOW_SEEDS[0]])}
-probe = {name: domain_probe(*pair) for name, pair in compared.items()}
+# (source features, target features) of 1,000 held-out images each, first seed
+xs_p, xt_p, src0, dann0 = xs_test[:1000], xt_test[:1000], src_models[0], dann_runs[0][0]
+probe_features = {
+    "source only": (features(src0, xs_p), features(src0, xt_p)),
+    "AdaBN": (features(src0, xs_p), features(adabn_models[0], xt_p)),
+    "DANN": (features(dann0, xs_p), features(dann0, xt_p)),                        # moving statistics
+    "DANN, own statistics": tuple(adapt.with_own_statistics(dann0.feature_extractor, x) for x in (xs_p, xt_p)),
+    "DANN + AdaBN": (features(dann0, xs_p), features(dann_adabn[0], xt_p))}
+probe = {name: domain_probe(*pair) for name, pair in probe_features.items()}
 print({k: round(v, 3) for k, v in probe.items()})
-assert probe["AdaBN"] < probe["source only"] - 0.05 and probe["AdaBN"] < min(probe["DANN"], probe["DANN + AdaBN"])
-assert probe["DANN"] > 0.95
 
 # %% [markdown]
 # With AdaBN each domain is normalised with its own statistics: source images with the source model's,
 # target images with the re-estimated ones. That is how AdaBN is used, so that is how its features are
-# compared. AdaBN moves the two domains' features closest together.
+# compared. "DANN" reads DANN's features as the model is used at test time (moving statistics);
+# "DANN, own statistics" reads them as its domain classifier saw them in training, each domain
+# normalised with its own batch statistics.
 #
-# DANN teaches a caution. Its own domain classifier was fooled (section 5: near chance on held-out
-# images), yet a fresh logistic regression, trained after the fact, still tells DANN's source and target
-# features apart almost perfectly (the "DANN" probe above). Fooling one adversary is not the same as
-# making the distributions equal; the label classifier only needs the features to be aligned where the
-# classes are, and DANN with a small coefficient did that well enough for its accuracy gain.
+# DANN teaches a caution: whether features look "aligned" depends on the BatchNormalization mode they are
+# read in. Its domain classifier was trained on features of the first kind only (own statistics), so
+# its accuracy on test-time features (section 5's second curve) says little: it can sit near chance
+# while a fresh logistic regression on the same test-time features tells the domains apart. Compare
+# like with like, each judge in the mode the features are used in, and read the printed probes: in the
+# course's runs DANN's features were hard to separate under their own statistics and easy under the
+# moving ones, which is one reason AdaBN after DANN ("DANN + AdaBN") is worth measuring. Fooling one
+# adversary is not the same as making the distributions equal; the label classifier only needs the
+# features aligned where the classes are.
 
 # %%
 # extra code - t-SNE maps of 200 source and 200 target features, before and after
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.5))
-for ax, name in zip(axes, ["source only", "AdaBN", "DANN"]):
-    source_model, target_model = compared[name]
-    f = np.concatenate([features(source_model, xs_test[:200]), features(target_model, xt_test[:200])])
+fig, axes = plt.subplots(1, 4, figsize=(13, 3.5))
+for ax, name in zip(axes, ["source only", "AdaBN", "DANN", "DANN, own statistics"]):
+    f = np.concatenate([probe_features[name][0][:200], probe_features[name][1][:200]])
     xy = TSNE(2, init="pca", perplexity=30, random_state=0).fit_transform(f)
     ax.scatter(*xy[:200].T, s=4, label="MNIST"); ax.scatter(*xy[200:].T, s=4, label="USPS")
     ax.set_title(f"{name}\ndomain probe {probe[name]:.2f}", fontsize=9); ax.set_xticks([]); ax.set_yticks([])
@@ -513,11 +555,11 @@ results_box = {"source only": [adapt.accuracy(m, xt_test_box, yt_test) for m in 
                          for m in src_models.values()]}
 for name, accs in results_box.items():
     print(f"USPS in a 20-px box, {name:12s} {np.mean(accs):.3f} (stretched: {np.mean(results[name]):.3f})")
-assert np.mean(results_box["source only"]) > np.mean(results["source only"]) + 0.05
+    print(claims.conclusion(claims.compare(accs, results[name]), f"{name} on boxed USPS", "on stretched USPS"))
 
 # %% [markdown]
-# Knowing how each domain was made, and undoing the difference, is the cheapest adaptation there is, and
-# the printed rows show what AdaBN added on top of it. Look at the data before reaching for an algorithm.
+# Knowing how each domain was made, and undoing the difference, is the cheapest adaptation there is; the
+# printed verdicts say what it won in this run, and what AdaBN added on top of it. Look at the data before reaching for an algorithm.
 #
 # The other direction, USPS (7,291 labelled) to MNIST, runs in the full profile (and in
 # `benchmarks/domain_adaptation.py --directions usps2mnist`); the quick profile skips it for time.
@@ -600,6 +642,7 @@ f_src, f_day_test = photo_features(photos[src_idx]), photo_features(photos[tgt_t
 f_tgt, f_tgt_test = photo_features(night[tgt_adapt_idx]), photo_features(night[tgt_test_idx])
 f_src_bn = photo_features(photos[src_idx], adapt_on=photos[src_idx])
 f_tgt_test_bn = photo_features(night[tgt_test_idx], adapt_on=night[tgt_adapt_idx])
+f_day_test_bn = photo_features(photos[tgt_test_idx], adapt_on=photos[tgt_adapt_idx])   # the no-shift control
 print(f"features and AdaBN passes: {time.time() - start:.1f} s")
 
 # %%
@@ -614,6 +657,7 @@ photo_correct = {
     "AdaBN": probe_correct(f_src_bn, y_src, f_tgt_test_bn, y_test),
     "CORAL": probe_correct(adapt.coral_align(f_src, f_tgt, eps=1.0), y_src, f_tgt_test, y_test),
     "target-trained": probe_correct(f_tgt, y_adapt, f_tgt_test, y_test),
+    "AdaBN, no shift": probe_correct(f_src_bn, y_src, f_day_test_bn, y_test),
 }
 photo_results = {name: correct.mean() for name, correct in photo_correct.items()}
 for name, acc in photo_results.items():
@@ -624,27 +668,29 @@ for name, acc in photo_results.items():
 plots.bar_comparison(photo_results, ylabel="test accuracy on night photos", title="flowers: day -> night");
 
 # %%
-# the gains, and how much they would move with another draw of test photos (a paired bootstrap)
-draws = np.random.default_rng(0).integers(0, len(y_test), (2000, len(y_test)))
-photo_gain = {k: photo_results[k] - photo_results["source only"] for k in ("AdaBN", "CORAL")}
-photo_se = {k: np.std(photo_correct[k][draws].mean(1) - photo_correct["source only"][draws].mean(1))
-            for k in photo_gain}
-for k in photo_gain:
-    print(f"{k:6s} {photo_gain[k]:+.3f} against source only (bootstrap standard error {photo_se[k]:.3f})")
-print(f"the night cost {photo_results['source style (no shift)'] - photo_results['source only']:.3f}")
-assert photo_results["source style (no shift)"] > photo_results["source only"] + 0.10
-assert photo_gain["AdaBN"] > 2 * photo_se["AdaBN"] and photo_gain["CORAL"] > 0
+# each gain, with a paired bootstrap over the test photos (one split: its interval is over the photos)
+def photo_compare(a, b):
+    return claims.compare_examples(photo_correct[a], photo_correct[b])
+
+night_cost = photo_compare("source style (no shift)", "source only")
+photo_gain = {k: photo_compare(k, "source only") for k in ("AdaBN", "CORAL")}
+photo_control = photo_compare("AdaBN, no shift", "source style (no shift)")
+print(claims.conclusion(night_cost, "day photos", "night photos", "for the day-trained head"))
+for k, c in photo_gain.items():
+    print(claims.conclusion(c, k, "source only", "on night photos"))
+print(claims.conclusion(photo_control, "AdaBN", "source only", "on day photos (no shift)"))
 ledger.record("AdaBN on a frozen ImageNet base wins back part of a low-light shift", section="10",
-              figure="AdaBN minus source only, test accuracy on night flower photos, one split "
-                     "(spread: paired bootstrap standard error over the test photos)",
-              value=photo_gain["AdaBN"], spread=photo_se["AdaBN"], verdict="shown")
+              figure="AdaBN minus source only, test accuracy of a logistic regression on pooled features",
+              comparison=photo_gain["AdaBN"], condition="flowers, day -> night (35% light, noise), one split, "
+                                                        "interval over the test photos (paired bootstrap)",
+              contrast=photo_control, contrast_condition="day -> day photos: no shift")
 
 # %% [markdown]
-# The same two ideas apply unchanged to a pretrained ImageNet model, and the printed gains say how much
-# they won back here, without a single target label: AdaBN's gain is more than twice its standard error
-# (asserted), CORAL's is smaller. Be plain about what that rests on: one split and under 200 test photos
-# in the quick profile (the full profile uses 400 photos per class), so the standard error is large,
-# and the bootstrap does not cover another draw of the split or of the noise.
+# The same two ideas apply unchanged to a pretrained ImageNet model, and the printed verdicts say how
+# much they won back here, without a single target label, and what AdaBN does where there is no shift.
+# Be plain about what that rests on: one split and under 200 test photos in the quick profile (the full
+# profile uses 400 photos per class), so the interval is wide, and the bootstrap does not cover another
+# draw of the split or of the noise.
 #
 # ## Exercises
 #
@@ -715,19 +761,20 @@ quiz.show("04_domain_adaptation")
 # ## Key points
 #
 # - A domain shift can cost a model much of its accuracy on data that looks the same to us; measure it
-#   on held-out target data, and over seeds: source-only transfer from MNIST to USPS varied far more from
-#   seed to seed than source accuracy did (section 2).
-# - AdaBN, re-estimating BatchNormalization statistics on unlabelled target data in a few seconds, won
-#   back more than 10 points on every seed (section 7: the mean gain and its spread are in the claims
-#   ledger), undid a pure brightness change almost entirely, and won back part of a low-light shift on a
-#   frozen ImageNet base (one split, more than twice its bootstrap standard error).
-# - Deep CORAL (align covariances) and DANN (fool a domain classifier through gradient reversal) train
-#   with both domains, cost several times AdaBN's time and have weights to choose, which needs labelled
-#   target data to do honestly; on the one seed the quick profile runs, neither, with or without AdaBN
-#   after it, beat AdaBN alone by more than 3 points. Separate or concatenated batches made no
-#   difference beyond the spread over three seeds (the benchmark in section 4).
-# - Compare with the cheap alternatives: matching the preprocessing, and a few labelled target images,
-#   which beat every unsupervised method here on every seed. The target-trained model is the ceiling.
+#   on held-out target data, and over seeds: source-only transfer from MNIST to USPS moves far more from
+#   seed to seed than source accuracy does (section 2). Three seeds give a 95% interval too wide to see
+#   much; use five or more where runs are cheap.
+# - AdaBN re-estimates BatchNormalization statistics on unlabelled target data in a second. Judge it
+#   as a controlled pair: on the shifted target against on unshifted held-out source, where it has
+#   nothing to adapt (section 3; the printed verdicts and the claims ledger say what this run found).
+# - Know your model before reading a robustness test: a bias-free convolution followed by
+#   BatchNormalization divides out a change of brightness once the statistics are re-measured, so AdaBN
+#   "undoing" darkness is arithmetic, not evidence; noise is the test that tells.
+# - Deep CORAL and DANN train with both domains, cost a full training run and have weights to choose,
+#   which needs labelled target data to do honestly. DANN's domain classifier sees features normalised
+#   per domain; read its accuracy, and any probe, in that mode and in the test-time mode (section 5, 8).
+# - Compare with the cheap alternatives: matching the preprocessing (section 9), and a few labelled target
+#   images. The target-trained model is the ceiling.
 #
 # **Further reading**
 # - Li, Y., Wang, N., Shi, J., Liu, J. and Hou, X. (2016). Revisiting batch normalization for practical domain adaptation (AdaBN). arXiv:1603.04779.

@@ -7,10 +7,12 @@
 # sentences each from Amazon, Yelp and IMDb, half positive.
 #
 # **You will learn**
-# - what a BERT tokeniser does: word pieces, special tokens, padding, truncation, and what length costs;
+# - what a BERT tokeniser does: word pieces, special tokens, padding, truncation, and what length costs
+#   (at these lengths, the dense layers more than attention);
 # - sentence embeddings from a frozen encoder (mean pooling that masks padding), cached, with a small head,
 #   against TF-IDF and a Keras model trained from scratch, and with few labels;
-# - fine-tuning the whole encoder at a low learning rate (`BertTextClassifier`);
+# - fine-tuning the whole encoder at a low learning rate, pooled the way it was trained (mean, not `[CLS]`),
+#   started from the fitted head (LP-FT);
 # - a domain shift for text (Amazon to Yelp and IMDb) and what CORAL and a few target labels win back;
 # - what a decoder (GPT) model is and how it is used for transfer.
 #
@@ -38,8 +40,8 @@ ledger = claims.Ledger("07_text_transfer")           # the headline figures, in 
 
 # %% [markdown]
 # The quick profile embeds a subset (500 Amazon sentences, 200 each of Yelp and IMDb) at 32 word pieces
-# and fine-tunes for one epoch on 128 sentences; the full profile uses everything, 64 word pieces and
-# three epochs.
+# and fine-tunes for one epoch on the 400 training sentences; the full profile uses everything, 64 word
+# pieces and three epochs.
 
 # %%
 PROFILE = report.profile
@@ -50,8 +52,9 @@ AMAZON_N = 500 if QUICK else 1000          # 80% train, 20% test
 TARGET_N = 200 if QUICK else 1000          # Yelp and IMDb sentences, for the shift
 SIZES = [16, 32, 64, 128, None]             # labelled sentences (None: all)
 SEEDS = list(range(PROFILE.seeds))
-FT_SENTENCES = 128 if QUICK else None       # fine-tuning subset (None: all)
-FT_EPOCHS = 1 if QUICK else 3
+FEW_LABELS, FEW_SEEDS = 32, list(range(max(5, PROFILE.seeds)))  # section 4's claim: more seeds, it is cheap
+FT_EPOCHS = 1 if QUICK else 3              # fine-tuning, on all the training sentences
+TARGET_ACCURACY = 0.80                      # section 4: labels each method needs to reach it
 FEW_TARGET = 16                             # labelled target sentences in section 5
 times = {}
 
@@ -100,8 +103,23 @@ print("padding mask", np.asarray(batch["padding_mask"][0][:10]).astype(int))
 print([tokenizer.id_to_token(int(i)) for i in np.asarray(batch["token_ids"][0][:6])])
 
 # %% [markdown]
-# Attention costs grow with the square of the length, and every padded token is computed. How long are
-# these sentences? IMDb's are longer; at 32 word pieces some of them lose their end.
+# Every padded token is computed, so the length the preprocessor pads to sets the encoder's cost. How
+# does that cost grow? Attention compares every token with every other, a part that grows with the
+# square of the length n; but each layer also runs every token through dense layers (the query, key,
+# value and output projections, and a feed-forward block four times as wide), a part that grows with n.
+# Counting the multiply-adds of one layer from the encoder's own sizes:
+
+# %%
+d, ff = backbone.hidden_dim, backbone.intermediate_dim
+for n in (32, 64, 128, 512, 4096):
+    dense = n * (4 * d * d + 2 * d * ff)   # Q, K, V and output projections, and the feed-forward layers
+    scores = 2 * n * n * d                 # Q times K transposed, and the weights times V
+    print(f"{n:5d} tokens: the n^2 part is {scores / (dense + scores):5.1%} of a layer's multiply-adds")
+
+# %% [markdown]
+# At 32-64 word pieces the dense layers dominate and the cost grows about in proportion to the length:
+# doubling it roughly doubles the work, not four times it; the square only takes over at thousands of
+# tokens. How long are these sentences? IMDb's are longer; at 32 word pieces some of them lose their end.
 
 # %%
 for site, texts_ in [("amazon", x_train), *[(s, t[0]) for s, t in targets.items()]]:
@@ -188,17 +206,12 @@ print(f"scratch Keras over seeds {SEEDS}: {np.round(scratch_all, 3)}")
 
 # %% [markdown]
 # The encoder's head has no seed to vary (a logistic regression fitted to convergence); the scratch model
-# has, and every seed of it falls short of the frozen encoder:
+# has, so the comparison is over the scratch model's seeds:
 
 # %%
-beats_scratch = acc["encoder + LR"]["amazon"] - scratch_all
-print(f"encoder + LR minus scratch Keras, Amazon test: {beats_scratch.mean():+.3f} ± {beats_scratch.std():.3f} "
-      f"(min {beats_scratch.min():+.3f})")
-assert beats_scratch.min() > 0.05
-ledger.record("a pretrained text encoder beats training from scratch", section="3",
-              figure=f"frozen encoder + LR minus a Keras model trained from scratch, Amazon test accuracy, "
-                     f"{len(x_train)} training sentences, scratch seeds {SEEDS[0]}-{SEEDS[-1]} (spread: std)",
-              value=beats_scratch.mean(), spread=beats_scratch.std(), verdict="shown")
+encoder_all = [acc["encoder + LR"]["amazon"]] * len(SEEDS)
+print(claims.conclusion(claims.compare(encoder_all, scratch_all), "the frozen encoder + LR",
+                        "the Keras model trained from scratch", f"on Amazon with all {len(x_train)} labels"))
 
 # %% [markdown]
 # ## 4. Less data
@@ -211,7 +224,7 @@ ledger.record("a pretrained text encoder beats training from scratch", section="
 start = time.time()
 curve = {m: {} for m in acc}
 for k in SIZES:
-    for seed in SEEDS:
+    for seed in FEW_SEEDS if k == FEW_LABELS else SEEDS:
         idx = np.random.default_rng(100 + seed).permutation(len(x_train))[: k or len(x_train)]
         if len(set(y_train[idx])) < 2:
             continue
@@ -228,77 +241,113 @@ for method, row in curve.items():
     print(f"{method:14s}", "  ".join(f"{k or 'all'}: {np.mean(v):.2f}±{np.std(v):.2f}" for k, v in row.items()))
 
 # %% [markdown]
-# The encoder's lead, seed by seed (each seed labels the same sentences for every method):
+# Pretraining should matter most where labels are few (Howard and Ruder 2018 report that ULMFiT with 100
+# labels matched training from scratch on 100 times more). So the course's claim is measured as a pair:
+# the encoder against the scratch model with 32 labelled sentences (over five seeds: cheap here), and with all of them, where the
+# scratch model has the most to learn from. Each seed labels the same sentences for every method.
 
 # %%
-gap = {other: {k: np.array(curve["encoder + LR"][k]) - np.array(curve[other][k]) for k in SIZES}
-       for other in ("TF-IDF + LR", "scratch Keras")}
-for other, row in gap.items():
-    print(f"encoder minus {other:13s}", "  ".join(f"{k or 'all'}: {g.mean():+.2f}±{g.std():.2f}" for k, g in row.items()))
-lead = {k: g.mean() for k, g in gap["TF-IDF + LR"].items()}
-assert all(g.mean() > 0.03 for row in gap.values() for g in row.values())   # ahead at every size
-middle = max(lead[k] for k in (32, 64, 128))
-assert lead[16] < middle and lead[None] + 0.03 < min(lead[k] for k in (32, 64, 128))
-ledger.record("the encoder's lead over TF-IDF is largest where labels are fewest", section="4",
-              figure=f"(encoder minus TF-IDF at 16 labels) minus its largest value at 32-128 labels, Amazon test "
-                     f"accuracy, seeds {SEEDS[0]}-{SEEDS[-1]} (spread: std of the lead at 16)",
-              value=lead[16] - middle, spread=gap["TF-IDF + LR"][16].std(), verdict="not shown")
+few, many = claims.compare(curve["encoder + LR"][FEW_LABELS], curve["scratch Keras"][FEW_LABELS]), \
+    claims.compare(curve["encoder + LR"][None], curve["scratch Keras"][None])
+print(claims.conclusion(few, "the frozen encoder + LR", "a model from scratch", f"with {FEW_LABELS} labels"))
+print(claims.conclusion(many, "the frozen encoder + LR", "a model from scratch", f"with all {len(x_train)} labels"))
+ledger.record("a pretrained text encoder beats training from scratch", section="4",
+              figure="frozen encoder + LR minus a Keras model trained from scratch, Amazon test accuracy, "
+                     "paired over the seeds that draw the labelled sentences",
+              comparison=few, condition=f"{FEW_LABELS} labelled Amazon sentences, seeds {FEW_SEEDS[0]}-{FEW_SEEDS[-1]}",
+              contrast=many, contrast_condition=f"all {len(x_train)} labelled sentences")
+
+# %%
+lead = {k: np.array(curve["encoder + LR"][k]) - np.array(curve["TF-IDF + LR"][k]) for k in SIZES}
+print("encoder minus TF-IDF:", "  ".join(f"{k or 'all'}: {g.mean():+.2f}" for k, g in lead.items()))
+shrinks = claims.compare(lead[FEW_LABELS][: len(lead[None])], lead[None])  # paired: the seeds both ran
+print(claims.conclusion(shrinks, "the lead over TF-IDF with 32 labels", f"the lead with all {len(x_train)}"))
+ledger.record("the encoder's lead over TF-IDF is larger with few labels than with all", section="4",
+              figure="(encoder minus TF-IDF at 32 labels) minus (the same with all labels), Amazon test accuracy",
+              comparison=shrinks, condition=f"32 against all {len(x_train)} labelled Amazon sentences, "
+                                            f"seeds {SEEDS[0]}-{SEEDS[-1]}")
 
 # %% [markdown]
-# The encoder is ahead at every size, but its lead is not largest at the fewest labels: with 16 sentences
-# every method is close to guessing, and which sentences are labelled moves the encoder's accuracy most
-# (the widest spread). The lead over TF-IDF is widest between 32 and 128 labels, where the encoder is
-# already good and TF-IDF has seen too few words to generalise, and narrows with all the training
-# sentences, as TF-IDF catches up. The scratch model, which must learn its word embeddings from these
-# few sentences, is behind the encoder at every size too.
+# Another way to read the curve: how many labelled sentences does each method need to reach a given
+# accuracy? Between two measured sizes the mean accuracy is interpolated on a log scale of labels.
+
+# %%
+def labels_needed(row, target=TARGET_ACCURACY):
+    sizes = [k or len(x_train) for k in row]
+    means = [np.mean(v) for v in row.values()]
+    for (k0, a0), (k1, a1) in zip(zip(sizes, means), zip(sizes[1:], means[1:])):
+        if a0 >= target:
+            return k0
+        if a1 >= target:
+            return round(np.exp(np.log(k0) + (target - a0) / (a1 - a0) * (np.log(k1) - np.log(k0))))
+    return None
+
+for method, row in curve.items():
+    needed = labels_needed(row)
+    print(f"{method:14s} reaches {TARGET_ACCURACY:.2f}: "
+          + (f"with about {needed} labelled sentences" if needed else f"not within {len(x_train)}"))
+
+# %% [markdown]
+# Read the printed verdicts, not a rule. In the course's runs, with 16 sentences every method was close to
+# guessing and which sentences were labelled moved the encoder's accuracy most (the widest spread), and
+# with all the training sentences TF-IDF and the scratch model had more to learn from. The labels each method needs for the
+# same accuracy are the practical form of "transfer needs less labelled data".
 #
 # ## 5. Fine-tuning the whole encoder
 #
-# `BertTextClassifier` is the same backbone with a dropout and a dense layer on the `[CLS]` output. All
-# 22.7 M weights train, so the learning rate is low (2e-5, as in the BERT paper). It is much slower than a
-# head on cached embeddings: every step runs the encoder forwards and backwards.
+# KerasHub's `BertTextClassifier` puts a dense layer on the `[CLS]` token's output; but this encoder was
+# trained (by sentence-transformers) so that the **mean** of its tokens is the sentence, and its `[CLS]`
+# output was never trained to be one. So the classifier here pools the way the encoder was trained:
+# `text.mean_pooled_classifier` is the backbone, masked mean pooling and one logit. Its logit starts
+# from the logistic regression fitted on the frozen embeddings (LP-FT: linear probe, then fine-tune,
+# Kumar et al. 2022), so fine-tuning starts where feature extraction ended; then all 22.7 M weights
+# train at a low learning rate (AdamW, 3e-5) for `FT_EPOCHS` epoch(s) on all the training sentences. A
+# second copy of the encoder is loaded for it: the frozen one still serves the cached embeddings.
 
 # %%
 keras.utils.set_random_seed(0)
-classifier = text.load_text_model("classifier", PRESET, num_classes=2)
-classifier.preprocessor.sequence_length = SEQUENCE_LENGTH
-classifier.compile(optimizer=keras.optimizers.AdamW(2e-5), metrics=["accuracy"],
-                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-n_ft = FT_SENTENCES or len(x_train)
+tuned_backbone = text.load_text_model("backbone", PRESET)
+tuned_backbone.get_layer("pooled_dense").trainable = False       # the [CLS] pooler: unused here
+classifier = text.mean_pooled_classifier(tuned_backbone, head=(head.coef_.T, head.intercept_))
+classifier.compile(optimizer=keras.optimizers.AdamW(3e-5), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+def tokens(texts_):
+    return {k: np.asarray(v).astype("int32") for k, v in preprocessor(list(texts_)).items()}
 start = time.time()
-history = classifier.fit(x_train[:n_ft], y_train[:n_ft], batch_size=16, epochs=FT_EPOCHS, verbose=0)
+classifier.fit(tokens(x_train), y_train, batch_size=16, epochs=FT_EPOCHS, verbose=0)
 times["fine-tuning per epoch"] = (time.time() - start) / FT_EPOCHS
 ft_sets = {"amazon": (x_test, y_test)} if QUICK else test_sets
-acc["fine-tuned"] = {s: float(np.mean(np.argmax(classifier.predict(t, batch_size=32, verbose=0), -1) == y))
-                     for s, (t, y) in ft_sets.items()}
-print(f"{n_ft} sentences, {FT_EPOCHS} epoch(s), {times['fine-tuning per epoch']:.1f} s per epoch; "
-      f"Amazon test {acc['fine-tuned']['amazon']:.3f}")
-assert acc["fine-tuned"]["amazon"] > 0.6
-if QUICK:  # one epoch on 128 sentences: behind a head fitted on the same number of cached embeddings
-    print(f"the frozen encoder's head on 128 labels: {np.mean(curve['encoder + LR'][128]):.3f}")
-    assert acc["fine-tuned"]["amazon"] < np.mean(curve["encoder + LR"][128])
+ft_correct = {s: (classifier.predict(tokens(t), batch_size=32, verbose=0)[:, 0] > 0) == y for s, (t, y) in ft_sets.items()}
+acc["fine-tuned"] = {s: float(c.mean()) for s, c in ft_correct.items()}
+print(f"{len(x_train)} sentences, {FT_EPOCHS} epoch(s), {times['fine-tuning per epoch']:.1f} s per epoch")
+
+# %%
+frozen_correct = head.predict(emb["amazon"]) == y_test
+ft_vs_frozen = claims.compare_examples(ft_correct["amazon"], frozen_correct)  # one run: over the test sentences
+print(claims.conclusion(ft_vs_frozen, "fine-tuning the encoder", "its frozen embeddings + LR", "on Amazon test"))
 
 # %% [markdown]
-# In the quick profile one epoch on 128 sentences is a demonstration of the mechanics, not a fair
-# comparison; it stays behind the head fitted on 128 cached embeddings (printed beside it).
-# With all 800 Amazon training sentences at 64 word pieces, `benchmarks/text_transfer.py --sequence-length 64`
-# measured three epochs of fine-tuning at 0.900 ± 0.011 (seeds 0-2) against 0.840 for the frozen encoder's
-# head on the same 200 test sentences: six points better, at one to two minutes an epoch on the course's
-# 2-core test machine (shared with other jobs), where the head on cached embeddings takes under a second.
+# One run and 100 test sentences in the quick profile: the interval is over the test sentences, and the
+# printed smallest detectable effect says how large a gain this set-up could have seen. On the full data
+# (800 training sentences, 200 test sentences, 64 word pieces, three epochs, three seeds),
+# `python benchmarks/text_transfer.py --sequence-length 64` fine-tunes the same mean-pooled model and
+# prints its accuracy beside the frozen encoder's, epoch by epoch: in the course's run, 0.910, 0.900 and
+# 0.905 after three epochs (seeds 0-2) against 0.840 for the frozen encoder's head, on the same 200 test
+# sentences, where one sentence is half a point: with six times the quick profile's steps, every seed
+# ended above the frozen head. Either way, fine-tuning costs seconds to minutes an epoch on a CPU, where
+# the head on cached embeddings takes under a second.
 #
 # Now read a sentence of your own through the models above: its word pieces, and the probability that it
-# is positive for the frozen encoder's head, the fine-tuned classifier (in the quick profile, after its
-# one short epoch), TF-IDF and the scratch model. In JupyterLab, type a negation ("not bad at all"), a
+# is positive for the frozen encoder's head, the fine-tuned classifier, TF-IDF and the scratch model. In JupyterLab, type a negation ("not bad at all"), a
 # rare word of praise ("scrumptious"), or a line from a film review, and see which models follow.
 
 # %%
 def draw_sentence(sentence):
     sentence = sentence.strip() or "(empty)"
     print("word pieces:", " ".join(text.word_pieces(tokenizer, sentence)))
-    logits = classifier.predict([sentence], verbose=0)
+    logit = classifier.predict(tokens([sentence]), verbose=0)[0, 0]
     vectorize, model = scratch
     p = {"encoder + LR": head.predict_proba(text.sentence_embeddings(backbone, preprocessor, [sentence]))[0, 1],
-         "fine-tuned": keras.ops.convert_to_numpy(keras.ops.softmax(logits))[0, 1],
+         "fine-tuned": 1 / (1 + np.exp(-logit)),
          "TF-IDF + LR": tfidf.predict_proba(vectorizer.transform([sentence]))[0, 1],
          "scratch Keras": model.predict(np.asarray(vectorize([sentence])), verbose=0)[0, 0]}
     for name, prob in p.items():
@@ -332,19 +381,17 @@ for seed in SEEDS:
     drops["encoder + LR"].append(h.score(all_emb[te], all_y[te]) - min(h.score(emb[s], y) for s, (_, y) in targets.items()))
     drops["TF-IDF + LR"].append(m.score(v.transform([all_x[i] for i in te]), all_y[te])
                                 - min(m.score(v.transform(t), y) for t, y in targets.values()))
-extra_loss = np.array(drops["TF-IDF + LR"]) - np.array(drops["encoder + LR"])
 for method, d in drops.items():
     print(f"{method:14s} loss to the worse site: {np.mean(d):.3f} ± {np.std(d):.3f}")
-print(f"TF-IDF loses {extra_loss.mean():+.3f} ± {extra_loss.std():.3f} more (min {extra_loss.min():+.3f})")
-assert extra_loss.min() > 0.03
+keeps = claims.compare(-np.array(drops["encoder + LR"]), -np.array(drops["TF-IDF + LR"]))
+print(claims.conclusion(keeps, "the frozen encoder", "TF-IDF", "in accuracy kept from Amazon to the worse site"))
 ledger.record("a frozen text encoder loses less than TF-IDF from Amazon to Yelp and IMDb", section="6",
-              figure=f"TF-IDF's loss minus the frozen encoder's, Amazon test to the worse of Yelp and IMDb, "
-                     f"{len(SEEDS)} re-splits of the Amazon sentences (spread: std)",
-              value=extra_loss.mean(), spread=extra_loss.std(), verdict="shown")
+              figure="TF-IDF's loss minus the frozen encoder's, Amazon test to the worse of Yelp and IMDb",
+              comparison=keeps, condition=f"{len(SEEDS)} re-splits of {len(all_x)} Amazon sentences")
 
 # %% [markdown]
-# TF-IDF loses most: the words that mark sentiment in phone reviews are not those of film reviews, and a
-# word it never saw counts for nothing. The encoder learnt on far more text than these 400 sentences.
+# Where TF-IDF loses more (the verdict above), the reason is plain: the words that mark sentiment in phone
+# reviews are not those of film reviews, and a word it never saw counts for nothing. The encoder learnt on far more text than these 400 sentences.
 #
 # Can the course's tools close what is left? **CORAL** (04_domain_adaptation, here in its closed form,
 # Sun et al. 2016) re-colours the Amazon embeddings with the target's covariance, using target sentences
@@ -374,23 +421,44 @@ for name in table["yelp"]:
                                    for site, a in ((s, table[s][name]) for s in table)))
 
 # %% [markdown]
-# Read the table plainly. CORAL helps on Yelp and not on IMDb: it has no setting chosen on target labels
-# here (eps is fixed), and with a few hundred sentences in 384 dimensions the covariance it matches is
-# itself noisy; the frozen encoder already transfers well, so there is not much left to close. Sixteen
-# labelled target sentences added to the source's help on Yelp and change nothing beyond the spread on
-# IMDb; on their own they are too few, worse than the source model on both sites.
+# Each remedy against source only, per site, paired over the draws; and CORAL where there is no shift,
+# re-colouring the Amazon training embeddings with the covariance of the Amazon test sentences (each
+# re-split of section 6's cell gives one pair). With a few hundred sentences in 384 dimensions the
+# covariance CORAL matches is itself noisy, and its eps is fixed, not chosen on target labels.
 
 # %%
 add = f"+ {FEW_TARGET} target labels"
-assert gain["yelp"]["CORAL (no labels)"].mean() > 0.03 and gain["imdb"]["CORAL (no labels)"].mean() < 0.01
-assert gain["yelp"][add].mean() > 0.02 and abs(gain["imdb"][add].mean()) < 0.03
-assert all(gain[site][f"only the {FEW_TARGET} target labels"].mean() < 0 for site in table)
-for claim, name in [("CORAL on the frozen encoder's features closes part of the text domain shift", "CORAL (no labels)"),
-                    (f"adding {FEW_TARGET} labelled target sentences closes part of the text domain shift", add)]:
-    ledger.record(claim, section="6", figure=f"{name} minus source only, accuracy on the unlabelled target sentences, "
-                  f"mean of {len(SEEDS)} draws: Yelp {gain['yelp'][name].mean():+.3f}, IMDb {gain['imdb'][name].mean():+.3f} "
-                  "(value: their mean; spread: the larger std)", value=np.mean([g[name].mean() for g in gain.values()]),
-                  spread=max(g[name].std() for g in gain.values()), verdict="mixed")
+for name in ["CORAL (no labels)", add, f"only the {FEW_TARGET} target labels"]:
+    for site in table:
+        print(claims.conclusion(claims.compare(table[site][name], table[site]["source only"]), name, "source only", f"on {site}"))
+coral_none = []
+for seed in SEEDS:   # the no-shift control: the re-splits of section 6
+    order = np.random.default_rng(seed).permutation(len(all_x))
+    tr, te = order[:n_train], order[n_train:]
+    plain = encoder_head(all_emb[tr], all_y[tr]).score(all_emb[te], all_y[te])
+    aligned = encoder_head(adapt.coral_align(all_emb[tr], all_emb[te], eps=0.1), all_y[tr]).score(all_emb[te], all_y[te])
+    coral_none.append(aligned - plain)
+both_sites = {n: np.mean([table[s][n] for s in table], 0) - np.mean([table[s]["source only"] for s in table], 0)
+              for n in ("CORAL (no labels)", add)}
+
+# %%
+coral_shift, coral_control = claims.compare(both_sites["CORAL (no labels)"]), claims.compare(coral_none)
+print(claims.conclusion(coral_shift, "CORAL", "source only", "on Yelp and IMDb (mean of the two)"))
+print(claims.conclusion(coral_control, "CORAL", "source only", "on Amazon (no shift)"))
+ledger.record("CORAL on the frozen encoder's features closes part of the text domain shift", section="6",
+              figure="CORAL minus source only, accuracy on the unlabelled target sentences, mean of Yelp and IMDb",
+              comparison=coral_shift, condition=f"Amazon -> Yelp and IMDb, {len(SEEDS)} draws of the held-out sentences",
+              contrast=coral_control, contrast_condition="Amazon -> Amazon test sentences (no shift), re-splits")
+few_gain = claims.compare(both_sites[add])
+print(claims.conclusion(few_gain, f"adding {FEW_TARGET} target labels", "source only", "on Yelp and IMDb (mean)"))
+ledger.record(f"adding {FEW_TARGET} labelled target sentences closes part of the text domain shift", section="6",
+              figure=f"{add} minus source only, accuracy on the other target sentences, mean of Yelp and IMDb",
+              comparison=few_gain, condition=f"Amazon -> Yelp and IMDb, {len(SEEDS)} draws of the labelled sentences")
+
+# %% [markdown]
+# Read the verdicts plainly: the frozen encoder already transfers well, so there is not much left to
+# close, and the intervals say whether this run could tell what each remedy did. Sixteen target
+# sentences alone are too few to train on; added to the source's, they are a cheap thing to try.
 
 # %% [markdown]
 # ## 7. GPT: decoder models
@@ -479,19 +547,19 @@ quiz.show("07_text_transfer")
 # %% [markdown]
 # ## Key points
 # - The image recipe carries over to text: a frozen pretrained encoder, cached sentence embeddings and a
-#   small head beat a model trained from scratch (every seed) and TF-IDF at every number of labels tried.
-#   The lead over TF-IDF is widest between 32 and 128 labels, not at 16, where every method is close to
-#   guessing and which sentences are labelled matters most; with all the labels it narrows.
+#   small head. Measure it as a pair: against a model from scratch with few labels and with all of them
+#   (section 4; the printed verdicts and the claims ledger say what this run found), and count the labels
+#   each method needs to reach the same accuracy.
 # - A BERT tokeniser splits rare words into word pieces and adds `[CLS]`/`[SEP]`; padding and truncation
-#   fix the length, and length is what the encoder's time grows with.
-# - Mean pooling must mask the padding; this encoder was trained for mean-pooled embeddings.
-# - Fine-tuning all 22.7 M weights at a low learning rate is possible on a CPU but far slower than a head
-#   on cached embeddings. With all 800 Amazon sentences and three epochs it beat the frozen encoder by six
-#   points over three seeds (`benchmarks/text_transfer.py`); in the quick profile's one epoch on 128
-#   sentences it does not. Measure before you choose it.
-# - Across sites, TF-IDF loses more than the frozen encoder on every re-split of the Amazon sentences.
-#   What is left is small, and closing it is mixed: CORAL helped on Yelp and not on IMDb; 16 labelled
-#   target sentences helped on Yelp and changed nothing beyond the spread on IMDb. Measure on your target.
+#   fix the length. At 32-64 word pieces the dense layers, not attention's square, dominate the cost: it
+#   grows about in proportion to the length.
+# - Pool the way the encoder was trained: this one was trained for masked mean pooling, so its sentence
+#   embedding, and the classifier you fine-tune, average the real tokens rather than read `[CLS]`.
+# - Fine-tuning all 22.7 M weights at a low learning rate, started from the fitted head (LP-FT), is
+#   possible on a CPU but far slower than a head on cached embeddings; the lesson prints what it won and
+#   how large a gain its test set could have seen. Measure before you choose it.
+# - Across sites, compare what each model keeps; CORAL and a few target labels are measured against source
+#   only, with CORAL's no-shift control beside them. Measure on your target.
 # - GPT-style decoders transfer by prompting or by fine-tuning the causal language model.
 #
 # **Further reading**

@@ -23,7 +23,8 @@ concatenated batch did clearly worse on MNIST -> USPS).
 Everything is imported from here (``adapt.DANN``, ``adapt.coral_loss``); the
 modules behind it are :mod:`~tlcourse.adapt.layers` (gradient reversal),
 :mod:`~tlcourse.adapt.losses` (CORAL, DANN's ramp), :mod:`~tlcourse.adapt.models`
-(the two-domain models), :mod:`~tlcourse.adapt.batchnorm` (AdaBN) and
+(the two-domain models), :mod:`~tlcourse.adapt.batchnorm` (AdaBN, features under each domain's own
+statistics) and
 :mod:`~tlcourse.adapt.streams` (training batches, accuracy). The model that
 04_domain_adaptation adapts is :func:`tlcourse.scratch.digits_cnn`.
 """
@@ -33,9 +34,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from tlcourse.adapt.batchnorm import adabn
+from tlcourse.adapt.batchnorm import adabn, with_own_statistics
 from tlcourse.adapt.losses import coral_align, coral_loss, dann_schedule
-from tlcourse.adapt.streams import accuracy, domain_dataset
+from tlcourse.adapt.streams import accuracy, correct, domain_dataset
 
 if TYPE_CHECKING:  # for type checkers and editors only: at run time they load on first use (below)
     from tlcourse.adapt.layers import GradientReversal
@@ -49,8 +50,10 @@ __all__ = [
     "adabn",
     "coral_align",
     "coral_loss",
+    "correct",
     "dann_schedule",
     "domain_dataset",
+    "with_own_statistics",
 ]
 
 # The Keras classes live in modules that import TensorFlow at the top; they load on first use, so that

@@ -12,7 +12,58 @@ import numpy as np
 
 from tlcourse.models import all_layers
 
-__all__ = ["adabn"]
+__all__ = ["adabn", "with_own_statistics"]
+
+
+def _bn_layers(model: Any) -> list[Any]:
+    import keras
+
+    # all_layers walks `.layers`, which for a subclassed model (DANN, DeepCORAL) holds the sub-models
+    # assigned as attributes, so it reaches their BN layers too. A layer shared by two containers
+    # appears once per container: keep it once, so each layer is set and restored once.
+    layers, seen = [], set()
+    for layer in [model, *all_layers(model)]:
+        if isinstance(layer, keras.layers.BatchNormalization) and id(layer) not in seen:
+            seen.add(id(layer))
+            layers.append(layer)
+    return layers
+
+
+def with_own_statistics(model: Any, x: Any, *, batch_size: int = 500) -> np.ndarray:
+    """``model(x)`` with every BatchNormalization layer normalising by the statistics of ``x``'s own batches.
+
+    Introduced in 04_domain_adaptation. This is how a two-domain model's layers
+    see each domain *during training* (a source batch and a target batch, each
+    normalised with its own batch mean and variance), while ``model(x,
+    training=False)`` uses the moving statistics, as at test time. The moving
+    statistics are left exactly as they were (momentum 1 for the pass), and no
+    weight changes. Every layer runs in training mode, so call it on feature
+    extractors without dropout (such as :func:`tlcourse.scratch.digits_cnn`'s).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tlcourse.scratch import digits_cnn
+    >>> fe, _ = digits_cnn()
+    >>> x = np.random.default_rng(0).random((64, 28, 28, 1), dtype="float32")
+    >>> before = [w.numpy().copy() for w in fe.weights]
+    >>> with_own_statistics(fe, x, batch_size=32).shape
+    (64, 128)
+    >>> all(np.array_equal(a, w.numpy()) for a, w in zip(before, fe.weights))   # nothing moved
+    True
+    """
+    layers = _bn_layers(model)
+    saved = [(layer.momentum, layer.trainable) for layer in layers]
+    out = []
+    try:
+        for layer in layers:
+            layer.momentum, layer.trainable = 1.0, True   # new = 1 * old + 0 * batch: the moving statistics stay
+        for start in range(0, len(x), batch_size):
+            out.append(np.asarray(model(np.asarray(x[start : start + batch_size], np.float32), training=True)))
+    finally:
+        for layer, (momentum, trainable) in zip(layers, saved):
+            layer.momentum, layer.trainable = momentum, trainable
+    return np.concatenate(out)
 
 
 def adabn(model: Any, x_target: Any, *, batch_size: int = 256) -> Any:
@@ -45,17 +96,9 @@ def adabn(model: Any, x_target: Any, *, batch_size: int = 256) -> Any:
     >>> bool(np.all(fe.layers[1].moving_mean.numpy() != 0))
     True
     """
-    import keras
     import tensorflow as tf
 
-    # all_layers walks `.layers`, which for a subclassed model (DANN, DeepCORAL) holds the sub-models
-    # assigned as attributes, so it reaches their BN layers too. A layer shared by two containers
-    # appears once per container: keep it once, so each layer is set and restored once.
-    layers, seen = [], set()
-    for layer in [model, *all_layers(model)]:
-        if isinstance(layer, keras.layers.BatchNormalization) and id(layer) not in seen:
-            seen.add(id(layer))
-            layers.append(layer)
+    layers = _bn_layers(model)
     if not layers:
         return model
     saved = [(layer.momentum, layer.trainable) for layer in layers]

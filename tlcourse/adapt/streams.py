@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["accuracy", "domain_dataset"]
+__all__ = ["accuracy", "correct", "domain_dataset"]
 
 
 def _shift(images: Any, pixels: int, seed: Any) -> Any:
@@ -79,6 +79,27 @@ def domain_dataset(
     return both.prefetch(tf.data.AUTOTUNE)
 
 
+def correct(model: Any, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
+    """Which of ``(x, y)`` ``model`` (logits or probabilities) gets right, in inference mode: booleans.
+
+    Introduced in 04_domain_adaptation, where two models' answers on the same test images give a paired
+    bootstrap standard error of their difference.
+
+    Examples
+    --------
+    >>> import keras, numpy as np
+    >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    >>> correct(m, np.zeros((4, 2), "float32"), np.zeros(4, int)).shape
+    (4,)
+    """
+    import tensorflow as tf
+
+    preds = []
+    for start in range(0, len(x), batch_size):
+        preds.append(np.argmax(np.asarray(model(tf.constant(x[start : start + batch_size]), training=False)), -1))
+    return np.concatenate(preds) == np.asarray(y)
+
+
 def accuracy(model: Any, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512) -> float:
     """Classification accuracy of ``model`` (logits or probabilities) on ``(x, y)``, in inference mode.
 
@@ -89,9 +110,4 @@ def accuracy(model: Any, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512)
     >>> 0.0 <= accuracy(m, np.zeros((4, 2), "float32"), np.zeros(4, int)) <= 1.0
     True
     """
-    import tensorflow as tf
-
-    preds = []
-    for start in range(0, len(x), batch_size):
-        preds.append(np.argmax(np.asarray(model(tf.constant(x[start : start + batch_size]), training=False)), -1))
-    return float(np.mean(np.concatenate(preds) == np.asarray(y)))
+    return float(np.mean(correct(model, x, y, batch_size=batch_size)))
