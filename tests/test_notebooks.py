@@ -295,3 +295,36 @@ def test_recorded_claims_reads_record_calls_only():
               'print("not a record call")\n')
     assert {"a claim", "two lines joined"} <= recorded_claims(source)
     assert "not a record call" not in recorded_claims(source)
+
+
+def hand_typed_verdicts(source):
+    """``(line, verdict)`` of each ``.record(...)`` call whose verdict is not computed by ``claims.compare``.
+
+    A measured claim passes ``comparison=`` (the verdict follows from the numbers by one rule); only a claim
+    cited from a published source may pass ``verdict="shown (cited)"``.
+    """
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record":
+            given = {k.arg: k.value for k in node.keywords}
+            if "comparison" in given:
+                continue
+            verdict = given.get("verdict")
+            said = verdict.value if isinstance(verdict, ast.Constant) else ast.unparse(verdict) if verdict else None
+            if said != "shown (cited)":
+                found.append((node.lineno, said))
+    return found
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_a_lesson_never_types_a_measured_verdict_by_hand(path):
+    typed = hand_typed_verdicts(path.read_text(encoding="utf-8"))
+    assert not typed, f"{path.name}: record(...) without comparison= at lines {typed}: use claims.compare"
+
+
+def test_the_hand_typed_verdict_check_can_fail():
+    source = ('ledger.record("a", section="1", figure="f", comparison=c)\n'
+              'ledger.record("b", section="1", figure="f", value=None, verdict="shown (cited)")\n'
+              'ledger.record("c", section="1", figure="f", value=0.1, verdict="shown" if x > 0 else "mixed")\n'
+              'ledger.record("d", section="1", figure="f", value=0.1, verdict="not shown")\n')
+    assert hand_typed_verdicts(source) == [(3, "'shown' if x > 0 else 'mixed'"), (4, "not shown")]

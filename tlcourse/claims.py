@@ -63,7 +63,8 @@ from scipy import stats
 
 from tlcourse import settings
 
-__all__ = ["OUTCOMES", "SEED_CLAIMS", "VERDICTS", "Comparison", "Ledger", "compare", "conclusion", "load", "verdict_of"]
+__all__ = ["OUTCOMES", "SEED_CLAIMS", "VERDICTS", "Comparison", "Ledger", "compare", "compare_examples", "conclusion", "load",
+           "verdict_of"]
 
 #: What :func:`compare` finds of arm A against arm B.
 OUTCOMES = ("better", "worse", "no difference detected")
@@ -181,6 +182,34 @@ def compare(a: Sequence[float], b: Sequence[float] | None = None, *, se_floor: f
     outcome = "better" if effect - half > 0 else "worse" if effect + half < 0 else "no difference detected"
     return Comparison(effect=effect, half_width=half, detectable=(crit + _POWER_Z) * se, n=n, outcome=outcome,
                       over=over or (f"{n} seeds" if n > 1 else "the test examples of one run"))
+
+
+def compare_examples(correct_a: Sequence[float], correct_b: Sequence[float], *, draws: int = 2000,
+                     seed: int = 0) -> Comparison:
+    """:func:`compare` for one run of each arm, scored on the same test examples: the paired bootstrap.
+
+    ``correct_a[i]`` is 1 where arm A got test example ``i`` right (0 otherwise), ``correct_b``
+    the same for arm B. The standard error of the accuracy difference is the spread of that
+    difference over ``draws`` resamples of the examples (with replacement, the same resample for
+    both arms), so the interval says how sure one run is on these examples, not across seeds.
+    Introduced in 04_domain_adaptation.
+
+    Examples
+    --------
+    >>> a = np.r_[np.ones(180), np.zeros(20)]           # 0.90 on 200 examples
+    >>> b = np.r_[np.ones(150), np.zeros(50)]           # 0.75 on the same examples
+    >>> c = compare_examples(a, b)
+    >>> c.outcome, round(c.effect, 2), c.over
+    ('better', 0.15, '200 test examples of one run')
+    >>> compare_examples(a, a).outcome                   # the same model: no interval to speak of, no difference
+    'no difference detected'
+    """
+    a, b = np.asarray(correct_a, dtype=float), np.asarray(correct_b, dtype=float)
+    if a.ndim != 1 or a.shape != b.shape or a.size == 0:
+        raise ValueError(f"compare_examples needs two equal lists of per-example scores; got {a.shape} and {b.shape}")
+    idx = np.random.default_rng(seed).integers(0, a.size, (draws, a.size))
+    se = float(np.std(a[idx].mean(axis=1) - b[idx].mean(axis=1)))
+    return compare([a.mean()], [b.mean()], se_floor=max(se, 1e-12), over=f"{a.size} test examples of one run")
 
 
 def conclusion(result: Comparison, what: str, against: str, where: str = "") -> str:
