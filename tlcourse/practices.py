@@ -1,8 +1,12 @@
-"""Machinery for 05_best_practices: layer-wise learning rates, timing, sizes.
+"""Machinery for 05_best_practices: timing, sizes, and layer-wise learning rates.
 
-Introduced in 05_best_practices. Keras has no per-layer learning rates built in;
-:class:`DiscriminativeAdam` adds them as a plain Adam whose step is multiplied,
-variable by variable, by a factor chosen from the variable's path.
+Introduced in 05_best_practices, whose speed and saving sections time predictions
+(:func:`images_per_second`) and weigh files (:func:`file_size_mb`). Keras has no
+per-layer learning rates built in; :class:`DiscriminativeAdam` adds them as a
+plain Adam whose step is multiplied, variable by variable, by a factor chosen
+from the variable's path (ULMFiT's discriminative fine-tuning, Howard and Ruder
+2018). No lesson measures it any more; it is kept for learners who want to try
+it on their own fine-tuning.
 """
 
 from __future__ import annotations

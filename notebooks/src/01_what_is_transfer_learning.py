@@ -334,8 +334,9 @@ ledger.record("transfer gives better results", section="3", comparison=plenty, c
 
 # %% [markdown]
 # How big the gain is depends on the base. The offline mirror only has the smallest ImageNet MobileNets
-# (MobileNetV2 0.35 has about 60% ImageNet top-1 accuracy, against 71% for the full-width model, in the
-# Keras Applications table), and better ImageNet models give better features for other tasks (Kornblith,
+# (MobileNetV2 0.35 reaches about 60% ImageNet top-1 accuracy at 224 px, against 71% for the full-width model,
+# in Sandler et al. 2018's published checkpoints; at the smaller sizes used here it scores lower), and
+# better ImageNet models give better features for other tasks (Kornblith,
 # Shlens and Le, 2019, Figure 1). At `SCRATCH_SIZE` px the base sees a 2x2 map at its last layer, far below
 # what it was trained on; the third curve shows what it gives at its own size. With enough data and training
 # a model from scratch can catch up with a pretrained one (He, Girshick and Dollár, 2019): compare the
@@ -537,7 +538,7 @@ quiz.show("01_what_is_transfer_learning")
 # - Less labelled data: with 5 photos per class, both at the same small resolution, compare the pretrained
 #   features with a CNN trained from scratch on the same photos until it stops improving; then with the
 #   whole pool, where the gain should shrink. The gain is modest with this small base (about 60% ImageNet
-#   top-1) at small sizes; better ImageNet models transfer better (Kornblith et al., 2019).
+#   top-1 at 224 px, less at the small sizes used here); better ImageNet models transfer better (Kornblith et al., 2019).
 # - Better results: on the whole pool at equal resolution, a scratch CNN trained to its best can come close
 #   (He et al., 2019, found that with enough data and training it catches up); the same network with random
 #   weights shows what the pretraining itself contributes.
@@ -552,4 +553,3 @@ quiz.show("01_what_is_transfer_learning")
 # - Kornblith, S., Shlens, J. and Le, Q. V. (2019). Do better ImageNet models transfer better? *CVPR*.
 # - He, K., Girshick, R. and Dollár, P. (2019). Rethinking ImageNet pre-training. *ICCV*.
 # - Zeiler, M. D. and Fergus, R. (2014). Visualizing and understanding convolutional networks. *ECCV*.
-# - Sandler, M., Howard, A., Zhu, M., Zhmoginov, A. and Chen, L.-C. (2018). MobileNetV2: Inverted residuals and linear bottlenecks. *CVPR*.

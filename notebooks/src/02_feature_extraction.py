@@ -603,7 +603,6 @@ quiz.show("02_feature_extraction")
 #
 # **Further reading**
 # - Donahue, J. et al. (2014). DeCAF: A deep convolutional activation feature for generic visual recognition. *ICML*.
-# - Sharif Razavian, A., Azizpour, H., Sullivan, J. and Carlsson, S. (2014). CNN features off-the-shelf: an astounding baseline for recognition. *CVPR Workshops*.
 # - Alain, G. and Bengio, Y. (2017). Understanding intermediate layers using linear classifier probes. *ICLR Workshop*.
 # - Yosinski, J., Clune, J., Bengio, Y. and Lipson, H. (2014). How transferable are features in deep neural networks? *NeurIPS*.
 # - Chollet, F. (2020). Transfer learning & fine-tuning. Keras developer guides, keras.io.

@@ -11,11 +11,11 @@ import numpy as np
 from tlcourse.checks import Checker, CheckResult
 from tlcourse.models import all_layers
 
-__all__ = ["check_safe_model"]
+__all__ = ["check_augmentation", "check_safe_model"]
 
 
 def check_safe_model(model: Any, reference: Any) -> CheckResult:
-    """Exercise 1: a model without a ``Lambda`` layer that loads in safe mode and computes what ``reference`` does.
+    """Exercise 2: a model without a ``Lambda`` layer that loads in safe mode and computes what ``reference`` does.
 
     Parameters
     ----------
@@ -32,12 +32,12 @@ def check_safe_model(model: Any, reference: Any) -> CheckResult:
     >>> check_safe_model(good, good).passed
     True
     >>> print(check_safe_model(None, good))
-    Exercise 1: a model that loads in safe mode: NOT YET
+    Exercise 2: a model that loads in safe mode: NOT YET
       [x] you have not answered yet: build safe_model...
     """
     import keras
 
-    c = Checker("Exercise 1: a model that loads in safe mode")
+    c = Checker("Exercise 2: a model that loads in safe mode")
     if not c.given(model, "build safe_model, the same computation as lambda_model without a Lambda layer."):
         return c.result()
     if not isinstance(model, keras.Model):
@@ -67,4 +67,78 @@ def check_safe_model(model: Any, reference: Any) -> CheckResult:
         return c.result()
     c.expect(same, "the outputs differ from the Lambda model's: check the scale and offset of the rescaling "
                    "(x / 127.5 - 1 is scale 1/127.5, offset -1).", ok="same outputs as the Lambda model")
+    return c.result()
+
+
+def check_augmentation(augmentation: Any, judge: Any, images: np.ndarray, labels: np.ndarray, *,
+                       tolerance: float = 0.35) -> CheckResult:
+    """Exercise 1: an augmentation for digits: random in training, nothing at inference, and a digit stays that digit.
+
+    Parameters
+    ----------
+    augmentation
+        The learner's augmentation: a Keras layer (for example a ``keras.Sequential`` of
+        ``RandomTranslation``, ``RandomRotation``, ``RandomZoom``) that goes first in the model.
+    judge
+        A model trained on many labelled digits (it returns one score per class): it must still
+        recognise the augmented digits about as well as the originals, or the augmentation has
+        changed what they are (a mirrored 3 is no digit; a 6 turned half round is a 9).
+    images, labels
+        Digits the judge did not train on, and their labels.
+    tolerance
+        How much lower the judge's accuracy on augmented digits may be than on the originals. A judge
+        trained without augmentation loses some accuracy on any shifted digit (measured on 05's judge:
+        about 0.28 for shifts of 10% with rotations of 15 degrees, against 0.49 or more for rotations of
+        up to 90 degrees or shifts of 30%), hence 0.35.
+
+    Examples
+    --------
+    >>> import keras
+    >>> x = np.zeros((40, 16, 16, 1), "float32"); x[:20, 6:10, 1:5] = 1; x[20:, 6:10, 11:15] = 1
+    >>> y = np.array([0] * 20 + [1] * 20)
+    >>> def judge(images):  # ink on the left: class 0; on the right: class 1
+    ...     images = np.asarray(images)
+    ...     return np.stack([images[:, :, :8].sum((1, 2, 3)), images[:, :, 8:].sum((1, 2, 3))], axis=1)
+    >>> check_augmentation(keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant"), judge, x, y).passed
+    True
+    >>> print(check_augmentation(keras.layers.RandomFlip("horizontal"), judge, x, y).passed)
+    False
+    """
+    import keras
+
+    c = Checker("Exercise 1: an augmentation that keeps a digit a digit")
+    if not c.given(augmentation, "build my_augmentation, a keras.Sequential of random layers (shifts, small "
+                                 "rotations, zoom)."):
+        return c.result()
+    if not isinstance(augmentation, keras.layers.Layer):
+        c.expect(False, f"my_augmentation is a {type(augmentation).__name__}: give a Keras layer, for example "
+                        "keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1), ...]).")
+        return c.result()
+    layers = [augmentation, *getattr(augmentation, "layers", [])]
+    flips = [layer.name for layer in layers if isinstance(layer, keras.layers.RandomFlip)]
+    c.expect(not flips, f"{flips} flips the digits: a mirrored 2, 3, 4, 5 or 7 is no digit at all, so the model "
+                        "learns from images that contradict their labels. Leave flips out for digits.",
+             ok="no flip")
+    x = np.asarray(images, "float32")
+    ran, at_inference = c.attempt(lambda: np.asarray(augmentation(x, training=False)),
+                                  failed="my_augmentation does not take a batch of digits:")
+    if not ran:
+        return c.result()
+    c.expect(at_inference.shape == x.shape and np.allclose(at_inference, x, atol=1e-5),
+             "at inference (training=False) my_augmentation changes the digits: an augmentation must leave "
+             "them alone outside training (random layers do; Rescaling or a fixed transformation do not).",
+             ok="nothing changes at inference")
+    trained = np.asarray(augmentation(x, training=True))
+    c.expect(trained.shape == x.shape and float(np.abs(trained - x).mean()) > 1e-3,
+             "in training my_augmentation leaves the digits (almost) unchanged: it needs random layers with a "
+             "non-zero strength, for example RandomTranslation(0.1, 0.1).", ok="the digits change in training")
+    if trained.shape != x.shape:
+        return c.result()
+    clean = float(np.mean(np.asarray(judge(x)).argmax(1) == labels))
+    augmented = float(np.mean(np.asarray(judge(trained)).argmax(1) == labels))
+    c.expect(augmented >= clean - tolerance,
+             f"a model trained on many digits recognises {augmented:.2f} of your augmented digits against "
+             f"{clean:.2f} of the originals: the augmentation changes what many digits are (too far a shift, "
+             "a rotation of more than about 20 degrees, a flip). Make it gentler.",
+             ok=f"still the same digits ({augmented:.2f} recognised, {clean:.2f} before)")
     return c.result()
