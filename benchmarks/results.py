@@ -70,27 +70,36 @@ DECISION_COLUMNS = ("target near the source (photos of objects, for an ImageNet 
                     "target far from the source (digits, scans, drawings)")
 DECISION_ROWS: dict[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] = {
     "few labels (tens a class)": (
-        ("Feature extraction: a frozen base, a linear head whose strength (C, its weight decay) is chosen on "
-         "validation; fine-tuning has little to add.",
-         (("transfer needs less labelled data", "comparison"), ("fine-tuning improves on feature extraction", "contrast"))),
-        ("Feature extraction first (a middle layer can beat the last); augment with transforms that keep the label "
-         "(shifts, small rotations; never a flip that changes it); regularise and stop early.",
-         (("augmentation helps when data is small", "comparison"), ("augmentation helps when data is small", "contrast"),
-          ("watch over-fitting: stop when validation stops improving", "comparison"))),
+        ("Feature extraction: a frozen base and a linear head whose strength C (its weight decay) is chosen on "
+         "validation. Flipped copies and dropout add little to a head on frozen features.",
+         (("transfer needs less labelled data", "comparison"),
+          ("augmentation (flipped copies) helps a head on frozen features", "comparison"),
+          ("dropout helps", "contrast"))),
+        ("Feature extraction, from a middle layer if the last is too specific; for a network that learns, augment "
+         "with transforms that keep the label (shifts, small rotations; never a flip that changes it), stop early "
+         "on a validation set labelled with care, and fine-tune at a low rate if at all.",
+         (("on a far target an intermediate layer's features beat the last layer's", "comparison"),
+          ("augmentation helps when data is small", "comparison"), ("augmentation helps when data is small", "contrast"),
+          ("watch over-fitting: stop when validation stops improving", "comparison"),
+          ("fine-tune with a small learning rate", "comparison"))),
     ),
     "many labels (hundreds a class)": (
-        ("Feature extraction is hard to beat; fine-tune only with time to spare, from a fitted head at a low rate.",
-         (("fine-tuning improves on feature extraction", "contrast"), ("fine-tune with a small learning rate", "contrast"))),
-        ("Fine-tune the whole base: BatchNormalization frozen, the head fitted first (LP-FT), a low learning rate.",
-         (("fine-tuning improves on feature extraction", "comparison"), ("fine-tune with a small learning rate", "comparison"))),
+        ("Feature extraction is hard to beat; fine-tuning rarely pays for its cost. With enough labels and "
+         "training, a model from scratch comes close.",
+         (("fine-tuning improves on feature extraction", "contrast"), ("transfer gives better results", "comparison"))),
+        ("Fine-tune the whole base: BatchNormalization frozen and `training=False`, the head fitted first (LP-FT), "
+         "a learning rate 10x below the head's.",
+         (("fine-tuning improves on feature extraction", "comparison"),
+          ("fine-tune with a small learning rate", "contrast"))),
     ),
 }
 DECISION_ALWAYS = (
-    "In every cell: start from the most similar source you have (a dissimilar one can do worse than none), and "
-    "keep BatchNormalization frozen when you unfreeze a base.",
+    "In every cell: start from the most similar source you have, and reuse its convolutions, not its "
+    "class-specific layers; where the data you use differs from the data you trained on, measure the drop and "
+    "adapt (AdaBN first: it needs no labels and no training).",
     (("start from a model trained on similar data (negative transfer otherwise)", "comparison"),
-     ("start from a model trained on similar data (negative transfer otherwise)", "contrast")))
-
+     ("start from a model trained on similar data (negative transfer otherwise)", "contrast"),
+     ("domain adaptation closes part of a domain shift", "comparison")))
 
 class LedgerError(ValueError):
     """A ledger file that cannot be read as the lessons write it; the message names the file."""

@@ -40,7 +40,7 @@ SCREENSHOTS = ROOT / "outputs" / "browser"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-default-apps",
                  "--disable-extensions", "--disable-sync", "--no-first-run", "--metrics-recording-only"]
-# A bound for a hung kernel, not the expected time: lesson 02 computes for under a minute alone on 2
+# A bound for a hung kernel, not the expected time: lesson 02 computes for about 1.5 min alone on 2
 # cores (tlcourse/minutes.json), and took 5.5 min in JupyterLab and under nbval alike on a 2-core machine
 # shared with other test runs.
 LESSON_TIMEOUT_S = 600

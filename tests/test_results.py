@@ -58,10 +58,18 @@ def _run(folder, out, *flags):
 HELPS, NOTHING = claims.compare([0.95, 0.96, 0.95], [0.90, 0.91, 0.91]), claims.compare([0.70, 0.64, 0.69], [0.66, 0.68, 0.66])
 
 
+def _cited_claims():
+    """The claims the decision table cites, the seed claims' and the others'."""
+    cells = [c for row in results.DECISION_ROWS.values() for c in row] + [results.DECISION_ALWAYS]
+    return {claim for _, cites in cells for claim, _ in cites}
+
+
 def _everything(folder):
-    """Every seed claim recorded by its own lesson, as a comparison with a contrast."""
+    """Every seed claim recorded by its own lesson (and the decision table's other claims by 05), as a
+    comparison with a contrast."""
     by_lesson = {}
-    for claim, lesson in claims.SEED_CLAIMS.items():
+    others = {claim: "05_best_practices" for claim in _cited_claims() - set(claims.SEED_CLAIMS)}
+    for claim, lesson in {**claims.SEED_CLAIMS, **others}.items():
         by_lesson.setdefault(lesson, claims.Ledger(lesson, folder=folder)).record(
             claim, section="1", figure="a measured difference", comparison=HELPS, condition="where it helps",
             contrast=NOTHING, contrast_condition="where it should not")
