@@ -82,3 +82,55 @@ def test_fresh_start_reaches_layers_inside_a_nested_model():
     training.fresh_start(m, 0)
     assert all(np.array_equal(a, b) for a, b in zip(base.get_weights(), frozen))
     assert not np.allclose(m.layers[-1].get_weights()[0], trained[0])
+
+
+def test_tiny_digits_cnn_names_its_parts_and_puts_the_augmentation_first():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    shift = keras.layers.RandomTranslation(0.2, 0.2, fill_mode="constant")
+    m = scratch.tiny_digits_cnn(5, augmentation=shift, dropout=0.5)
+    assert m.output_shape == (None, 5) and m.layers[0] is shift
+    assert m.get_layer("flatten").output.shape == (None, 800)
+    assert m.get_layer("dropout").rate == 0.5 and m.get_layer("logits").dtype_policy.compute_dtype == "float32"
+    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in m.layers)
+    x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
+    # the augmentation acts in training only: at inference the model sees the images themselves
+    without = keras.Sequential(m.layers[1:])
+    np.testing.assert_allclose(np.asarray(m(x, training=False)), np.asarray(without(x, training=False)), atol=1e-6)
+    convolutions = keras.Model(m.inputs, m.get_layer("flatten").output)
+    assert convolutions.output_shape == (None, 800)
+
+
+def test_linear_probe_head_is_the_classifier_as_a_dense_layer():
+    import keras
+
+    rng = np.random.default_rng(1)
+    f = np.abs(rng.normal(size=(120, 6))) + np.repeat(np.eye(4, 6) * 2, 30, axis=0)
+    f[:, 5] = 1e-4 * rng.normal(size=120)  # a nearly constant feature must not get a huge weight
+    y = np.repeat(np.arange(4), 30)
+    clf, head = training.linear_probe(f[::2], y[::2], f[1::2], y[1::2], cs=(0.1, 1.0))
+    dense = keras.layers.Dense(4, activation="softmax")
+    dense.build((None, 6))
+    dense.set_weights(head)
+    assert np.allclose(dense(f).numpy(), clf.predict_proba(f), atol=1e-4)
+    assert clf[-1].C in (0.1, 1.0) and np.abs(head[0][5]).max() < 10 * np.abs(head[0][:5]).max()
+
+
+def test_linear_probe_refuses_two_classes():
+    f = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match="three classes"):
+        training.linear_probe(f, np.arange(20) % 2, f, np.arange(20) % 2)
+
+
+def test_reset_optimizer_and_weight_distance():
+    import keras
+
+    m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    m.compile(keras.optimizers.Adam(1e-2), "mse")
+    w0 = m.get_weights()
+    m.fit(np.ones((8, 2)), np.full(8, 5.0), epochs=3, verbose=0)
+    assert training.weight_distance(m.get_weights(), w0) > 0 and training.weight_distance(w0, w0) == 0
+    training.reset_optimizer(m, 1e-3)
+    assert int(m.optimizer.iterations) == 0 and abs(float(m.optimizer.learning_rate) - 1e-3) < 1e-9
+    assert all(not np.any(v.numpy()) for v in m.optimizer.variables if "learning_rate" not in v.path)

@@ -1,4 +1,5 @@
-"""Training helpers repeated across lessons: epoch timing, time to reach a score, re-initialising a model.
+"""Training helpers repeated across lessons: epoch timing, time to reach a score, re-initialising a model,
+the linear probe that starts fine-tuning (LP-FT), and how far fine-tuning moved the weights.
 
 Introduced in 01_what_is_transfer_learning, where a model trained from scratch
 and a head on pretrained features race to the same accuracy (:class:`EpochTimer`,
@@ -15,7 +16,7 @@ import numpy as np
 
 from tlcourse.models import leaf_layers
 
-__all__ = ["EpochTimer", "fresh_start", "time_to_reach"]
+__all__ = ["EpochTimer", "fresh_start", "linear_probe", "reset_optimizer", "time_to_reach", "weight_distance"]
 
 
 class EpochTimer:
@@ -103,3 +104,96 @@ def fresh_start(model: Any, seed: int) -> Any:
             if "learning_rate" not in v.path:
                 v.assign(np.zeros(v.shape, v.dtype))
     return model
+
+
+def reset_optimizer(model: Any, learning_rate: float | None = None) -> Any:
+    """Put a compiled model's optimizer back to its first step (moments and step count zero), keeping its trace.
+
+    Optionally set a new learning rate: the traced training step reads the rate from a variable, so
+    runs at several rates share one ``compile``. Introduced in 03_fine_tuning.
+
+    Examples
+    --------
+    >>> import keras, numpy as np
+    >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> m.compile(keras.optimizers.Adam(1e-3), "mse")
+    >>> _ = m.fit(np.ones((4, 2)), np.ones(4), verbose=0)
+    >>> _ = reset_optimizer(m, 1e-4)
+    >>> int(m.optimizer.iterations), round(float(m.optimizer.learning_rate), 6)
+    (0, 0.0001)
+    """
+    for v in model.optimizer.variables:
+        if "learning_rate" not in v.path:
+            v.assign(np.zeros(v.shape, v.dtype))
+    if learning_rate is not None:
+        model.optimizer.learning_rate.assign(learning_rate)
+    return model
+
+
+def _divide(f: np.ndarray, by: float) -> np.ndarray:
+    return f / by
+
+
+def linear_probe(f_train: np.ndarray, y_train: np.ndarray, f_val: np.ndarray, y_val: np.ndarray, *,
+                 cs: tuple[float, ...] = (0.01, 0.1, 1.0)) -> tuple[Any, list[np.ndarray]]:
+    """Feature extraction's classifier, and the same classifier as the weights of a softmax ``Dense`` layer.
+
+    A logistic regression, its strength ``C`` chosen on validation (ties go to the smaller C), on the
+    features divided by one number, their standard deviation over the training set (so one range of
+    ``C`` suits any base). One number, not one per feature: a feature nearly constant on the training
+    images would get a weight as large as its spread is small, and fine-tuning, which changes the
+    features, would meet a head that amplifies it. A softmax layer *is* a multinomial logistic
+    regression: with the scale folded into its kernel, ``Dense(n, activation="softmax")`` with these
+    weights gives the same probabilities on the raw features. That is the "linear probe" LP-FT
+    (Kumar et al. 2022) fine-tunes from. Introduced in 03_fine_tuning.
+
+    Returns
+    -------
+    (classifier, [kernel, bias])
+        A scikit-learn pipeline (``score``, ``predict_proba`` on raw features, its ``C`` in
+        ``classifier[-1].C``) and the float32 weights of the equivalent softmax layer (three
+        classes or more: a two-class scikit-learn model keeps one row of coefficients).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(90, 4)) + np.repeat(np.eye(3, 4) * 3, 30, axis=0)
+    >>> y = np.repeat([0, 1, 2], 30)
+    >>> clf, (kernel, bias) = linear_probe(f[::2], y[::2], f[1::2], y[1::2])
+    >>> kernel.shape, bias.shape
+    ((4, 3), (3,))
+    >>> z = f @ kernel + bias
+    >>> p = np.exp(z - z.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)
+    >>> bool(np.allclose(p, clf.predict_proba(f), atol=1e-4)), clf.score(f[1::2], y[1::2]) > 0.9
+    (True, True)
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    scale = float(np.std(f_train)) or 1.0
+    fits = [make_pipeline(FunctionTransformer(_divide, kw_args={"by": scale}),
+                          LogisticRegression(C=c, max_iter=1000)).fit(f_train, y_train) for c in sorted(cs)]
+    best = max(fits, key=lambda clf: clf.score(f_val, y_val))  # max keeps the first (smallest C) of a tie
+    logistic = best[-1]
+    if logistic.coef_.shape[0] == 1:
+        raise ValueError("linear_probe's Dense weights need three classes or more (two-class scikit-learn "
+                         "models keep one row of coefficients).")
+    return best, [(logistic.coef_.T / scale).astype("float32"), logistic.intercept_.astype("float32")]
+
+
+def weight_distance(weights: list[np.ndarray], reference: list[np.ndarray]) -> float:
+    """How far weights moved from a reference (for example the pretrained ones): ``||w - w0|| / ||w0||``.
+
+    One number for what fine-tuning changed in the base: 0 means untouched, 1 means a change as
+    large as the weights themselves. Introduced in 03_fine_tuning.
+
+    Examples
+    --------
+    >>> w0 = [np.ones((2, 2)), np.zeros(2)]
+    >>> weight_distance(w0, w0), weight_distance([np.full((2, 2), 1.5), np.zeros(2)], w0)
+    (0.0, 0.5)
+    """
+    num = sum(float(np.sum((np.asarray(w, np.float64) - r) ** 2)) for w, r in zip(weights, reference))
+    den = sum(float(np.sum(np.asarray(r, np.float64) ** 2)) for r in reference)
+    return float(np.sqrt(num / den))

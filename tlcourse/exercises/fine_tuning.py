@@ -49,7 +49,8 @@ def check_phase_one(model: Any, base: Any) -> CheckResult:
              ok="the base is part of the model")
     c.expect(not base.trainable and not base.trainable_weights,
              "the base still has trainable weights: set new_base.trainable = False before training the head, "
-             "or its features are wrecked by the random head's gradients.", ok="the base is frozen")
+             "so that the random head's first, large gradients do not reach the base (03 measures what they cost).",
+             ok="the base is frozen")
     output = expect_base_call(c, model, base) if inside else None
     kinds = {type(layer).__name__ for layer in layers}
     c.expect(bool(kinds & {"GlobalAveragePooling2D", "GlobalMaxPooling2D"}),
@@ -124,9 +125,10 @@ def check_phase_two(model: Any, base: Any, *, head_lr: float, from_layer: str) -
         return c.result()
     rate = opt.learning_rate  # a variable (or, with a schedule, the current value)
     lr = float(rate.numpy() if hasattr(rate, "numpy") else rate)
-    c.expect(head_lr / 100 - 1e-12 <= lr <= head_lr / 10 + 1e-12,
+    c.expect(head_lr / 100 * (1 - 1e-6) <= lr <= head_lr / 10 * (1 + 1e-6),  # float32 rounding of the rate
              f"the learning rate is {lr:g}: for fine-tuning use {head_lr / 100:g} to {head_lr / 10:g} "
-             f"(10-100 times lower than the head's {head_lr:g}), or the large updates wreck the pretrained features.",
+             f"(10-100 times lower than the head's {head_lr:g}): larger updates move the base further from what it "
+             "learned (03 measures how far).",
              ok=f"learning rate {lr:g}, {head_lr / lr:.0f} times lower than the head's")
     if not c.passed:
         return c.result()
