@@ -100,9 +100,7 @@ def fresh_start(model: Any, seed: int) -> Any:
         if layer.trainable and layer.weights:
             layer.set_weights(new.get_weights())
     if getattr(model, "optimizer", None) is not None:
-        for v in model.optimizer.variables:
-            if "learning_rate" not in v.path:
-                v.assign(np.zeros(v.shape, v.dtype))
+        reset_optimizer(model)
     return model
 
 
