@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tlcourse import capstone, settings
+from tlcourse import capstone, models, settings
 
 # --------------------------------------------------------------------------- labels
 
@@ -500,6 +500,8 @@ def test_damaged_weights_are_named_by_doctor_and_refused_by_train(keras_home, mi
     assert not line.available and "is damaged" in line.where and "--mirror" in line.advice
     with pytest.raises(WeightsNotAvailableError, match=f"(?s){good.name} are damaged.*tlcourse fetch --mirror"):
         capstone.build_model(2, image_size=96)
+    with pytest.raises(WeightsNotAvailableError, match=f"{good.name} are damaged"):  # what every lesson calls
+        models.load_base("mobilenet_v2", alpha=0.35, input_size=96, verbose=False)
 
 
 def test_a_published_hash_is_checked_where_the_file_is_found(tmp_path):

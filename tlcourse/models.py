@@ -21,6 +21,7 @@ from tlcourse.assets.weights import (
     download_weights,
     keras_cache_dir,
     resolve_alpha,
+    verify_cached_weights,
     weights_file,
 )
 
@@ -124,6 +125,7 @@ def load_base(
         own = default
     elif not own.is_file():
         own = download_weights(name, alpha=alpha, input_size=size)  # raises, naming the file, when it cannot
+    verify_cached_weights(name, alpha=alpha, input_size=size)  # a damaged file would load and predict at chance
     try:
         return constructor(weights=str(own), **kwargs)
     except Exception as exc:  # noqa: BLE001 - h5py and Keras raise many kinds of error for a bad file
