@@ -37,6 +37,23 @@ def test_setup_seeds_everything_and_reports(capsys):
     assert r.precision_policy == "float32" and r.replicas == 1 and r.deterministic
 
 
+def test_setup_puts_blas_on_one_thread_unless_told_otherwise():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    if not blas_threads():
+        pytest.skip("NumPy reports no BLAS library here")
+    with threadpool_limits(limits=2, user_api="blas"):
+        tlcourse.setup(seed=0, verbose=False)
+        assert blas_threads() == {1}
+        threadpool_limits(limits=2, user_api="blas")
+        tlcourse.setup(seed=0, blas_threads=None, verbose=False)
+        assert blas_threads() == {2}
+    tlcourse.setup(seed=0, verbose=False)
+
+
 def test_mixed_precision_switch():
     try:
         r = tlcourse.setup(seed=0, mixed_precision=True, verbose=False)
