@@ -27,7 +27,6 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 import tlcourse
 from tlcourse import adapt, data, scratch
@@ -93,18 +92,6 @@ def run(direction: str, seed: int, steps: int, epochs: int, fit: str, batch: int
     return out
 
 
-def concatenated(cls: type) -> type:
-    """``cls`` (DeepCORAL or DANN) trained on one concatenated batch: BatchNormalization mixes the domains."""
-
-    class Concatenated(cls):
-        def _features(self, xs, xt):  # the library's train_step, with its two feature_extractor calls made one
-            f = self.feature_extractor(tf.concat([xs, xt], axis=0), training=True)
-            return f[: tf.shape(xs)[0]], f[tf.shape(xs)[0] :]
-
-    Concatenated.__name__ = f"{cls.__name__}Concatenated"
-    return Concatenated
-
-
 def two_domain(name: str, seed: int, d: dict[str, np.ndarray], steps: int, epochs: int, batch: int,
                concat: bool = False, coefficient: float = 0.1) -> float:
     """Target accuracy of Deep CORAL or DANN (without AdaBN after it), trained as the lesson trains them."""
@@ -112,10 +99,9 @@ def two_domain(name: str, seed: int, d: dict[str, np.ndarray], steps: int, epoch
     fe, clf = scratch.digits_cnn()
     if name == "DANN":
         dc = keras.Sequential([keras.Input((128,)), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(1)])
-        model = (concatenated(adapt.DANN) if concat else adapt.DANN)(
-            fe, clf, dc, total_steps=steps * epochs, coefficient=coefficient)
+        model = adapt.DANN(fe, clf, dc, total_steps=steps * epochs, coefficient=coefficient, joint_batch=concat)
     else:
-        model = (concatenated(adapt.DeepCORAL) if concat else adapt.DeepCORAL)(fe, clf, coral_weight=100.0)
+        model = adapt.DeepCORAL(fe, clf, coral_weight=100.0, joint_batch=concat)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     model.fit(adapt.domain_dataset(d["xs"], d["ys"], d["xt"], batch_size=batch, seed=seed),
               steps_per_epoch=steps, epochs=epochs, verbose=0)

@@ -191,6 +191,20 @@ def test_each_model_trains_and_its_losses_are_finite(method, tiny_domains):
         assert 0.0 <= logs["domain_acc"][-1] <= 1.0
 
 
+@pytest.mark.parametrize(("joint_batch", "mean"), [(False, 10.0), (True, 5.0)])
+def test_joint_batch_decides_whether_batchnorm_mixes_the_domains(joint_batch, mean):
+    """Source inputs 0, target 10; a BatchNormalization of momentum 0 keeps the last batch's mean: the
+    target's after two calls, the two domains' after one call on both (the benchmark's ablation)."""
+    bn = keras.layers.BatchNormalization(momentum=0.0)
+    fe = keras.Sequential([keras.Input((2,)), bn])
+    model = adapt.DeepCORAL(fe, keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)]), coral_weight=0.0,
+                            joint_batch=joint_batch)
+    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    xs, xt = np.zeros((4, 2), "float32"), np.full((4, 2), 10.0, "float32")
+    model.fit(tf.data.Dataset.from_tensors(((xs, xt), np.zeros(4, "int64"))), epochs=1, verbose=0, shuffle=False)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), [mean, mean])
+
+
 def test_dann_reversal_pushes_features_against_the_domain_classifier(tiny_domains):
     """With the reversal, the extractor's gradient from the domain loss is the negative of plain training's."""
     xs, ys, xt = tiny_domains

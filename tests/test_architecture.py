@@ -17,6 +17,7 @@ one or a sibling's private name.
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -102,7 +103,206 @@ def test_the_environment_is_read_in_settings_only():
     assert readers == ["settings.py"]
 
 
+# No private API of anyone else, checked on the syntax tree of every file the course ships or runs.
+#
+# A name is private when it has a leading underscore and no trailing one: ``_x`` and ``__x`` are, dunders
+# (``__init__``) and sunders (``_repr_mimebundle_``, IPython's documented rich-display protocol) are not.
+# A file may use a private name only where it is the file's own: defined in a class body of the file (a
+# method, a class attribute) or assigned as ``self._x``/``cls._x`` in one, and not inherited from a base
+# outside the file (overriding a base's private method depends on it as much as calling it does; a base
+# the file cannot name, a class factory's parameter, counts as inherited). Whatever the object, then,
+# ``x._name`` and ``getattr``/``setattr``/``hasattr``/``delattr(x, "_name")`` are refused for a name
+# that is not the file's own, even on ``self`` (a private method of a Keras base class is still Keras's).
+# Imports: nothing from ``keras.src`` or ``tensorflow.python`` (nor ``keras.src.x`` written out), no
+# private module of another package (``pandas._libs``), no private name (``from m import _x``).
+PRIVATE_ROOTS = ("keras.src", "tensorflow.python")
+OWN_PACKAGES = ("tlcourse", "tools", "benchmarks")
+ACCESSORS = {"getattr", "setattr", "hasattr", "delattr"}
+SHIPPED = sorted(
+    p for p in [*PACKAGE.rglob("*.py"), *(PACKAGE.parent / "benchmarks").glob("*.py"),
+                *(PACKAGE.parent / "tools").glob("*.py"), *(PACKAGE.parent / "notebooks" / "src").glob("*.py")]
+    if "__pycache__" not in p.parts)
+# (file relative to the repository, what the check reports): why nothing public does it. Aim for none.
+ALLOWED: dict[tuple[str, str], str] = {}
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not name.endswith("_")
+
+
+def _aliases(tree: ast.Module) -> dict[str, str]:
+    """The dotted name each imported name stands for (``tf`` -> ``tensorflow``, ``adapt`` -> ``tlcourse.adapt``)."""
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update({a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0]
+                          for a in node.names})
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+    return found
+
+
+def _dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:
+    """``tf.python.ops`` -> ``"tensorflow.python.ops"``; None unless a chain of attributes on an imported name."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in aliases:
+        return None
+    return ".".join([aliases[node.id], *reversed(parts)])
+
+
+def _resolve(dotted: str) -> object:
+    """The object a dotted name names, importing what it must."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for part in parts[cut:]:
+            obj = getattr(obj, part)
+        return obj
+    raise ImportError(dotted)
+
+
+def _own_names(tree: ast.Module, aliases: dict[str, str]) -> tuple[set[str], list[tuple[int, str]]]:
+    """The private names the file's classes define, and the definitions that override a foreign base's."""
+    classes = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
+
+    def foreign_bases(cls: ast.ClassDef) -> list[ast.expr]:
+        out = []
+        for base in cls.bases:
+            local = isinstance(base, ast.Name) and base.id in classes and classes[base.id] is not cls
+            out += foreign_bases(classes[base.id]) if local else [base]
+        return out
+
+    own, overrides = set(), []
+    for cls in classes.values():
+        defined = {}
+        for item in cls.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defined.setdefault(item.name, item.lineno)
+            targets = (item.targets if isinstance(item, ast.Assign)
+                       else [item.target] if isinstance(item, (ast.AnnAssign, ast.AugAssign)) else [])
+            defined.update({t.id: item.lineno for t in targets if isinstance(t, ast.Name)})
+        for node in ast.walk(cls):
+            targets = (node.targets if isinstance(node, ast.Assign)
+                       else [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+            defined.update({t.attr: node.lineno for t in targets if isinstance(t, ast.Attribute)
+                            and isinstance(t.value, ast.Name) and t.value.id in ("self", "cls")})
+        for name, line in defined.items():
+            if not _is_private(name):
+                continue
+            for base in foreign_bases(cls):
+                dotted = _dotted(base, aliases)
+                try:
+                    inherited = dotted is None or hasattr(_resolve(dotted), name)
+                except (ImportError, AttributeError):
+                    inherited = True
+                if inherited:
+                    overrides.append((line, f"{cls.name}.{name} (defined over {ast.unparse(base)}, "
+                                            "which has it or cannot be named here)"))
+                    break
+            else:
+                own.add(name)
+    return own, overrides
+
+
+def private_uses(source: str) -> list[tuple[int, str]]:
+    """``(line, what)`` for every use of someone else's private API in ``source`` (the rule above).
+
+    Examples
+    --------
+    >>> private_uses("opt._get_variable_index(v)")
+    [(1, 'opt._get_variable_index')]
+    """
+    tree = ast.parse(source)
+    aliases = _aliases(tree)
+    own, found = _own_names(tree, aliases)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            if _is_private(node.attr) and node.attr not in own:
+                found.append((node.lineno, f"{ast.unparse(node.value)}.{node.attr}"))
+            if _dotted(node, aliases) in PRIVATE_ROOTS:
+                found.append((node.lineno, ast.unparse(node)))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ACCESSORS
+              and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)
+              and isinstance(node.args[1].value, str) and _is_private(node.args[1].value)
+              and node.args[1].value not in own):
+            found.append((node.lineno, ast.unparse(node)))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                       else [node.module or ""] if not node.level else [])
+            for module in modules:
+                foreign = module.split(".")[0] not in OWN_PACKAGES
+                if (f"{module}.".startswith(tuple(f"{r}." for r in PRIVATE_ROOTS))
+                        or foreign and any(_is_private(part) for part in module.split("."))):
+                    found.append((node.lineno, f"import of {module}"))
+            if isinstance(node, ast.ImportFrom):
+                found += [(node.lineno, f"from {node.module} import {a.name}")
+                          for a in node.names if _is_private(a.name)]
+    return sorted(found)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.relative_to(PACKAGE.parent).as_posix())
+def test_no_private_api_of_anyone_else(path):
+    rel = path.relative_to(PACKAGE.parent).as_posix()
+    uses = [(line, what) for line, what in private_uses(path.read_text(encoding="utf-8"))
+            if (rel, what) not in ALLOWED]
+    assert not uses, "\n".join(f"{rel}:{line} uses {what}, a private API: use a public one" for line, what in uses)
+
+
+def test_the_private_api_check_can_fail():
+    planted = """
+import keras
+from keras.src.ops import numpy
+import tensorflow.python.ops
+from pandas._libs import lib
+from tlcourse.models import _helper
+
+class Adam(keras.optimizers.Adam):
+    def __init__(self):
+        super().__init__()
+        self._factors = []
+
+    def _var_key(self, variable):
+        return id(variable)
+
+    def _mine(self):
+        return self._factors
+
+    def update_step(self, gradient, variable, learning_rate):
+        i = self._get_variable_index(variable) + self._mine() + self._factors
+        return self.__class__, self._repr_html_, getattr(self, "_iterations"), keras.src.ops
+
+def factory(cls):
+    class Sub(cls):
+        def _features(self):
+            return 0
+    return Sub
+
+opt._get_variable_index(v)
+"""
+    found = private_uses(planted)
+    assert found == [
+        (3, "import of keras.src.ops"),
+        (4, "import of tensorflow.python.ops"),
+        (5, "import of pandas._libs"),
+        (6, "from tlcourse.models import _helper"),
+        (13, "Adam._var_key (defined over keras.optimizers.Adam, which has it or cannot be named here)"),
+        (20, "self._get_variable_index"),
+        (21, "getattr(self, '_iterations')"),
+        (21, "keras.src"),
+        (25, "Sub._features (defined over cls, which has it or cannot be named here)"),
+        (29, "opt._get_variable_index"),
+    ], found
+    assert not private_uses("class A:\n    def f(self):\n        self._x = 1\n        return self._x, A()._x")
+
+
 def test_no_private_api_of_keras_or_tensorflow():
+    """Not even in a string (``importlib.import_module("keras.src...")``), nor in the tests."""
     roots = [PACKAGE, PACKAGE.parent / "tests", PACKAGE.parent / "notebooks" / "src", PACKAGE.parent / "benchmarks"]
     offenders = [f"{p.name}:{i}" for root in roots for p in root.rglob("*.py") if p.name != Path(__file__).name
                  for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)

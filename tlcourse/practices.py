@@ -12,6 +12,7 @@ it on their own fine-tuning.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -55,7 +56,6 @@ class DiscriminativeAdam(keras.optimizers.Adam):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.multipliers = dict(multipliers or {})
         self.default = float(default)
-        self._factors: list[float] = []
 
     def multiplier_for(self, path: str) -> float:
         """The factor for a variable path."""
@@ -64,12 +64,8 @@ class DiscriminativeAdam(keras.optimizers.Adam):
                 return float(factor)
         return self.default
 
-    def build(self, variables: list[Any]) -> None:
-        super().build(variables)
-        self._factors = [self.multiplier_for(getattr(v, "path", v.name)) for v in variables]
-
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> Any:
-        factor = self._factors[self._get_variable_index(variable)]
+        factor = self.multiplier_for(_path(variable))
         if factor == 1.0:
             return super().update_step(gradient, variable, learning_rate)
         return super().update_step(gradient, variable, learning_rate * factor)
@@ -78,6 +74,24 @@ class DiscriminativeAdam(keras.optimizers.Adam):
         config = super().get_config()
         config.update({"multipliers": self.multipliers, "default": self.default})
         return config
+
+
+def _path(variable: Any) -> str:
+    """The Keras path of the variable :meth:`DiscriminativeAdam.update_step` is given.
+
+    On JAX and PyTorch Keras passes its own variable; on TensorFlow, the ``tf.Variable`` it wraps,
+    named by the same path and ``":0"`` (``"/replica_1:0"`` for the copy a ``MirroredStrategy``
+    keeps on a second device).
+
+    Examples
+    --------
+    >>> import keras
+    >>> v = keras.Variable(1.0, name="kernel")
+    >>> v.path, _path(v), _path(v.value)
+    ('kernel', 'kernel', 'kernel')
+    """
+    path = getattr(variable, "path", None)
+    return path if isinstance(path, str) else re.sub(r"(/replica_\d+)?:\d+$", "", variable.name)
 
 
 def images_per_second(fn: Callable[[], Any], n_images: int, *, repeats: int = 3, warmup: int = 1) -> float:

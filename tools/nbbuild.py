@@ -45,7 +45,7 @@ MINUTES = ROOT / "tlcourse" / "minutes.json"
 sys.path.insert(0, str(ROOT))
 from tlcourse import timings  # noqa: E402 - needs the path above
 
-__all__ = ["build", "estimated_time_line", "generated", "main", "render", "render_readme", "stale_files"]
+__all__ = ["build", "estimated_time_line", "format_minutes", "generated", "main", "render", "render_readme", "stale_files"]
 
 PLACEHOLDER = "# **Estimated time:** (generated from tlcourse/minutes.json)"
 BEGIN, END = "<!-- minutes:begin -->", "<!-- minutes:end -->"
@@ -82,8 +82,14 @@ def _cell(kind: str, lines: list[str], tags: list[str], index: int) -> dict:
     return cell
 
 
-def _num(x: float) -> str:
-    """1.7 -> '1.7', 6.0 -> '6': minutes as people write them."""
+def format_minutes(x: float) -> str:
+    """Minutes as people write them: one decimal at most, none when it is zero.
+
+    Examples
+    --------
+    >>> format_minutes(1.74), format_minutes(6.0)
+    ('1.7', '6')
+    """
     return f"{round(x, 1):g}"
 
 
@@ -96,9 +102,10 @@ def estimated_time_line(m: timings.NotebookMinutes) -> str:
     '**Estimated time:** 25 min teaching, 15 min exercises and 1.7 min of computing on a 2-core CPU
     (quick profile; about 6 min on a GPU in the full profile): about 42 min in all.'
     """
-    exercises = f"{_num(m.exercises)} min exercises" if m.exercises else "no exercises"
-    return (f"**Estimated time:** {_num(m.teaching)} min teaching, {exercises} and {_num(m.compute_quick)} min "
-            f"of computing on a 2-core CPU (quick profile; about {_num(m.compute_full)} min on a GPU in the "
+    exercises = f"{format_minutes(m.exercises)} min exercises" if m.exercises else "no exercises"
+    return (f"**Estimated time:** {format_minutes(m.teaching)} min teaching, {exercises} and "
+            f"{format_minutes(m.compute_quick)} min of computing on a 2-core CPU (quick profile; about "
+            f"{format_minutes(m.compute_full)} min on a GPU in the "
             f"full profile): about {round(m.total_quick):.0f} min in all.")
 
 
@@ -206,12 +213,12 @@ def render_readme(text: str, table: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for number, name in sorted(numbers.items()):
         m = minutes[name]
-        mins = [_num(m.teaching), _num(m.exercises), _num(m.compute_quick), _num(m.compute_full)]
+        mins = [format_minutes(getattr(m, f)) for f in ("teaching", "exercises", "compute_quick", "compute_full")]
         row = [kept[number][c] for c in LEADING] + mins + [kept[number][c] for c in TRAILING]
         lines.append("| " + " | ".join(row) + " |")
     total = {f: sum(getattr(m, f) for m in minutes.values())
              for f in ("teaching", "exercises", "compute_quick", "compute_full", "total_quick", "total_full")}
-    sums = [f"**{_num(total[f])}**" for f in ("teaching", "exercises", "compute_quick", "compute_full")]
+    sums = [f"**{format_minutes(total[f])}**" for f in ("teaching", "exercises", "compute_quick", "compute_full")]
     lines.append("| " + " | ".join(["", "**whole course**", ""] + sums + [""] * len(TRAILING)) + " |")
     note = (
         "Minutes: *teaching* is the authors' estimate for teaching or reading a notebook; *exercises* the sum of "

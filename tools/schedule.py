@@ -163,11 +163,12 @@ def render_day(slots: list[Slot], title: str | None = None) -> str:
             lines.append(f"| {_clock(s.start)} | {_clock(s.end)} | *{what}* |  |  |  | {s.minutes} |")
         else:
             m = s.lesson
-            lines.append(f"| {_clock(s.start)} | {_clock(s.end)} | {_link(m)} | {nbbuild._num(m.teaching)} | "
-                         f"{nbbuild._num(m.exercises)} | {nbbuild._num(m.compute_quick)} | {s.minutes} |")
+            mins = " | ".join(nbbuild.format_minutes(getattr(m, f)) for f in ("teaching", "exercises", "compute_quick"))
+            lines.append(f"| {_clock(s.start)} | {_clock(s.end)} | {_link(m)} | {mins} | {s.minutes} |")
     lessons = [s.lesson for s in slots if s.lesson is not None]
     pauses = sum(s.minutes for s in slots if s.lesson is None)
-    sums = [nbbuild._num(sum(getattr(m, f) for m in lessons)) for f in ("teaching", "exercises", "compute_quick")]
+    sums = [nbbuild.format_minutes(sum(getattr(m, f) for m in lessons))
+            for f in ("teaching", "exercises", "compute_quick")]
     taught = sum(s.minutes for s in slots if s.lesson is not None)
     lines.append(f"| {_clock(slots[0].start)} | {_clock(slots[-1].end)} | **{len(lessons)} lessons, "
                  f"{pauses} min of breaks** | **{sums[0]}** | **{sums[1]}** | **{sums[2]}** | **{taught}** |")

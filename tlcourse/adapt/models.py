@@ -22,10 +22,11 @@ __all__ = ["DANN", "DeepCORAL"]
 class _TwoDomainModel(keras.Model):
     """Feature extractor + label classifier, trained on ``((x_source, x_target), y_source)``."""
 
-    def __init__(self, feature_extractor: Any, classifier: Any, **kwargs: Any) -> None:
+    def __init__(self, feature_extractor: Any, classifier: Any, *, joint_batch: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.feature_extractor = feature_extractor
         self.classifier = classifier
+        self.joint_batch = bool(joint_batch)
         self.ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.class_tracker = keras.metrics.Mean(name="class_loss")
@@ -39,9 +40,10 @@ class _TwoDomainModel(keras.Model):
         raise NotImplementedError
 
     def _features(self, xs: Any, xt: Any) -> tuple[Any, Any]:
-        """Source and target features in training mode, in separate calls: each BatchNormalization
-        layer normalises each domain with its own batch statistics (``benchmarks/domain_adaptation.py
-        --ablations`` measures one concatenated call instead)."""
+        """Source and target features in training mode: in two calls unless ``joint_batch``."""
+        if self.joint_batch:
+            f = self.feature_extractor(tf.concat([xs, xt], axis=0), training=True)
+            return f[: tf.shape(xs)[0]], f[tf.shape(xs)[0] :]
         return self.feature_extractor(xs, training=True), self.feature_extractor(xt, training=True)
 
     def train_step(self, data: Any) -> dict[str, Any]:
@@ -82,6 +84,11 @@ class DeepCORAL(_TwoDomainModel):
     coral_weight
         Weight of the CORAL loss. It scales with the features' size and range:
         100 worked on the 128-d ReLU features of :func:`tlcourse.scratch.digits_cnn`.
+    joint_batch
+        False (the default) runs the feature extractor on the source and the target batch in two
+        calls, so each BatchNormalization layer normalises each domain by its own statistics, as it
+        will be at test time; True runs it once on the two concatenated, mixing them
+        (``benchmarks/domain_adaptation.py --ablations`` measures the difference).
 
     Examples
     --------
@@ -92,8 +99,9 @@ class DeepCORAL(_TwoDomainModel):
     >>> model.fit(domain_dataset(xs, ys, xt), steps_per_epoch=125, epochs=5)  # doctest: +SKIP
     """
 
-    def __init__(self, feature_extractor: Any, classifier: Any, coral_weight: float = 1.0, **kwargs: Any):
-        super().__init__(feature_extractor, classifier, **kwargs)
+    def __init__(self, feature_extractor: Any, classifier: Any, coral_weight: float = 1.0, *,
+                 joint_batch: bool = False, **kwargs: Any):
+        super().__init__(feature_extractor, classifier, joint_batch=joint_batch, **kwargs)
         self.coral_weight = float(coral_weight)
         self.coral_tracker = keras.metrics.Mean(name="coral_loss")
 
@@ -121,7 +129,7 @@ class DANN(_TwoDomainModel):
 
     Parameters
     ----------
-    feature_extractor, classifier
+    feature_extractor, classifier, joint_batch
         As for :class:`DeepCORAL`.
     domain_classifier
         A Keras model from features to one logit (source against target).
@@ -152,9 +160,10 @@ class DANN(_TwoDomainModel):
         total_steps: int,
         coefficient: float = 1.0,
         gamma: float = 10.0,
+        joint_batch: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(feature_extractor, classifier, **kwargs)
+        super().__init__(feature_extractor, classifier, joint_batch=joint_batch, **kwargs)
         self.domain_classifier = domain_classifier
         self.reversal = GradientReversal(0.0, name="gradient_reversal")
         self.total_steps = int(total_steps)
