@@ -316,3 +316,102 @@ def test_best_layer_accepts_either_of_a_tie():
 def test_best_layer_refuses(answer, words):
     res = feature_extraction.check_best_layer(answer, PROBE)
     assert not res and words in str(res), str(res)
+
+
+# ---- 02, exercise 3: feature extraction by hand on a far target, an intermediate layer against the last
+
+LAYERS = ["early", "middle", "last"]
+
+
+@pytest.fixture(scope="module")
+def far():
+    """A stand-in for multi_digits: three 'layers' (16, 16 and 48 features; the early one sees only noise)."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(5), 100)
+    x = np.concatenate([rng.normal(size=(5, 10))[y] + rng.normal(size=(500, 10)), rng.normal(size=(500, 10))],
+                       axis=1).astype("float32")
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((20,))
+    dense = {n: keras.layers.Dense(w, activation="relu", name=n) for n, w in zip(LAYERS, (16, 16, 48))}
+    probes = keras.Model(inp, [dense[n](inp) for n in LAYERS])
+    w, b = dense["early"].get_weights()
+    w[:10] = 0
+    dense["early"].set_weights([w, b])
+    tr, te = np.split(rng.permutation(500), [200])
+    f_tr, f_te = (dict(zip(LAYERS, probes.predict(x[i], verbose=0))) for i in (tr, te))
+    return {"probes": probes, "train": (x[tr], y[tr]), "test": (x[te], y[te]), "f_tr": f_tr, "f_te": f_te}
+
+
+def _fit(features, labels, make=None):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return (make or (lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=300, C=0.1))))().fit(
+        features, labels)
+
+
+def _on(d, layer, where="train", labels=None):
+    f = d["f_tr"] if where == "train" else d["f_te"]
+    y = d["train"][1] if where == "train" else d["test"][1]
+    if where == "both":
+        f = {n: np.concatenate([d["f_tr"][n], d["f_te"][n]]) for n in LAYERS}
+        y = np.r_[d["train"][1], d["test"][1]]
+    return _fit(f[layer], y if labels is None else labels)
+
+
+def _check_far(d, mine, last, layer="middle"):
+    return feature_extraction.check_far_target_features(mine, last, layer, d["probes"], LAYERS, d["train"], d["test"])
+
+
+def test_far_target_features_passes_and_reports_both_accuracies_and_the_gain(far):
+    res = _check_far(far, _on(far, "middle"), _on(far, "last"))
+    assert res, str(res)
+    assert "digits_clf: 0." in str(res) and "last_clf: 0." in str(res) and "the gain of middle over last you measured" in str(res)
+
+
+def test_far_target_features_passes_another_logistic_regression(far):
+    from sklearn.linear_model import LogisticRegression
+
+    plain = _fit(far["f_tr"]["middle"], far["train"][1], make=lambda: LogisticRegression(max_iter=2000))
+    res = _check_far(far, plain, _on(far, "last"))
+    assert res, str(res)
+
+
+def _shuffled(d):
+    return _on(d, "middle", labels=np.random.default_rng(1).permutation(d["train"][1]))
+
+
+def _unfitted(d):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression()
+
+
+@pytest.mark.parametrize("mine, last, layer, words", [
+    (lambda d: None, lambda d: _on(d, "last"), "middle", "you have not answered yet"),
+    (lambda d: _on(d, "middle"), lambda d: None, "middle", "you have not answered yet"),
+    (lambda d: _on(d, "middle"), lambda d: _on(d, "last"), None, "you have not answered yet"),
+    (lambda d: _on(d, "last"), lambda d: _on(d, "last"), "last", "not one of the intermediate layers"),
+    (lambda d: _on(d, "middle"), lambda d: _on(d, "last"), "nope", "not one of the intermediate layers"),
+    (lambda d: _on(d, "middle"), lambda d: _on(d, "last"), float("nan"), "not one of the intermediate layers"),
+    (lambda d: _on(d, "middle", "test"), lambda d: _on(d, "last"), "middle", "it has seen the test digits"),
+    (lambda d: _on(d, "middle"), lambda d: _on(d, "last", "both"), "middle", "it has seen the test digits"),
+    (lambda d: _on(d, "last"), lambda d: _on(d, "last"), "middle", "it was fitted on last"),
+    (lambda d: _on(d, "middle"), lambda d: _on(d, "middle"), "middle", "last_clf takes 16 features"),
+    (lambda d: _on(d, "early"), lambda d: _on(d, "last"), "middle", "not another layer's"),
+    (_shuffled, lambda d: _on(d, "last"), "middle", "with the labels yd_train in order"),
+    (_unfitted, lambda d: _on(d, "last"), "middle", "NotFittedError"),
+    (lambda d: "digits_clf", lambda d: _on(d, "last"), "middle", "is a str, not a fitted classifier"),
+    (lambda d: float("nan"), lambda d: _on(d, "last"), "middle", "is a float, not a fitted classifier"),
+    (lambda d: _on(d, "middle").predict(d["f_te"]["middle"]), lambda d: _on(d, "last"), "middle",
+     "is a ndarray, not a fitted classifier"),
+], ids=["no digits_clf", "no last_clf", "no layer", "the last layer", "a made-up layer", "nan layer",
+        "fitted on the test features", "fitted on train and test", "on the last layer's features",
+        "last_clf on the middle's", "a layer of the same width", "shuffled labels", "not fitted", "a string", "nan",
+        "predictions"])
+def test_far_target_features_refuses(far, mine, last, layer, words):
+    res = _check_far(far, mine(far), last(far), layer)
+    assert not res and words in str(res), str(res)

@@ -95,3 +95,111 @@ def test_reversal_passes_a_custom_gradient():
 def test_reversal_refuses(make, words):
     res = ex.check_reversal(make())
     assert not res and words in str(res), str(res)
+
+
+# ---- exercise 3: AdaBN by hand
+
+
+@pytest.fixture(scope="module")
+def shift():
+    """A small stand-in for 04's source-only model: [features with BatchNormalization, classifier], trained on a
+    source; the target is the same classes, scaled and moved, where new statistics win back most of the drop."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    centres = 1.5 * rng.normal(size=(3, 6))
+
+    def domain(n, scale=1.0, offset=0.0):
+        y = np.arange(n) % 3
+        return ((centres[y] + rng.normal(size=(n, 6))) * scale + offset).astype("float32"), y
+
+    (xs, ys), (xt, _), (xt_test, yt_test) = domain(600), domain(600, 2.0, 6.0), domain(300, 2.0, 6.0)
+    keras.utils.set_random_seed(0)
+    fe = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, use_bias=False), keras.layers.BatchNormalization(),
+                           keras.layers.ReLU(), keras.layers.Dense(8, use_bias=False),
+                           keras.layers.BatchNormalization(), keras.layers.ReLU()], name="features")
+    model = keras.Sequential([fe, keras.Sequential([keras.Input((8,)), keras.layers.Dense(3)])])
+    model.compile(keras.optimizers.Adam(1e-2), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(xs, ys, epochs=5, batch_size=32, verbose=0)
+    return {"model": model, "xs": xs, "xt": xt, "xt_test": xt_test, "yt_test": yt_test}
+
+
+def _copy(model):
+    import keras
+
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def _by_hand(model, x, *, copy=True):
+    """The lesson's solution: each BatchNormalization layer's statistics from its input, walking the layers."""
+    import keras
+
+    adapted = _copy(model) if copy else model
+    h = x
+    for layer in adapted.layers[0].layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(h.mean(axis=0))
+            layer.moving_variance.assign(h.var(axis=0))
+        h = np.asarray(layer(h, training=False))
+    return adapted
+
+
+def _check_adabn(d, adapted, original=None):
+    return ex.check_adabn(adapted, d["model"] if original is None else original, d["xt"], d["xs"], d["xt_test"],
+                          d["yt_test"])
+
+
+def test_adabn_passes_the_statistics_measured_by_hand_and_reports_the_gain(shift):
+    res = _check_adabn(shift, _by_hand(shift["model"], shift["xt"]))
+    assert res, str(res)
+    assert "only the BatchNormalization statistics changed" in str(res) and "source only 0.56" in str(res)
+    assert "new statistics won +0.4" in str(res)
+
+
+def test_adabn_passes_the_course_function_on_a_copy(shift):
+    res = _check_adabn(shift, adapt.adabn(_copy(shift["model"]), shift["xt"], batch_size=100))
+    assert res, str(res)
+
+
+def _fine_tuned_on_the_test_labels(d):
+    import keras
+
+    model = _copy(d["model"])
+    model.compile(keras.optimizers.Adam(1e-2), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(d["xt_test"], d["yt_test"], epochs=1, batch_size=32, verbose=0)
+    return model
+
+
+def _in_place(d):
+    original = _copy(d["model"])   # a copy stands for src_models[0], so the fixture's model stays as it was
+    return _check_adabn(d, _by_hand(original, d["xt"], copy=False), original)
+
+
+def _head_moved(d):
+    adapted = _by_hand(d["model"], d["xt"])
+    kernel = adapted.layers[1].layers[0].kernel
+    kernel.assign(kernel.numpy() * 1.5)
+    return adapted
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda d: None, "you have not answered yet"),
+    (lambda d: "adapted", "adapted is a str, not a keras.Model"),
+    (lambda d: float("nan"), "adapted is a float, not a keras.Model"),
+    (lambda d: _copy(d["model"]), "no statistic changed"),
+    (lambda d: _by_hand(d["model"], d["xs"]), "nearer those of the source images"),
+    (_fine_tuned_on_the_test_labels, "weights besides the statistics changed"),
+    (_head_moved, "weights besides the statistics changed"),
+    (lambda d: _copy(d["model"].layers[0]), "copy the whole model"),
+], ids=["none", "a string", "nan", "nothing done", "source statistics", "fine-tuned on test labels",
+        "classifier changed", "the feature extractor alone"])
+def test_adabn_refuses(shift, make, words):
+    res = _check_adabn(shift, make(shift))
+    assert not res and words in str(res), str(res)
+
+
+def test_adabn_refuses_the_lesson_model_changed_in_place(shift):
+    res = _in_place(shift)
+    assert not res and "you changed the lesson's model itself" in str(res), str(res)

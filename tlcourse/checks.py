@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 __all__ = ["CheckResult", "Checker"]
 
@@ -108,6 +112,135 @@ class Checker:
         return self.given(answer, f"build {name}, {how}") and self.require(
             isinstance(answer, keras.Model),
             f"{name} is a {type(answer).__name__}, not a keras.Model: build it as a keras.Model, {how}")
+
+    def function_given(self, answer: Any, *, name: str, args: str) -> bool:
+        """Whether the learner gave a function that takes ``args`` (for example ``"source, target"``); if not, say so.
+
+        ``None`` is "not answered yet" (see :meth:`given`); anything that cannot be called, a class, or a
+        function whose parameters cannot take ``args`` is refused with what to write instead. Callables whose
+        parameters Python cannot read (some built-ins) are given the benefit of the doubt.
+
+        Examples
+        --------
+        >>> c = Checker("Exercise 6")
+        >>> c.function_given(lambda s, t: 0.0, name="my_coral", args="source, target")
+        True
+        >>> c.function_given(0.5, name="my_coral", args="source, target")
+        False
+        >>> c.function_given(lambda s: 0.0, name="my_coral", args="source, target")
+        False
+        >>> print(c.result())
+        Exercise 6: NOT YET
+          [x] my_coral is a float, not a function: write def my_coral(source, target): ... and pass my_coral itself.
+          [x] my_coral cannot be called as my_coral(source, target) (too many positional arguments): write def ...
+        """
+        write = f"write def {name}({args}): ... and pass {name} itself."
+        if not self.given(answer, write):
+            return False
+        if isinstance(answer, type):
+            return self.require(False, f"{name} is the class {answer.__name__}, not a function: {write}")
+        if not callable(answer):
+            return self.require(False, f"{name} is a {type(answer).__name__}, not a function: {write}")
+        try:
+            signature = inspect.signature(answer)
+        except (TypeError, ValueError):  # a built-in without a readable signature: let the call decide
+            return True
+        n = len([a for a in args.split(",") if a.strip()])
+        try:
+            signature.bind(*[None] * n)
+        except TypeError as err:
+            return self.require(False, f"{name} cannot be called as {name}({args}) ({err}): {write}")
+        return True
+
+    def number(self, value: Any, name: str, *, how: str, whole: bool = False) -> float | None:
+        """``value`` as a float when it is one finite real number (a NumPy scalar too); else record why not.
+
+        Refused, each with its reason followed by ``how`` (what to give instead): a bool, text, a complex
+        number, an array or a list, nan, an infinity, and, with ``whole``, a number with a fractional part.
+
+        Examples
+        --------
+        >>> c = Checker("Exercise 7")
+        >>> c.number(np.int64(153), "n_test", how="count the files.", whole=True)
+        153.0
+        >>> c.number(float("nan"), "n_test", how="count the files.") is None
+        True
+        >>> c.number(True, "n_test", how="count the files.") is None
+        True
+        >>> c.number(152.5, "n_test", how="count the files.", whole=True) is None
+        True
+        >>> print(c.result())
+        Exercise 7: NOT YET
+          [x] n_test is nan, not a number: count the files.
+          [x] n_test is True, a bool, not a number: count the files.
+          [x] n_test is 152.5, not a whole number: count the files.
+        """
+        if isinstance(value, (bool, np.bool_)):
+            problem = f"is {value!r}, a bool, not a number"
+        elif isinstance(value, (str, bytes)):
+            problem = f"is text ({value!r}), not a number"
+        elif isinstance(value, (complex, np.complexfloating)):
+            problem = f"is a complex number ({value!r}), not a real one"
+        elif not isinstance(value, (int, float, np.integer, np.floating)):
+            shape = f" of shape {np.shape(value)}" if isinstance(value, np.ndarray) else ""
+            problem = f"is a {type(value).__name__}{shape}, not a number"
+        elif math.isnan(value):
+            problem = "is nan, not a number"
+        elif math.isinf(value):
+            problem = f"is {float(value):g}, not a finite number"
+        elif whole and float(value) != math.floor(value):
+            problem = f"is {float(value):g}, not a whole number"
+        else:
+            return float(value)
+        self.expect(False, f"{name} {problem}: {how}")
+        return None
+
+    def array(self, value: Any, name: str, *, how: str) -> np.ndarray | None:
+        """``value`` as a float64 NumPy array when it holds finite real numbers; else record why not.
+
+        What a learner's function returns goes through here before any arithmetic: a generator, text,
+        complex numbers, objects (nested lists of different lengths) or nan/inf values are refused, each
+        with its reason followed by ``how``. Lists and tensors are converted.
+
+        Examples
+        --------
+        >>> c = Checker("Exercise 8")
+        >>> c.array([[1, 2], [3, 4]], "what my_fn returns", how="return an array.").tolist()
+        [[1.0, 2.0], [3.0, 4.0]]
+        >>> c.array((x for x in [1, 2]), "what my_fn returns", how="return np.array(...), not a generator.")
+        >>> c.array(np.array([1.0, np.nan]), "what my_fn returns", how="check for a division by zero.")
+        >>> print(c.result())
+        Exercise 8: NOT YET
+          [x] what my_fn returns is a generator, not an array of numbers: return np.array(...), not a generator.
+          [x] what my_fn returns holds nan or inf (1 of 2 values): check for a division by zero.
+        """
+        if isinstance(value, Iterator):
+            self.expect(False, f"{name} is a {type(value).__name__}, not an array of numbers: {how}")
+            return None
+        try:
+            arr = np.asarray(value)
+        except Exception as err:  # noqa: BLE001 - ragged lists and odd objects: say what NumPy could not read
+            first = str(err).split(". ")[0]
+            self.expect(False, f"{name} is a {type(value).__name__} NumPy cannot read as one array ({first}): {how}")
+            return None
+        if arr.dtype.kind in "USOcMmV":
+            if arr.ndim == 0 and arr.dtype.kind in "USO":  # a single object: name it
+                what = f"text ({value!r})" if arr.dtype.kind in "US" else f"a {type(value).__name__}"
+                self.expect(False, f"{name} is {what}, not an array of numbers: {how}")
+            else:
+                what = {"U": "text", "S": "text", "c": "complex numbers", "O": "objects that are not numbers"}
+                self.expect(False, f"{name} holds {what.get(arr.dtype.kind, arr.dtype.name)}, not real numbers: "
+                                   f"{how}")
+            return None
+        arr = arr.astype("float64")
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        if bad and arr.size == 1:
+            self.expect(False, f"{name} is {float(arr.reshape(-1)[0]):g}, not a finite number: {how}")
+            return None
+        if bad:
+            self.expect(False, f"{name} holds nan or inf ({bad} of {arr.size} values): {how}")
+            return None
+        return arr
 
     def attempt(
         self, call: Callable[[], Any], *, failed: str = "your function raised", hint: str = "",

@@ -120,15 +120,25 @@ def check_augmentation(augmentation: Any, judge: Any, images: np.ndarray, labels
                         "learns from images that contradict their labels. Leave flips out for digits.",
              ok="no flip")
     x = np.asarray(images, "float32")
-    ran, at_inference = c.attempt(lambda: np.asarray(augmentation(x, training=False)),
-                                  failed="my_augmentation does not take a batch of digits:")
-    if not ran:
+    same_shape = "an augmentation gives back images of the shape it is given (random layers do; Dense does not)."
+    ran, raw = c.attempt(lambda: augmentation(x, training=False), failed="my_augmentation does not take a batch of "
+                                                                         "digits:")
+    at_inference = c.array(raw, "what my_augmentation returns", how=same_shape) if ran else None
+    if at_inference is None:
         return c.result()
-    c.expect(at_inference.shape == x.shape and np.allclose(at_inference, x, atol=1e-5),
+    if at_inference.shape != x.shape:
+        c.expect(False, f"my_augmentation returns shape {at_inference.shape} for digits of shape {x.shape}: "
+                        f"{same_shape}")
+        return c.result()
+    c.expect(np.allclose(at_inference, x, atol=1e-5),
              "at inference (training=False) my_augmentation changes the digits: an augmentation must leave "
              "them alone outside training (random layers do; Rescaling or a fixed transformation do not).",
              ok="nothing changes at inference")
-    trained = np.asarray(augmentation(x, training=True))
+    ran, raw = c.attempt(lambda: augmentation(x, training=True), failed="in training (training=True) my_augmentation "
+                                                                        "raised")
+    trained = c.array(raw, "what my_augmentation returns in training", how=same_shape) if ran else None
+    if trained is None:
+        return c.result()
     c.expect(trained.shape == x.shape and float(np.abs(trained - x).mean()) > 1e-3,
              "in training my_augmentation leaves the digits (almost) unchanged: it needs random layers with a "
              "non-zero strength, for example RandomTranslation(0.1, 0.1).", ok="the digits change in training")

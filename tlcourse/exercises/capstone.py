@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import numbers
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,8 +46,11 @@ def check_test_split(split_name: str | None, n_test: int | None, splits: Any) ->
         return c.result()
     carved = any("stratified split" in n for n in splits.notes)
     expected_name = "carved" if carved else splits.test.root.name
-    name = Path(str(split_name).strip()).name.lower() if split_name is not None else ""
-    if not name:
+    name = Path(str(split_name).strip()).name.lower() if isinstance(split_name, (str, os.PathLike)) else ""
+    if split_name is not None and not isinstance(split_name, (str, os.PathLike)):
+        c.expect(False, f"test_from is a {type(split_name).__name__}: give the name of the folder the test images "
+                        'come from as text (for example "val"), or "carved".')
+    elif not name:
         c.expect(False, 'set test_from too: the name of the folder the test images come from, or "carved".')
     elif carved and name == Path(str(splits.test.root)).name.lower():
         c.expect(False, f"the test images were carved out of {name!r} by a stratified split (read `splits.notes`): "
@@ -57,17 +62,16 @@ def check_test_split(split_name: str | None, n_test: int | None, splits: Any) ->
     n = len(splits.test.files)
     if n_test is None:
         c.expect(False, "set n_test too: the number of test images.")
-    elif isinstance(n_test, bool) or not isinstance(n_test, numbers.Real) or float(n_test) != int(n_test):
-        c.expect(False, f"n_test should be a whole number of images, not {n_test!r}: count `splits.test.files`.")
-    else:
-        c.expect(int(n_test) == n, f"{n_test} test images is not right: count `splits.test.files` (duplicates are "
-                                   "already removed).", ok=f"{n} test images")
+    elif (count := c.number(n_test, "n_test", whole=True,
+                            how="give a whole number of images: count `splits.test.files`.")) is not None:
+        c.expect(count == n, f"{n_test} test images is not right: count `splits.test.files` (duplicates are "
+                             "already removed).", ok=f"{n} test images")
     return c.result()
 
 
 def _number(value: Any) -> float | None:
     """``value`` as a float when it is a single number (NumPy scalars too), else ``None``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.number):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.integer | np.floating):
         return None
     return float(value)
 
@@ -126,10 +130,16 @@ def check_per_class_accuracy(
         if value is None:
             c.expect(False, f"{name}: {'no value' if answer[name] is None else repr(answer[name])}: give a number "
                             "between 0 and 1.")
+        elif not math.isfinite(value):
+            c.expect(False, f"{name}: {value:g} is not a number between 0 and 1: give the fraction of the test images "
+                            f"of {name!r} that the model predicted as {name!r}.")
         elif abs(value - expected) < 1e-6:
             c.expect(True, "", ok=f"{name}: {expected:.3f}")
         elif abs(value / 100 - expected) < 1e-6:
             c.expect(False, f"{name}: {value:g} is a percentage: give the fraction, between 0 and 1.")
+        elif not 0 <= value <= 1:
+            c.expect(False, f"{name}: {value:g} is not between 0 and 1: an accuracy is a fraction of the test images "
+                            f"of {name!r}.")
         elif abs(value - precision[name]) < 1e-6:
             c.expect(False, f"{name}: {value:.3f} is the precision (of the images predicted as {name!r}, the share "
                             f"that are {name!r}). Take the images whose true class is {name!r} instead.")

@@ -10,7 +10,7 @@ from tlcourse.checks import Checker, CheckResult
 from tlcourse.exercises.probes import expect_base_call
 from tlcourse.models import all_layers
 
-__all__ = ["check_feature_extractor_model", "check_best_layer"]
+__all__ = ["check_feature_extractor_model", "check_best_layer", "check_far_target_features"]
 
 
 def check_feature_extractor_model(model: Any, base: Any, num_classes: int, *, preprocess: Callable | None = None,
@@ -52,9 +52,11 @@ def check_feature_extractor_model(model: Any, base: Any, num_classes: int, *, pr
              "no global pooling layer: add keras.layers.GlobalAveragePooling2D() after the base.", ok="global pooling")
     c.expect("Dropout" in kinds, "no Dropout layer: add keras.layers.Dropout(0.2) before the dense layer.",
              ok="dropout")
-    c.expect(tuple(model.output_shape)[1:] == (num_classes,),
-             f"output shape {model.output_shape}, expected (None, {num_classes}): one output per class.",
-             ok=f"{num_classes} outputs")
+    ran, shape = c.attempt(lambda: tuple(model.output_shape), failed="fe_model has no output shape yet:",
+                           hint="Start it with keras.Input(...), the size of the images, as the functional API does.")
+    if ran:
+        c.expect(shape[1:] == (num_classes,), f"output shape {shape}, expected (None, {num_classes}): one output "
+                                              "per class.", ok=f"{num_classes} outputs")
     n_trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
     c.expect(0 < n_trainable < 100_000, f"{n_trainable:,} trainable parameters: only the dense head should train.",
              ok=f"{n_trainable:,} trainable parameters (the head)")
@@ -77,10 +79,14 @@ def check_best_layer(answer: Any, probe: Mapping[str, float], *, show: bool = Fa
         return c.result(show=show)
     names = list(probe)
     best = max(probe.values())
-    if isinstance(answer, (tuple, list)) and answer and answer[0] in probe:
-        c.expect(False, f"{answer!r} is a pair: give the name alone, {answer[0]!r}.")
+    if isinstance(answer, (tuple, list)):
+        if answer and isinstance(answer[0], str) and answer[0] in probe:
+            c.expect(False, f"{answer!r} is a pair: give the name alone, {answer[0]!r}.")
+        else:
+            c.expect(False, f"best_layer is a {type(answer).__name__}: give one layer's name, a key of `probe` (for "
+                            f"example {names[0]!r}).")
         return c.result(show=show)
-    if isinstance(answer, numbers.Real):
+    if isinstance(answer, numbers.Real) and not isinstance(answer, bool):
         c.expect(False, f"{answer!r} is an accuracy: give the layer's name, a key of `probe` (for example "
                         f"{names[0]!r}).")
         return c.result(show=show)
@@ -93,4 +99,95 @@ def check_best_layer(answer: Any, probe: Mapping[str, float], *, show: bool = Fa
                  "in `probe` (max(probe, key=probe.get)).",
                  ok=f"{name!r} is the best ({best:.3f}); the first layer ({names[0]!r}, {probe[names[0]]:.3f}) "
                     "sees edges and colours, too generic to tell flowers apart")
+    return c.result(show=show)
+
+
+def _scored_beside_reference(c: Checker, clf: Any, name: str, train: tuple, test: tuple,
+                             label: str) -> tuple[float, float] | None:
+    """``clf``'s test accuracy on layer ``name``'s features and the check's own fit's; None, and why, if refused."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    (f_tr, y_tr), (f_te, y_te) = train, test
+    if not c.require(hasattr(clf, "score"), f"{label} is a {type(clf).__name__}, not a fitted classifier: store "
+                                            "what make_pipeline(...).fit(features, labels) returns."):
+        return None
+    width, d = getattr(clf, "n_features_in_", f_te[name].shape[1]), f_te[name].shape[1]
+    if width != d:
+        other = [n for n in f_te if f_te[n].shape[1] == width] or ["something else (the images? the flowers?)"]
+        return c.expect(False, f"{label} takes {width} features, {name}'s pooled features are {d}: it was fitted on "
+                               f"{' or '.join(other)}. Fit it on {name}'s features of xd_train.")
+    ran, scores = c.attempt(lambda: (float(clf.score(f_tr[name], y_tr)), float(clf.score(f_te[name], y_te))),
+                            failed=f"{label}.score raised", hint=f"Fit it on {name}'s features first.")
+    if not ran:
+        return None
+    train_acc, acc = scores
+    ref = float(make_pipeline(StandardScaler(), LogisticRegression(max_iter=300, C=0.1))
+                .fit(f_tr[name], y_tr).score(f_te[name], y_te))
+    if acc > ref + 0.04 and acc >= train_acc - 0.01:   # better on the test digits than fitted ones: it saw them
+        return c.expect(False, f"{label} gets {acc:.3f} of the test digits right, the same classifier fitted on the "
+                               f"training digits {ref:.3f}: it has seen the test digits. Fit on xd_train's features only.")
+    close = c.require(acc >= ref - 0.05, f"{label} gets {acc:.3f} on the test digits, the same classifier fitted on "
+                                         f"{name}'s features of the training digits {ref:.3f}: fit on those (not "
+                                         "another layer's), with the labels yd_train in order.")
+    return (acc, ref) if close else None
+
+
+def check_far_target_features(digits_clf: Any, last_clf: Any, layer: Any, probes: Any, layers: list[str],
+                              train: tuple, test: tuple, *, show: bool = False) -> CheckResult:
+    """Exercise 3: a classifier on an intermediate layer's features of the digits, and one on the last layer's.
+
+    ``probes`` is the model that gives the average-pooled output of each of ``layers`` (the last one last);
+    ``train`` and ``test`` are ``(images, labels)``. The check computes the features itself, fits the same
+    classifier family on each layer (a standardised logistic regression, ``C=0.1``) and reports both
+    accuracies and the gain of ``layer`` over the last layer, the learner's and its own. Introduced in
+    02_feature_extraction.
+
+    Examples
+    --------
+    >>> import keras, numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> keras.utils.set_random_seed(0)
+    >>> inp = keras.Input((6,))
+    >>> probes = keras.Model(inp, [keras.layers.Dense(4)(inp), keras.layers.Dense(8)(inp)])
+    >>> rng = np.random.default_rng(0); y = np.arange(200) % 2
+    >>> x = (rng.normal(size=(200, 6)) + 2 * y[:, None]).astype("float32")
+    >>> train, test = (x[:100], y[:100]), (x[100:], y[100:])
+    >>> mid, last = probes.predict(x[:100], verbose=0)
+    >>> fit = lambda f, labels=y[:100]: LogisticRegression().fit(f, labels)
+    >>> check_far_target_features(fit(mid), fit(last), "mid", probes, ["mid", "last"], train, test).passed
+    True
+    >>> print(check_far_target_features(fit(last), fit(last), "mid", probes, ["mid", "last"], train, test))
+    Exercise 3: feature extraction on a far target: NOT YET
+      [x] digits_clf takes 8 features, mid's pooled features are 4: it was fitted on last. Fit it on mid's ...
+      [ok] last_clf: 0.9...
+    >>> check_far_target_features(fit(mid, y[:100][::-1]), fit(last), "mid", probes, ["mid", "last"], train, test).passed
+    False
+    """
+    import numpy as np
+
+    from tlcourse.features import one_blas_thread
+
+    c = Checker("Exercise 3: feature extraction on a far target")
+    if not (c.given(layer, f"put an intermediate layer's name in digits_layer (one of {list(layers[:-1])}).")
+            and c.require(isinstance(layer, str) and layer in layers[:-1],
+                          f"{layer!r} is not one of the intermediate layers probed, {list(layers[:-1])}.")):
+        return c.result(show=show)
+    if not (c.given(digits_clf, f"fit digits_clf on {layer}'s features.") & c.given(last_clf, "fit last_clf on "
+                                                                                    f"{layers[-1]}'s features.")):
+        return c.result(show=show)
+    outs = [probes.predict(x, batch_size=64, verbose=0) for x in (train[0], test[0])]
+    f_tr, f_te = ({n: np.asarray(o) for n, o in zip(layers, out)} for out in outs)
+    with one_blas_thread():
+        scores = [_scored_beside_reference(c, clf, name, (f_tr, train[1]), (f_te, test[1]), label) for clf, name, label
+                  in ((digits_clf, layer, "digits_clf"), (last_clf, layers[-1], "last_clf"))]
+    for score, name, label in zip(scores, (layer, layers[-1]), ("digits_clf", "last_clf")):
+        if score:
+            c.expect(True, "", ok=f"{label}: {score[0]:.3f} of the test digits on {name}'s features (the check's "
+                                  f"fit: {score[1]:.3f})")
+    if all(scores):
+        (acc, ref), (acc_last, ref_last) = scores
+        c.expect(True, "", ok=f"the gain of {layer} over {layers[-1]} you measured: {acc - acc_last:+.3f} (the "
+                              f"check's fits: {ref - ref_last:+.3f})")
     return c.result(show=show)

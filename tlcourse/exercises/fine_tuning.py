@@ -60,9 +60,11 @@ def check_phase_one(model: Any, base: Any) -> CheckResult:
     c.expect(0 < head < 100_000,
              f"the model has {head:,} trainable parameters: only the new head (pooling + Dense) should train.",
              ok=f"only the head trains ({head:,} parameters)")
-    shape = tuple(model.output_shape)
-    c.expect(shape[1:] == (2,), f"the output has shape {shape}: two classes need Dense(2, activation='softmax').",
-             ok="two outputs")
+    ran, shape = c.attempt(lambda: tuple(model.output_shape), failed="answer1 has no output shape yet:",
+                           hint="Start it with keras.Input(...), the size of the images, as the functional API does.")
+    if ran:
+        c.expect(shape[1:] == (2,), f"the output has shape {shape}: two classes need Dense(2, activation='softmax').",
+                 ok="two outputs")
     if output is not None and output.shape[-1:] == (2,):
         sums = output.sum(axis=-1)
         c.expect(bool(np.all(output >= 0) and np.allclose(sums, 1, atol=1e-3)),
@@ -119,6 +121,11 @@ def check_phase_two(model: Any, base: Any, *, head_lr: float, from_layer: str) -
                         "first, then freeze the bottom layer by layer.", ok=f"the layers from {from_layer} up train")
     c.expect(not bns, f"BatchNormalization layers are trainable ({bns[:3]}): keep them frozen on a small data "
                       "set (unfreeze_top does that).", ok="BatchNormalization stays frozen")
+    n_outputs = len(getattr(model, "outputs", None) or [None])
+    if n_outputs != 1:
+        c.expect(False, f"the model has {n_outputs} outputs: pass answer1, your phase-1 model, with its one output of "
+                        "2 probabilities.")
+        return c.result()
     opt = getattr(model, "optimizer", None)
     if opt is None:
         c.expect(False, "the model is not compiled: call model.compile(...) after changing trainable.")

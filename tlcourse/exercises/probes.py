@@ -255,7 +255,10 @@ def expect_base_call(c: Any, model: Any, base: Any, *, preprocess: Any = None) -
 
         preprocess = preprocess_input("mobilenet_v2")
     how = "keras.layers.Rescaling(1 / 127.5, offset=-1) between the input and the base"
-    x = probe_images(model, base)
+    ran, x = c.attempt(lambda: probe_images(model, base), failed="your model has no input shape yet:",
+                       hint="Start it with keras.Input(...), the size of the images, as the functional API does.")
+    if not ran:
+        return None
     ran, watched = c.attempt(lambda: watch_calls(model, base, x, training=False),
                              failed="running your model on two images raised")
     if not ran:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,11 @@ def check_skipped_file(path: str | Path | None) -> CheckResult:
         c.expect(False, f"SKIPPED is a {type(path).__name__}: each entry of `folder.skipped` is (path, reason); "
                         "give the path alone, folder.skipped[0][0].")
         return c.result()
-    name = Path(str(path)).name
+    if not isinstance(path, (str, os.PathLike)):
+        c.expect(False, f"SKIPPED is a {type(path).__name__}: give the path of the skipped file as text (or a Path), "
+                        "from `folder.skipped`.")
+        return c.result()
+    name = Path(path).name
     if not name or "." not in name:
         c.expect(False, f"{str(path)!r} is not a file name: give the path of the skipped file, from `folder.skipped`.")
         return c.result()

@@ -35,7 +35,7 @@ def check_mean_pool(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Check
     from tlcourse.text import mean_pool
 
     c = Checker("Exercise 1: mean pooling that ignores padding")
-    if not c.given(fn, "write my_mean_pool(sequence_output, padding_mask) and pass it in.") \
+    if not c.function_given(fn, name="my_mean_pool", args="sequence_output, padding_mask") \
             or refuse_course_code(c, fn, {"tlcourse.text.mean_pool": mean_pool}, label="my_mean_pool", own="pooling",
                           how=" with NumPy"):
         return c.result()
@@ -48,7 +48,9 @@ def check_mean_pool(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Check
                          returned_none="my_mean_pool returns None: write its body, and return an array (batch, hidden).")
     if not ran:
         return c.result()
-    got = np.asarray(raw, dtype="float32")
+    got = c.array(raw, "what my_mean_pool returns", how="return an array (batch, hidden), one vector per sentence.")
+    if got is None:
+        return c.result()
     c.expect(got.shape == (3, 4), f"expected one vector per sentence, shape (3, 4); yours has {got.shape} "
                                   "(average over the tokens, axis 1).", ok="one vector per sentence")
     if got.shape != (3, 4):
@@ -93,7 +95,7 @@ def check_coral_align(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Che
     from tlcourse.adapt import coral_align
 
     c = Checker("Exercise 2: CORAL by hand")
-    if not c.given(fn, "write my_coral(source, target) and pass it in.") \
+    if not c.function_given(fn, name="my_coral", args="source, target") \
             or refuse_course_code(c, fn, {"tlcourse.adapt.coral_align": coral_align}, label="my_coral", own="CORAL",
                           how=" with NumPy"):
         return c.result()
@@ -107,7 +109,10 @@ def check_coral_align(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Che
                          returned_none="my_coral returns None: write its body, and return the aligned source features.")
     if not ran:
         return c.result()
-    got = np.asarray(raw, dtype="float64")
+    got = c.array(raw, "what my_coral returns", how="return the aligned source features, an array (n, d) like the "
+                                                     "source.")
+    if got is None:
+        return c.result()
     c.expect(got.shape == source.shape, f"return one row per source row, shape {source.shape}; yours {got.shape}.",
              ok="same shape as the source")
     if got.shape != source.shape:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -60,15 +61,33 @@ def check_feature_classifier(clf: Any, features_test: np.ndarray, y_test: np.nda
         c.expect(False, f"`clf` is a {type(clf).__name__}, not a classifier: store what .fit(...) returns "
                         f"({fit_hint}), not its predictions or its score.")
         return c.result(show=show)
+    if not callable(clf.predict):
+        c.expect(False, f"clf.predict is a {type(clf.predict).__name__}, not a method: store the fitted classifier "
+                        f"itself in `clf` ({fit_hint}).")
+        return c.result(show=show)
     y_test = np.asarray(y_test)
-    ran, pred = c.attempt(lambda: np.asarray(clf.predict(features_test)), failed="clf.predict(test features) raised",
-                          hint=f"Fit it first, on the pooled features of the chosen photos (vectors of "
-                               f"{features_test.shape[1]} numbers), not on the images: {fit_hint}.")
+    ran, raw = c.attempt(lambda: clf.predict(features_test), failed="clf.predict(test features) raised",
+                         hint=f"Fit it first, on the pooled features of the chosen photos (vectors of "
+                              f"{features_test.shape[1]} numbers), not on the images: {fit_hint}.")
     if not ran:
         return c.result(show=show)
+    if raw is None or isinstance(raw, Iterator):
+        c.expect(False, f"clf.predict returns {'None' if raw is None else f'a {type(raw).__name__}'}, not one class "
+                        f"per test photo: store a fitted scikit-learn classifier in `clf` ({fit_hint}).")
+        return c.result(show=show)
+    pred = np.asarray(raw)
     if pred.shape != y_test.shape:
         c.expect(False, f"clf.predict gives an array of shape {pred.shape}; one class per test photo was expected, "
                         f"shape {y_test.shape} (a Keras model gives probabilities: use a scikit-learn classifier).")
+        return c.result(show=show)
+    whole = pred.dtype.kind in "iu" or (pred.dtype.kind == "f" and bool(np.all(np.isfinite(pred)))
+                                        and bool(np.all(pred % 1 == 0)))
+    if y_test.dtype.kind in "iu" and not whole:  # labels are class numbers: so must the predictions be
+        what = {"U": "text", "S": "text", "c": "complex numbers", "b": "True/False", "O": "objects"}.get(
+            pred.dtype.kind, "numbers that are not whole (or nan)")
+        c.expect(False, f"clf.predict gives {what} ({pred[:3].tolist()!r}...), not class numbers like y_test's "
+                        f"({np.unique(y_test)[:5].tolist()}...): fit the classifier on the labels themselves, "
+                        f"{fit_hint}.")
         return c.result(show=show)
     n_classes = len(np.unique(y_test))
     acc = float(np.mean(pred == y_test))
