@@ -552,6 +552,26 @@ best_layer = None  # a layer name
 # %%
 print(feature_extraction.check_best_layer(best_layer, probe))
 
+# %% [markdown]
+# ### Exercise 3 (about 10 min)
+# Do the feature extraction yourself where the choice of layer pays: the digits of section 4, far from ImageNet.
+# Build a Keras model from the digits base's input (`multi_digits.input`) to the average-pooled outputs of
+# `digits_layer` and of the last layer `LAST` (`multi_digits.get_layer(name).output`), compute both layers'
+# features of the training digits `xd_train` and of the test digits `xd_test`, then fit `digits_clf` on the first
+# and `last_clf` on the second, each a `make_pipeline(StandardScaler(), LogisticRegression(max_iter=300, C=0.1))`.
+# Print both test accuracies: with all 60 training digits per class, what does the intermediate layer gain over
+# the last?
+
+# %%
+digits_layer = max(PROBE_LAYERS[:-1], key=lambda n: np.mean(runs["digits"][n]))  # the best intermediate depth
+xd_train, yd_train = as_photos(x_digits[digits_train]), y_digits[digits_train]   # 60 digits per class
+xd_test, yd_test = as_photos(x_digits[digits_test]), y_digits[digits_test]       # 100 per class, never fitted on
+digits_clf, last_clf = None, None  # your two fitted classifiers
+
+# %%
+print(feature_extraction.check_far_target_features(digits_clf, last_clf, digits_layer, multi_digits, PROBE_LAYERS,
+                                                   (xd_train, yd_train), (xd_test, yd_test)))
+
 # %% [markdown] tags=["solution"]
 # ## Solutions
 
@@ -566,6 +586,19 @@ assert feature_extraction.check_feature_extractor_model(fe_model, fe_base, len(C
 # %% tags=["solution"]
 best_layer = max(probe, key=probe.get)
 assert feature_extraction.check_best_layer(best_layer, probe, show=True)
+
+# %% tags=["solution"]
+pooled = [keras.layers.GlobalAveragePooling2D()(multi_digits.get_layer(n).output) for n in (digits_layer, LAST)]
+two_layers = keras.Model(multi_digits.input, pooled)   # one forward pass gives both layers' features
+(mid_train, last_train), (mid_test, last_test) = (two_layers.predict(x, batch_size=64, verbose=0)
+                                                  for x in (xd_train, xd_test))
+logistic = lambda f: make_pipeline(StandardScaler(), LogisticRegression(max_iter=300, C=0.1)).fit(f, yd_train)
+digits_clf, last_clf = logistic(mid_train), logistic(last_train)
+acc_mid, acc_last = digits_clf.score(mid_test, yd_test), last_clf.score(last_test, yd_test)
+print(f"digits, 60 training images per class: {digits_layer} {acc_mid:.3f}, {LAST} {acc_last:.3f}, "
+      f"gain {acc_mid - acc_last:+.3f}")
+assert feature_extraction.check_far_target_features(digits_clf, last_clf, digits_layer, multi_digits, PROBE_LAYERS,
+                                                    (xd_train, yd_train), (xd_test, yd_test), show=True)
 
 # %% [markdown]
 # ## Quiz

@@ -719,6 +719,21 @@ def my_reversal(x):
 
 print(ex.check_reversal(my_reversal))
 
+# %% [markdown]
+# ### Exercise 3 (about 10 min)
+# AdaBN by hand, and what it wins back. Copy the first seed's source-only model into `adapted` with
+# `copy_model(src_models[0])` (the lesson's model stays as it was), then walk 2,000 target training images
+# (`xt[:2000]`) through its feature extractor (`adapted.layers[0]`) one layer at a time, in inference mode. Before
+# each BatchNormalization layer runs, set its `moving_mean` and `moving_variance` (with `.assign(...)`) to the mean
+# and the variance of its input over every axis but the last (the channels), so that the layers after it see the
+# images normalised the target's way. No labels, no training. Then measure `src_models[0]` and `adapted` on the
+# USPS test images (`adapt.accuracy`): how much of the gap to the target-trained model did new statistics close?
+
+# %%
+adapted = None  # copy_model(src_models[0]), its statistics re-measured on xt[:2000]
+
+print(ex.check_adabn(adapted, src_models[0], xt, xs, xt_test, yt_test))
+
 # %% [markdown] tags=["solution"]
 # ### Solutions
 
@@ -742,6 +757,23 @@ def my_reversal(x):
     return tf.identity(x), grad
 
 result = ex.check_reversal(my_reversal)
+print(result)
+assert result
+
+# %% tags=["solution"]
+adapted = copy_model(src_models[0])
+h = xt[:2000]
+for layer in adapted.layers[0].layers:              # the feature extractor's layers, in order
+    if isinstance(layer, keras.layers.BatchNormalization):
+        all_but_channels = tuple(range(h.ndim - 1))
+        layer.moving_mean.assign(h.mean(axis=all_but_channels))
+        layer.moving_variance.assign(h.var(axis=all_but_channels))
+    h = np.asarray(layer(h, training=False))        # what the next layer sees, normalised the target's way
+acc_source, acc_by_hand = (adapt.accuracy(m, xt_test, yt_test) for m in (src_models[0], adapted))
+acc_target = results["target-trained"][0]
+print(f"USPS test accuracy: source only {acc_source:.3f}, AdaBN by hand {acc_by_hand:.3f}, target-trained "
+      f"{acc_target:.3f}: {(acc_by_hand - acc_source) / (acc_target - acc_source):.0%} of the gap closed")
+result = ex.check_adabn(adapted, src_models[0], xt, xs, xt_test, yt_test)
 print(result)
 assert result
 
