@@ -17,7 +17,7 @@ from tlcourse import doctor, models
 
 
 def forward_speed(size: int, batch: int = 32, repeats: int = 5) -> float:
-    base = models.load_base("mobilenet_v2", alpha=0.35, input_size=size, pooling="avg", verbose=False)
+    base = models.load_base("mobilenet_v2", alpha=0.35, input_size=size, pooling="avg")
     x = np.random.default_rng(0).uniform(-1, 1, (batch, size, size, 3)).astype("float32")
     base.predict(x, verbose=0)
     t0 = time.perf_counter()
@@ -30,7 +30,7 @@ def cache_speedup(n: int = 640, size: int = 128, epochs: int = 5) -> tuple[float
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (n, size, size, 3)).astype("float32")
     y = rng.integers(0, 5, n)
-    base = models.load_base("mobilenet_v2", alpha=0.35, input_size=size, pooling="avg", verbose=False)
+    base = models.load_base("mobilenet_v2", alpha=0.35, input_size=size, pooling="avg")
     base.trainable = False
     pre = models.preprocess_input("mobilenet_v2")
     inputs = keras.Input((size, size, 3))

@@ -86,7 +86,7 @@ def linear_probe(folder: Path, size: int) -> float:
     from tlcourse import capstone, models
 
     audit = capstone.audit_folder(folder)
-    base = models.load_base("mobilenet_v2", alpha=0.35, input_size=size, pooling="avg", verbose=False)
+    base = models.load_base("mobilenet_v2", alpha=0.35, input_size=size, pooling="avg")
     pre = models.preprocess_input("mobilenet_v2")
     extractor = keras.Sequential([keras.Input((size, size, 3)), keras.layers.Lambda(pre), base])
 
@@ -135,7 +135,7 @@ def tutorial_recipe(folder: Path, seed: int = 0) -> tuple[float, float]:
     n_classes = len(train.class_names)
     train, val, test = (d.prefetch(tf.data.AUTOTUNE) for d in (train, val, test))
     augment = keras.Sequential([keras.layers.RandomFlip("horizontal"), keras.layers.RandomRotation(0.2)])
-    base = models.load_base("mobilenet_v2", alpha=0.35, input_size=160, verbose=False)
+    base = models.load_base("mobilenet_v2", alpha=0.35, input_size=160)
     base.trainable = False
     inputs = keras.Input(size + (3,))
     x = keras.layers.Rescaling(1 / 127.5, -1)(augment(inputs))

@@ -52,7 +52,7 @@ def mixed_precision_head(steps: int = 5) -> bool:
     before = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        base = models.load_base(quick.base_model, alpha=quick.base_alpha, input_size=quick.image_size, verbose=False)
+        base = models.load_base(quick.base_model, alpha=quick.base_alpha, input_size=quick.image_size)
         base.trainable = False
         inputs = keras.Input((quick.image_size, quick.image_size, 3))
         x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
@@ -84,7 +84,7 @@ def fine_tuning_epoch(profile: runtime.Profile, images: int) -> tuple[float, str
 
     size, batch = profile.image_size, profile.batch_size
     try:
-        base = models.load_base(profile.base_model, alpha=profile.base_alpha, input_size=size, verbose=False)
+        base = models.load_base(profile.base_model, alpha=profile.base_alpha, input_size=size)
         weights = "ImageNet weights"
     except models.WeightsNotAvailableError as exc:
         print(f"  {profile.name}: {str(exc).splitlines()[0]}")

@@ -129,7 +129,7 @@ def test_a_data_download_failure_names_the_fix(failing_get_file, tmp_path):
 def test_a_weights_download_failure_names_the_fix(failing_get_file, env):
     env.set(settings.OFFLINE_ENV, None)
     with pytest.raises(WeightsNotAvailableError, match="Install Certificates.command") as info:
-        weights.download_weights("mobilenet_v2", alpha=0.35, input_size=224)
+        weights.download_weights("mobilenet_v2", alpha=0.35)
     assert "Two ways to get it" in str(info.value)
 
 

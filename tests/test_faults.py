@@ -464,7 +464,7 @@ def _good_weights(missing) -> Path:
     """The MobileNetV2 (alpha 0.35) weights of the Keras cache: a sound copy to damage."""
     from tlcourse.assets import weights
 
-    found = _WEIGHTS_DIR / weights.weights_file("mobilenet_v2", alpha=0.35, input_size=224)
+    found = _WEIGHTS_DIR / weights.weights_file("mobilenet_v2", alpha=0.35)
     if not found.is_file():
         missing(f"needs {found}")
     return found
@@ -501,7 +501,7 @@ def test_damaged_weights_are_named_by_doctor_and_refused_by_train(keras_home, mi
     with pytest.raises(WeightsNotAvailableError, match=f"(?s){good.name} are damaged.*tlcourse fetch --mirror"):
         capstone.build_model(2, image_size=96)
     with pytest.raises(WeightsNotAvailableError, match=f"{good.name} are damaged"):  # what every lesson calls
-        models.load_base("mobilenet_v2", alpha=0.35, input_size=96, verbose=False)
+        models.load_base("mobilenet_v2", alpha=0.35, input_size=96)
 
 
 def test_a_published_hash_is_checked_where_the_file_is_found(tmp_path):

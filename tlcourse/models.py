@@ -63,7 +63,6 @@ def load_base(
     alpha: float | None = None,
     weights: str | None = "imagenet",
     pooling: str | None = None,
-    verbose: bool = True,
 ) -> Any:
     """Load a Keras Applications base without its classifier (``include_top=False``).
 
@@ -82,10 +81,10 @@ def load_base(
 
     Notes
     -----
-    The MobileNets have ImageNet files for a few input sizes only. Where the
-    file for ``input_size`` is missing but the 224-px one is cached, that file
-    is used: convolution weights do not depend on the input size, so the
-    224-px weights work at any size from 96 up (a note says so).
+    One weights file per base and width, the 224-px one, at every input size
+    (:func:`~tlcourse.assets.weights.weights_file`): convolution weights do not
+    depend on the input size, and the same file online and from a mirror means
+    learners get the weights the lessons' figures were measured on.
 
     Raises
     ------
@@ -112,20 +111,10 @@ def load_base(
     if weights != "imagenet":
         raise ValueError(f"weights must be 'imagenet' or None, not {weights!r}.")
 
-    fname = weights_file(name, alpha=alpha, input_size=size)
-    own = keras_cache_dir() / fname
-    default = keras_cache_dir() / spec.file_name(alpha, spec.default_size)
-    uses_default_file = size != spec.default_size and (size not in spec.sizes or not own.is_file())
-    if uses_default_file and default.is_file():
-        if verbose:
-            print(
-                f"Note: no {size}-px ImageNet file for {spec.constructor} in the cache; using the "
-                f"{spec.default_size}-px weights ({default.name}), which fit any input size."
-            )
-        own = default
-    elif not own.is_file():
-        own = download_weights(name, alpha=alpha, input_size=size)  # raises, naming the file, when it cannot
-    verify_cached_weights(name, alpha=alpha, input_size=size)  # a damaged file would load and predict at chance
+    own = keras_cache_dir() / weights_file(name, alpha=alpha)
+    if not own.is_file():
+        own = download_weights(name, alpha=alpha)  # raises, naming the file, when it cannot
+    verify_cached_weights(name, alpha=alpha)  # a damaged file would load and predict at chance
     try:
         return constructor(weights=str(own), **kwargs)
     except Exception as exc:  # noqa: BLE001 - h5py and Keras raise many kinds of error for a bad file

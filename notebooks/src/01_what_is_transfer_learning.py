@@ -181,7 +181,7 @@ plots.image_grid(imgs, labs, class_names=CLASSES, ncols=5, title="query (left) a
 # %%
 x_pool_small, x_test_small, x_val_small = (tf.image.resize(x, (SCRATCH_SIZE, SCRATCH_SIZE)).numpy()
                                            for x in (x_pool, x_test, x_val))
-base_small = models.load_base(BASE_MODEL, alpha=BASE_ALPHA, input_size=SCRATCH_SIZE, verbose=False)
+base_small = models.load_base(BASE_MODEL, alpha=BASE_ALPHA, input_size=SCRATCH_SIZE)
 extractor_small = keras.Sequential([keras.Input((SCRATCH_SIZE, SCRATCH_SIZE, 3)), base_small,
                                     keras.layers.GlobalAveragePooling2D()], name="extractor_small")
 f_test_small = features.extract_features(extractor_small, preprocess(x_test_small.copy()))   # traces the model

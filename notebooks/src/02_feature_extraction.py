@@ -269,7 +269,7 @@ DIGITS_SIZE = 48   # small and cheap; the base's last layers see a 2x2 map here
 x_digits, y_digits = data.load_mnist(size=DIGITS_SIZE)
 digits_train = data.few_shot(y_digits, 60, seed=0)   # 60 per class to draw from, as for the flowers
 digits_test = data.few_shot(y_digits, 100, seed=1, indices=np.setdiff1d(np.arange(len(y_digits)), digits_train))
-multi_digits = probe_model(models.load_base(BASE_MODEL, alpha=BASE_ALPHA, input_size=DIGITS_SIZE, verbose=False))
+multi_digits = probe_model(models.load_base(BASE_MODEL, alpha=BASE_ALPHA, input_size=DIGITS_SIZE))
 
 
 def as_photos(x):   # grey in [0, 1] -> three equal channels in [-1, 1], the base's input range
@@ -306,7 +306,7 @@ for target, size, x_tr, y_tr, x_te, y_te in [
         ("flowers", IMAGE_SIZE, prep(x_train), y_train, prep(x_test), y_test),
         ("digits", DIGITS_SIZE, as_photos(x_digits[digits_train]), y_digits[digits_train],
          as_photos(x_digits[digits_test]), y_digits[digits_test])]:
-    rand = probe_model(models.load_base(BASE_MODEL, alpha=BASE_ALPHA, input_size=size, weights=None, verbose=False),
+    rand = probe_model(models.load_base(BASE_MODEL, alpha=BASE_ALPHA, input_size=size, weights=None),
                        [LAST])
     outs = [rand.predict(x, batch_size=64, verbose=0) for x in (x_tr, x_te)]
     outs = [o[0] if isinstance(o, list) else o for o in outs]
@@ -535,7 +535,7 @@ print(claims.conclusion(claims.compare([gap.mean()], se_floor=boot.std(), over="
 # the base in inference mode, global average pooling, dropout, a dense layer with one output per class.
 
 # %%
-fe_base = models.load_base(BASE_MODEL, alpha=BASE_ALPHA, input_size=IMAGE_SIZE, verbose=False)
+fe_base = models.load_base(BASE_MODEL, alpha=BASE_ALPHA, input_size=IMAGE_SIZE)
 fe_model = None  # your model here
 
 # %%

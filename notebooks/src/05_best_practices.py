@@ -89,7 +89,7 @@ print(f"digits: pool {len(digit_pool)}, held out {len(digit_held)}, test {len(di
 # pooled features are computed once for every photo, and for the mirror image of every training photo.
 
 # %%
-fmodel = models.load_base("mobilenet_v2", input_size=IMAGE_SIZE, alpha=0.35, pooling="avg", verbose=False)
+fmodel = models.load_base("mobilenet_v2", input_size=IMAGE_SIZE, alpha=0.35, pooling="avg")
 pre = models.preprocess_input("mobilenet_v2")
 inputs = dict(x, flip=x["train"][:, :, ::-1])
 pooled = {k: fmodel.predict(pre(v.astype("float32")), batch_size=64, verbose=0) for k, v in inputs.items()}

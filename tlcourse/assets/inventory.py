@@ -76,8 +76,8 @@ def course_assets(profile: str = "quick") -> list[Asset]:
         except ChecksumError as exc:
             assets.append(Asset("data", name, False, "checksum mismatch", str(exc)))
     for name, alpha in weights_needed(profile):
-        path = weights.cached_weights(name, alpha=alpha, input_size=224)
-        fname = weights.weights_file(name, alpha=alpha, input_size=224)
+        path = weights.cached_weights(name, alpha=alpha)
+        fname = weights.weights_file(name, alpha=alpha)
         label = name + (f" alpha {alpha}" if alpha is not None else "")
         problem = weights.check_weights_file(path, name) if path else None
         if problem:
@@ -166,13 +166,13 @@ def fetch(profile: str = "quick", *, mirror: str | os.PathLike[str] | None = Non
             print(exc)
     if names is None:
         for name, alpha in weights_needed(profile):
-            path = weights.cached_weights(name, alpha=alpha, input_size=224)
+            path = weights.cached_weights(name, alpha=alpha)
             damaged = path is not None and weights.check_weights_file(path, name)
             if damaged and not settings.current().offline:
                 path.unlink()  # else get_file would keep it: Keras has no hash to check for the MobileNets
             if path is None or damaged:
                 try:
-                    weights.download_weights(name, alpha=alpha, input_size=224)
+                    weights.download_weights(name, alpha=alpha)
                 except WeightsNotAvailableError as exc:
                     print(exc)
         if text_model.hf_snapshot() is None and mirror is None:

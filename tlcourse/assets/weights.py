@@ -60,8 +60,6 @@ class BaseSpec:
         Input size its ImageNet weights were trained at.
     alphas
         Width multipliers with ImageNet weights (``None`` where there is no alpha).
-    sizes
-        Input sizes with their own weight files (others use the default size's).
     file_name
         ``(alpha, rows) -> official file name`` of the weights without the top.
     origin
@@ -80,7 +78,6 @@ class BaseSpec:
     default_size: int
     alphas: tuple[float, ...] | None
     default_alpha: float | None
-    sizes: tuple[int, ...]
     file_name: Callable[[float | None, int], str]
     origin: str
     md5: str | None
@@ -90,23 +87,23 @@ class BaseSpec:
 BASE_MODELS: dict[str, BaseSpec] = {
     "mobilenet_v2": BaseSpec(
         "mobilenet_v2", "MobileNetV2", "mobilenet_v2", 224,
-        (0.35, 0.5, 0.75, 1.0, 1.3, 1.4), 1.0, (96, 128, 160, 192, 224),
+        (0.35, 0.5, 0.75, 1.0, 1.3, 1.4), 1.0,
         _mobilenet_v2_file, _KERAS_APPLICATIONS + "mobilenet_v2/", None,
         {0.35: 0.603, 0.5: 0.654, 0.75: 0.698, 1.0: 0.713, 1.4: 0.750},
     ),
     "mobilenet": BaseSpec(
         "mobilenet", "MobileNet", "mobilenet", 224,
-        (0.25, 0.5, 0.75, 1.0), 1.0, (128, 160, 192, 224),
+        (0.25, 0.5, 0.75, 1.0), 1.0,
         _mobilenet_file, _KERAS_APPLICATIONS + "mobilenet/", None,
         {0.25: 0.506, 0.5: 0.637, 0.75: 0.684, 1.0: 0.706},
     ),
     "efficientnet_b0": BaseSpec(
-        "efficientnet_b0", "EfficientNetB0", "efficientnet", 224, None, None, (224,),
+        "efficientnet_b0", "EfficientNetB0", "efficientnet", 224, None, None,
         lambda a, r: "efficientnetb0_notop.h5", "https://storage.googleapis.com/keras-applications/",
         "50bc09e76180e00e4465e1a485ddc09d", {None: 0.771},
     ),
     "resnet50": BaseSpec(
-        "resnet50", "ResNet50", "resnet50", 224, None, None, (224,),
+        "resnet50", "ResNet50", "resnet50", 224, None, None,
         lambda a, r: "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", _KERAS_APPLICATIONS + "resnet/",
         "4d473c1dd8becc155b73f8504c6f6626", {None: 0.749},
     ),
@@ -155,21 +152,23 @@ def keras_cache_dir() -> Path:
     return settings.current().weights_dir
 
 
-def weights_file(name: str, *, alpha: float | None = None, input_size: int | None = None) -> str:
-    """The official file name Keras looks for (``include_top=False``).
+def weights_file(name: str, *, alpha: float | None = None) -> str:
+    """The one official file (``include_top=False``) the course loads for a base and width, at any input size.
+
+    Keras publishes MobileNet files for several input sizes, trained at each; the course always takes the
+    default size's (224 px): convolutions serve any input size, and one file means that a learner online,
+    a classroom mirror and the figures the lessons report all use the same weights.
 
     Examples
     --------
-    >>> weights_file("mobilenet_v2", alpha=0.35, input_size=224)
+    >>> weights_file("mobilenet_v2", alpha=0.35)
     'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5'
     """
     spec = base_spec(name)
-    size = input_size or spec.default_size
-    rows = size if size in spec.sizes else spec.default_size
-    return spec.file_name(resolve_alpha(spec, alpha), rows)
+    return spec.file_name(resolve_alpha(spec, alpha), spec.default_size)
 
 
-def cached_weights(name: str, *, alpha: float | None = None, input_size: int | None = None) -> Path | None:
+def cached_weights(name: str, *, alpha: float | None = None) -> Path | None:
     """Path of the weights file in the Keras cache, or ``None`` if it is not there.
 
     Examples
@@ -178,7 +177,7 @@ def cached_weights(name: str, *, alpha: float | None = None, input_size: int | N
     >>> p is None or p.is_file()
     True
     """
-    path = keras_cache_dir() / weights_file(name, alpha=alpha, input_size=input_size)
+    path = keras_cache_dir() / weights_file(name, alpha=alpha)
     return path if path.is_file() else None
 
 
@@ -202,7 +201,7 @@ def weights_not_available(name: str, fname: str, cause: str) -> WeightsNotAvaila
     )
 
 
-def download_weights(name: str, *, alpha: float | None = None, input_size: int | None = None) -> Path:
+def download_weights(name: str, *, alpha: float | None = None) -> Path:
     """Download a base's ImageNet weights into the Keras cache (verified where Keras publishes a hash).
 
     Raises
@@ -216,7 +215,7 @@ def download_weights(name: str, *, alpha: float | None = None, input_size: int |
     'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5'
     """
     spec = base_spec(name)
-    fname = weights_file(name, alpha=alpha, input_size=input_size)
+    fname = weights_file(name, alpha=alpha)
     if settings.current().offline:
         raise weights_not_available(name, fname, "offline mode ($TLCOURSE_OFFLINE) and not in the Keras cache")
     import keras
@@ -300,32 +299,24 @@ def check_weights_file(path: str | os.PathLike[str], name: str | None = None) ->
     return _CHECKED[key]
 
 
-def verify_cached_weights(name: str, *, alpha: float | None = None, input_size: int | None = None) -> None:
+def verify_cached_weights(name: str, *, alpha: float | None = None) -> None:
     """Refuse, naming the file and how to get a good copy, a damaged weights file a base would load.
-
-    Both files a base may load are checked where they are in the cache: the one for
-    ``input_size`` and the default size's (used at other sizes).
 
     Raises
     ------
     WeightsNotAvailableError
-        If one of them fails :func:`check_weights_file`.
+        If the cached file (:func:`weights_file`) fails :func:`check_weights_file`.
 
     Examples
     --------
     >>> verify_cached_weights("mobilenet_v2", alpha=0.35)  # nothing to say when the file is sound  # doctest: +SKIP
     """
-    spec = base_spec(name)
-    alpha = resolve_alpha(spec, alpha)
-    size = input_size or spec.default_size
-    for fname in dict.fromkeys([weights_file(name, alpha=alpha, input_size=size),
-                                spec.file_name(alpha, spec.default_size)]):
-        path = keras_cache_dir() / fname
-        problem = check_weights_file(path, name) if path.is_file() else None
-        if problem:
-            raise WeightsNotAvailableError(
-                f"The ImageNet weights {path} are damaged: {problem}.\n"
-                f"  Get a good copy: delete the file and run `tlcourse fetch` (internet), or "
-                f"`tlcourse fetch --mirror DIR` (it replaces a damaged copy from a classroom mirror).\n"
-                f"  Training on them would give a model no better than chance, so nothing was trained."
-            )
+    path = keras_cache_dir() / weights_file(name, alpha=alpha)
+    problem = check_weights_file(path, name) if path.is_file() else None
+    if problem:
+        raise WeightsNotAvailableError(
+            f"The ImageNet weights {path} are damaged: {problem}.\n"
+            f"  Get a good copy: delete the file and run `tlcourse fetch` (internet), or "
+            f"`tlcourse fetch --mirror DIR` (it replaces a damaged copy from a classroom mirror).\n"
+            f"  Training on them would give a model no better than chance, so nothing was trained."
+        )

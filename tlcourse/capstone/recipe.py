@@ -96,7 +96,7 @@ def planned_model(audit: Any, splits: Any, *, budget: float, base_name: str = "m
     """
     size = image_size or largest_useful_size(audit.sizes)
     n_classes = len(audit.class_names)
-    model, base = build_model(n_classes, image_size=size, base_name=base_name, alpha=alpha, verbose=verbose)
+    model, base = build_model(n_classes, image_size=size, base_name=base_name, alpha=alpha)
     parts = split_model(model, base, base_name)
     speed = measure_speed(parts.bottom, parts.head, splits.train.files, image_size=size)
     plan = plan_run({name: len(f) for name, f in splits.items()}, speed, budget, largest=size)

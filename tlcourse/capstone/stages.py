@@ -121,7 +121,6 @@ def build_model(
     base_name: str = "mobilenet_v2",
     alpha: float | None = 0.35,
     dropout: float = 0.2,
-    verbose: bool = False,
 ) -> tuple[Any, Any]:
     """A classifier that takes raw pixels in [0, 255]: Rescaling, frozen ImageNet base, pooling, softmax.
 
@@ -146,8 +145,8 @@ def build_model(
     if base_name not in RESCALE:
         raise ValueError(f"The capstone knows the input scaling of {sorted(RESCALE)}, not {base_name!r}; add it "
                          f"to RESCALE in tlcourse/capstone/stages.py.")
-    verify_cached_weights(base_name, alpha=alpha, input_size=image_size)  # damaged weights train at chance
-    base = load_base(base_name, input_size=image_size, alpha=alpha, verbose=verbose)
+    verify_cached_weights(base_name, alpha=alpha)  # damaged weights train at chance
+    base = load_base(base_name, input_size=image_size, alpha=alpha)
     base.trainable = False
     scale, offset = RESCALE[base_name]
     inputs = keras.Input((image_size, image_size, 3), name="image")
