@@ -153,3 +153,22 @@ def test_fetch_prints_the_fix_for_a_failed_download(failing_get_file, env, tmp_p
     assert cli.main(["fetch", "usps"]) == 1
     out = capsys.readouterr().out
     assert "CERTIFICATE_VERIFY_FAILED" in out and "Install Certificates.command" in out and "SSL_CERT_FILE" in out
+
+
+def test_fetch_refuses_a_download_that_is_not_the_published_file(monkeypatch, env, tmp_path, capsys):
+    """A captive portal answers every URL with a web page: fetch says which file, both hashes, what to do."""
+    import keras
+
+    real_get_file = keras.utils.get_file
+    portal = tmp_path / "portal.html"
+    portal.write_bytes(b"<html>Sign in to the hotel Wi-Fi</html>")
+    monkeypatch.setattr(keras.utils, "get_file", lambda fname, origin, **kw: real_get_file(fname, portal.as_uri(), **kw))
+    env.set(settings.OFFLINE_ENV, None)
+    env.set(settings.DATA_ENV, tmp_path / "classroom")
+    env.replace(default_data_dir=tmp_path / "classroom")
+    assert cli.main(["fetch", "usps"]) == 1
+    out = capsys.readouterr().out
+    published = data.DATASETS["usps"].downloads[0].md5
+    assert "usps.bz2 from https://www.csie.ntu.edu.tw/" in out and f"MD5 expected:        {published}" in out
+    assert files.file_digest(portal, "md5") in out and "tlcourse fetch --mirror DIR" in out
+    assert not [p for p in (tmp_path / "classroom").rglob("*") if p.is_file()]

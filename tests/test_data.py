@@ -1,6 +1,8 @@
 import bz2
 import gzip
+import hashlib
 import io
+import re
 import shutil
 import tarfile
 import zipfile
@@ -81,6 +83,101 @@ def test_download_verifies_checksum_and_keeps_nothing_on_mismatch(tmp_path):
     with pytest.raises(data.ChecksumError):
         files.download(src.as_uri(), tmp_path / "bad.bin", sha256="0" * 64)
     assert not (tmp_path / "bad.bin").exists() and not (tmp_path / "bad.bin.part").exists()
+
+
+def test_every_remote_file_has_a_published_checksum_or_a_stated_reason():
+    for spec in data.DATASETS.values():
+        for remote in spec.downloads:
+            checksums = [h for h in (remote.sha256, remote.md5) if h]
+            if remote.sha256:
+                assert re.fullmatch(r"[0-9a-f]{64}", remote.sha256), remote.filename
+            if remote.md5:
+                assert re.fullmatch(r"[0-9a-f]{32}", remote.md5), remote.filename
+            if checksums:
+                assert len(checksums) == 1 and remote.checksum_source.strip(), remote.filename
+                assert not remote.no_checksum_reason, remote.filename
+            else:
+                assert len(remote.no_checksum_reason.split()) >= 8, f"{remote.filename}: no checksum, no reason"
+    flowers = data.DATASETS["flowers"].downloads[0]
+    assert flowers.sha256.startswith("4c54ace7911a") and "tf_flowers/checksums.tsv" in flowers.checksum_source
+
+
+@pytest.fixture
+def internet(monkeypatch, tmp_path):
+    """The real ``keras.utils.get_file`` with the network replaced: ``serve(url, content)`` says what a URL returns."""
+    import keras
+
+    real_get_file = keras.utils.get_file
+    pages: dict[str, Path] = {}
+
+    def serve(url: str, content: bytes) -> None:
+        page = tmp_path / "internet" / str(len(pages))
+        page.parent.mkdir(exist_ok=True)
+        page.write_bytes(content)
+        pages[url] = page
+
+    def get_file(fname, origin, **kwargs):
+        return real_get_file(fname, pages[origin].as_uri(), **kwargs)
+
+    monkeypatch.setattr(keras.utils, "get_file", get_file)
+    return serve
+
+
+@pytest.mark.parametrize("name", ["usps", "mnist_test", "hymenoptera"])
+def test_a_download_without_its_published_checksum_is_refused(internet, empty_data, name):
+    spec = data.DATASETS[name]
+    had = empty_data / name / "what_you_had.txt"
+    had.parent.mkdir(parents=True)
+    had.write_text("the data set as it was")
+    for remote in spec.downloads:
+        internet(remote.url, b"<html>captive portal</html>")
+    with pytest.raises(data.ChecksumError) as err:
+        data.dataset_path(name)  # the folder lacks the data set, so it is fetched
+    first = spec.downloads[0]
+    algorithm, expected = ("sha256", first.sha256) if first.sha256 else ("md5", first.md5)
+    actual = hashlib.new(algorithm, b"<html>captive portal</html>").hexdigest()
+    msg = str(err.value)
+    assert first.filename in msg and expected in msg and actual in msg and first.checksum_source in msg
+    assert "tlcourse fetch --mirror DIR" in msg and "nothing you had was changed" in msg
+    assert [p.name for p in (empty_data / name).iterdir()] == ["what_you_had.txt"]
+    assert had.read_text() == "the data set as it was"
+    assert not [p for p in empty_data.rglob("*") if p.is_file() and p != had]  # no download kept, no .part
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "md5"])
+def test_a_wrong_download_never_replaces_the_file_there_and_the_right_one_does(internet, tmp_path, algorithm):
+    url, dest = "https://example.org/usps.bz2", tmp_path / "cache" / "usps.bz2"
+    dest.parent.mkdir()
+    dest.write_bytes(b"an earlier, truncated download")
+    right = {algorithm: hashlib.new(algorithm, b"the published file").hexdigest()}
+    internet(url, b"something else")
+    with pytest.raises(data.ChecksumError, match="usps.bz2"):
+        files.download(url, dest, **right)
+    assert dest.read_bytes() == b"an earlier, truncated download"
+    internet(url, b"the published file")
+    assert files.download(url, dest, **right).read_bytes() == b"the published file"
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["usps.bz2"]
+    internet(url, b"something else")  # a verified file is kept, not downloaded again
+    assert files.download(url, dest, **right).read_bytes() == b"the published file"
+
+
+def test_fetch_installs_a_download_with_its_published_md5(internet, empty_data, monkeypatch):
+    """USPS's checksums are torchvision's MD5s: the right bytes pass through fetch and are prepared."""
+    import h5py
+
+    rows = {"usps.bz2": "1 1:-1 2:1\n10 3:0.5\n", "usps.t.bz2": "5 256:1\n"}
+    spec = data.DATASETS["usps"]
+    downloads = []
+    for remote in spec.downloads:
+        content = bz2.compress(rows[remote.filename].encode())
+        internet(remote.url, content)
+        downloads.append(data.RemoteFile(remote.url, remote.filename, md5=hashlib.md5(content).hexdigest(),
+                                         checksum_source="this test"))
+    monkeypatch.setitem(data.DATASETS, "usps", data.DatasetSpec(**{**spec.__dict__, "downloads": tuple(downloads)}))
+    folder = data.dataset_path("usps")
+    with h5py.File(folder / "usps.h5") as h5:
+        assert h5["train/target"][:].tolist() == [0, 9] and h5["test/target"][:].tolist() == [4]
+        assert h5["train/data"][0, :3].tolist() == [0.0, 1.0, 0.5]
 
 
 def test_download_of_unreachable_url_is_a_connection_error(tmp_path):

@@ -3,8 +3,9 @@
 Every data set is looked for first in the data folders (``$TLCOURSE_DATA_DIR``;
 several folders separated by ``os.pathsep`` are searched in order, then the
 default cache), so a classroom mirror serves it offline. Where it is not there,
-it is downloaded from its official source, verified by checksum, extracted
-safely and moved into the first writable data folder in one step.
+it is downloaded from its official source, checked against the checksum
+published for each file (the registry names where; a file with none says why),
+extracted safely and moved into the first writable data folder in one step.
 """
 
 from __future__ import annotations
@@ -38,11 +39,21 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A file at its official source, with the SHA-256 of the download if known."""
+    """A file at its official source, with the checksum published for it or the reason there is none.
+
+    ``sha256`` is the SHA-256 of the download as published where
+    ``checksum_source`` says (a repository and path, or a page); where an MD5 is
+    all that is published, it is in ``md5`` instead. Every download is checked
+    against it and refused on a mismatch. A file with neither says why in
+    ``no_checksum_reason``.
+    """
 
     url: str
     filename: str
     sha256: str | None = None
+    md5: str | None = None
+    checksum_source: str = ""
+    no_checksum_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,9 @@ def _prepare_sentences(downloaded: Path, target: Path) -> None:
 
 _MNIST = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 _LIBSVM = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass/"
+# Where the checksums below were published.
+_TFDS_MNIST = "tensorflow/datasets, tensorflow_datasets/url_checksums/mnist.txt"
+_TORCHVISION_USPS = "pytorch/vision, torchvision/datasets/usps.py, USPS.split_list"
 
 DATASETS: dict[str, DatasetSpec] = {
     "flowers": DatasetSpec(
@@ -139,6 +153,11 @@ DATASETS: dict[str, DatasetSpec] = {
             RemoteFile(
                 "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz",
                 "flower_photos.tgz",
+                sha256="4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c",
+                # TFDS lists the URL http://download.tensorflow.org/example_images/flower_photos.tgz:
+                # the same object, served from the Cloud Storage bucket named download.tensorflow.org.
+                checksum_source="tensorflow/datasets, tensorflow_datasets/datasets/tf_flowers/checksums.tsv, "
+                                "228,813,984 bytes",
             ),
         ),
         prepare=_prepare_flowers,
@@ -149,7 +168,13 @@ DATASETS: dict[str, DatasetSpec] = {
         citation="PyTorch tutorials, hymenoptera_data (ImageNet images)",
         required=("train/ants", "train/bees", "val/ants", "val/bees"),
         downloads=(
-            RemoteFile("https://download.pytorch.org/tutorial/hymenoptera_data.zip", "hymenoptera_data.zip"),
+            RemoteFile(
+                "https://download.pytorch.org/tutorial/hymenoptera_data.zip",
+                "hymenoptera_data.zip",
+                sha256="fbc41b31d544714d18dd1230b1e2b455e1557766e13e67f9f5a7a23af7c02209",
+                checksum_source="pytorch/tutorials, .jenkins/download_data.py, download_hymenoptera_data: "
+                                "the tutorial's own download script",
+            ),
         ),
         prepare=_prepare_hymenoptera,
     ),
@@ -159,8 +184,18 @@ DATASETS: dict[str, DatasetSpec] = {
         citation="LeCun, Cortes and Burges, The MNIST database",
         required=("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
         downloads=(
-            RemoteFile(_MNIST + "t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"),
-            RemoteFile(_MNIST + "t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+            RemoteFile(
+                _MNIST + "t10k-images-idx3-ubyte.gz",
+                "t10k-images-idx3-ubyte.gz",
+                sha256="8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                checksum_source=_TFDS_MNIST + ", 1,648,877 bytes",
+            ),
+            RemoteFile(
+                _MNIST + "t10k-labels-idx1-ubyte.gz",
+                "t10k-labels-idx1-ubyte.gz",
+                sha256="f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+                checksum_source=_TFDS_MNIST + ", 4,542 bytes",
+            ),
         ),
         content_sha256={
             "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
@@ -174,8 +209,12 @@ DATASETS: dict[str, DatasetSpec] = {
         citation="Hull, A database for handwritten text recognition research, 1994",
         required=("usps.h5",),
         downloads=(
-            RemoteFile(_LIBSVM + "usps.bz2", "usps.bz2"),
-            RemoteFile(_LIBSVM + "usps.t.bz2", "usps.t.bz2"),
+            # The LIBSVM site publishes no checksum and we found no published SHA-256 of these files:
+            # torchvision's MD5s (it downloads the same URLs) are the published checksums.
+            RemoteFile(_LIBSVM + "usps.bz2", "usps.bz2", md5="ec16c51db3855ca6c91edd34d0e9b197",
+                       checksum_source=_TORCHVISION_USPS),
+            RemoteFile(_LIBSVM + "usps.t.bz2", "usps.t.bz2", md5="8ea070ee2aca1ac39742fdd1ef5ed118",
+                       checksum_source=_TORCHVISION_USPS),
         ),
         prepare=_prepare_usps,
     ),
@@ -188,6 +227,11 @@ DATASETS: dict[str, DatasetSpec] = {
             RemoteFile(
                 "https://archive.ics.uci.edu/static/public/331/sentiment+labelled+sentences.zip",
                 "sentiment_labelled_sentences.zip",
+                no_checksum_reason=(
+                    "UCI publishes no checksum for this zip, and we found no dataset library (TensorFlow "
+                    "Datasets, torchvision) that downloads it with one; the three sentence files inside are "
+                    "checked instead, against content_sha256."
+                ),
             ),
         ),
         content_sha256={
@@ -330,7 +374,9 @@ def fetch_dataset(name: str) -> Path:
     DataNotFoundError
         If a download fails or lacks a required file.
     ChecksumError
-        If a file is not the official one (it is not kept).
+        If a download does not have its published checksum, or a file's content
+        is not the official one (neither is kept; the data set already there is
+        left as it was).
     """
     spec = DATASETS[name]
     root = writable_data_dir()
@@ -341,7 +387,8 @@ def fetch_dataset(name: str) -> Path:
         try:
             for remote in spec.downloads:
                 print(f"Downloading {remote.url} ...", flush=True)
-                got = download(remote.url, cache / remote.filename, sha256=remote.sha256)
+                got = download(remote.url, cache / remote.filename, sha256=remote.sha256, md5=remote.md5,
+                               source=remote.checksum_source)
                 shutil.copy2(got, tmp_path / remote.filename)
         except ConnectionError as exc:
             raise DataNotFoundError(_not_found_message(spec, f"the download failed ({exc})")) from exc

@@ -2,8 +2,9 @@
 
 Downloads go through ``keras.utils.get_file`` (a progress bar, the file kept
 once complete and verified, reused on the next run when its hash still
-matches); what it lacks for a classroom is here: a SHA-256 mismatch removes the
-file and raises :class:`ChecksumError`, a network failure raises
+matches); what it lacks for a classroom is here: a checksum mismatch removes the
+download, keeps the file that was there and raises :class:`ChecksumError` saying
+what to do, a network failure raises
 ``ConnectionError`` with the URL and, where :func:`explain_download_failure`
 recognises the cause (certificates, a proxy, no internet), what to do about it;
 :func:`safe_extract` refuses any archive member that would land outside its
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from tlcourse.assets.errors import ChecksumError, UnsafeArchiveError
 
-__all__ = ["check_sha256", "download", "explain_download_failure", "safe_extract", "sha256sum"]
+__all__ = ["check_sha256", "download", "explain_download_failure", "file_digest", "safe_extract", "sha256sum"]
 
 _CERTIFICATE = (
     "Python could not verify the server's certificate (CERTIFICATE_VERIFY_FAILED). On macOS with Python "
@@ -119,12 +120,9 @@ def sha256sum(path: str | os.PathLike[str], *, decompress: bool = False) -> str:
     >>> sha256sum(p)[:12]
     'ba7816bf8f01'
     """
-    h = hashlib.sha256()
     opener = gzip.open if decompress and str(path).endswith(".gz") else open
     with opener(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def check_sha256(path: str | os.PathLike[str], expected: str, *, decompress: bool = False) -> None:
@@ -149,17 +147,36 @@ def check_sha256(path: str | os.PathLike[str], expected: str, *, decompress: boo
         )
 
 
-def download(url: str, dest: str | os.PathLike[str], *, sha256: str | None = None) -> Path:
-    """Download ``url`` to ``dest`` with ``keras.utils.get_file``, verifying its SHA-256 when given.
+def file_digest(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes, ``"sha256"`` or ``"md5"`` (the two a download registry publishes).
 
-    A file already at ``dest`` with the right hash is kept (an interrupted
-    multi-file fetch goes on where it stopped); an interrupted download leaves
-    nothing behind.
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"; _ = p.write_bytes(b"abc")
+    >>> file_digest(p, "md5")
+    '900150983cd24fb0d6963f7d28e17f72'
+    """
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, lambda: hashlib.new(algorithm, usedforsecurity=False)).hexdigest()
+
+
+def download(url: str, dest: str | os.PathLike[str], *, sha256: str | None = None, md5: str | None = None,
+             source: str = "") -> Path:
+    """Download ``url`` to ``dest`` with ``keras.utils.get_file``, verifying the published checksum when given.
+
+    ``sha256`` (or ``md5``, where that is all the source publishes) is passed to
+    ``get_file`` as its ``file_hash``; ``source`` names where it was published,
+    for the error. The download goes to ``<dest>.part`` and replaces ``dest``
+    only once verified, so a wrong download never takes the place of a file
+    already there. A file already at ``dest`` with the right hash is kept (an
+    interrupted multi-file fetch goes on where it stopped).
 
     Raises
     ------
     ChecksumError
-        If the download's SHA-256 differs (the file is removed).
+        If the download's checksum differs: the error names the file, both
+        hashes and what to do; the download is deleted, nothing else touched.
     ConnectionError
         If the URL cannot be reached (with :func:`explain_download_failure`'s advice).
 
@@ -173,19 +190,38 @@ def download(url: str, dest: str | os.PathLike[str], *, sha256: str | None = Non
     """
     import keras
 
+    if sha256 and md5:
+        raise ValueError("Give the SHA-256 or the MD5 of a download, not both.")
+    algorithm, expected = ("sha256", sha256) if sha256 else ("md5", md5) if md5 else ("sha256", None)
     dest = Path(dest)
+    if dest.is_file() and (expected is None or file_digest(dest, algorithm) == expected):
+        return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
     try:
-        got = keras.utils.get_file(dest.name, url, file_hash=sha256, hash_algorithm="sha256",
-                                   cache_dir=str(dest.parent), cache_subdir="")
-    except ValueError as exc:  # get_file's "Incomplete or corrupted file detected"
-        dest.unlink(missing_ok=True)
-        raise ChecksumError(f"Download of {url} does not have SHA-256 {sha256}; nothing was kept.") from exc
+        got = Path(keras.utils.get_file(part.name, url, file_hash=expected, hash_algorithm=algorithm,
+                                        cache_dir=str(dest.parent), cache_subdir="", force_download=True))
     except Exception as exc:  # noqa: BLE001 - get_file raises a bare Exception on URL failures
-        dest.unlink(missing_ok=True)
+        # get_file removes a partial download itself; a complete one that fails the hash stays for us to check.
+        actual = file_digest(part, algorithm) if expected and part.is_file() else None
+        part.unlink(missing_ok=True)
+        if actual is not None and actual != expected:
+            label = {"sha256": "SHA-256", "md5": "MD5"}[algorithm]
+            raise ChecksumError(
+                f"The download of {dest.name} from {url} is not the published file:\n"
+                f"  {label} of the download: {actual}\n"
+                f"  {label} expected:        {expected}\n"
+                + (f"  (published in {source})\n" if source else "")
+                + "  The download was deleted; nothing you had was changed.\n"
+                "  What to do: run the same command again (a download altered on the way, by a proxy or a\n"
+                "  captive portal, gives another hash). If it fails again, the file at the source has changed:\n"
+                "  get the data from a classroom mirror (`tlcourse fetch --mirror DIR`) and tell the course\n"
+                "  maintainers, who check the new file and update its checksum in tlcourse/assets/datasets.py."
+            ) from exc
         advice = explain_download_failure(exc)
         raise ConnectionError(f"Could not download {url}: {exc}" + (f"\n  {advice.rstrip('.')}" if advice else "")) from exc
-    return Path(got)
+    got.replace(dest)
+    return dest
 
 
 def _member_target(target: Path, name: str) -> Path:
