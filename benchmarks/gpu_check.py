@@ -90,8 +90,7 @@ def fine_tuning_epoch(profile: runtime.Profile, images: int) -> tuple[float, str
         print(f"  {profile.name}: {str(exc).splitlines()[0]}")
         print(f"  {profile.name}: timing it with random weights instead (the same speed); "
               f"`tlcourse fetch --profile {profile.name}` gets the weights")
-        base = models.load_base(profile.base_model, alpha=profile.base_alpha, input_size=size, weights=None,
-                                verbose=False)
+        base = models.load_base(profile.base_model, alpha=profile.base_alpha, input_size=size, weights=None)
         weights = "random weights (ImageNet file missing)"
     base.trainable = True
     inputs = keras.Input((size, size, 3))

@@ -313,7 +313,7 @@ ledger.record("transfer needs less labelled data", section="3", comparison=few, 
 # %%
 keras.utils.set_random_seed(0)
 random_small = keras.Sequential([keras.Input((SCRATCH_SIZE, SCRATCH_SIZE, 3)), models.load_base(
-    BASE_MODEL, alpha=BASE_ALPHA, input_size=SCRATCH_SIZE, weights=None, verbose=False),
+    BASE_MODEL, alpha=BASE_ALPHA, input_size=SCRATCH_SIZE, weights=None),
     keras.layers.GlobalAveragePooling2D()], name="random_weights")
 f_pool_random, f_test_random = (features.extract_features(random_small, preprocess(x.copy()))
                                 for x in (x_pool_small, x_test_small))

@@ -506,8 +506,7 @@ ab_x = {s: data.load_images(f.files, image_size=IMAGE_SIZE).astype("float32") fo
 results_ab, fitted_ab = {}, {}
 for weights in ("imagenet", None):
     keras.utils.set_random_seed(0)
-    b = models.load_base(BASE_MODEL, alpha=BASE_ALPHA, input_size=IMAGE_SIZE, weights=weights, pooling="avg",
-                         verbose=False)
+    b = models.load_base(BASE_MODEL, alpha=BASE_ALPHA, input_size=IMAGE_SIZE, weights=weights, pooling="avg")
     ext = keras.Sequential([keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3)), keras.layers.Rescaling(1 / 127.5, offset=-1), b])
     f = {s: features.extract_features(ext, x) for s, x in ab_x.items()}
     clf = LogisticRegression(max_iter=1000, C=0.1).fit(f["train"], ab["train"].labels)
