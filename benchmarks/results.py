@@ -89,7 +89,7 @@ DECISION_ROWS: dict[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] = 
          "training, a model from scratch comes close.",
          (("fine-tuning improves on feature extraction", "contrast"), ("transfer gives better results", "comparison"))),
         ("Fine-tune the whole base: BatchNormalization frozen and `training=False`, the head fitted first (LP-FT), "
-         "a learning rate 10x below the head's.",
+         "a learning rate 10x below the head's, decaying over the epochs (cosine).",
          (("fine-tuning improves on feature extraction", "comparison"),
           ("fine-tune with a small learning rate", "contrast"))),
     ),
