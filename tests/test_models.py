@@ -99,7 +99,7 @@ def test_cached_file_that_cannot_load_is_a_clear_error(keras_home):
 def test_freeze_unfreeze_and_summary():
     base = models.load_base("mobilenet_v2", alpha=0.35, input_size=96)
     total = models.trainable_summary(base)["total"]
-    models.freeze(base)
+    base.trainable = False
     assert models.trainable_summary(base)["trainable"] == 0
     names = models.unfreeze_top(base, 20)
     summary = models.trainable_summary(base)

@@ -30,7 +30,6 @@ __all__ = [
     "BaseSpec",
     "WeightsNotAvailableError",
     "all_layers",
-    "freeze",
     "keras_cache_dir",
     "leaf_layers",
     "load_base",
@@ -124,25 +123,6 @@ def load_base(
         ) from exc
 
 
-def freeze(model: Any) -> Any:
-    """Freeze every layer (``model.trainable = False``) and return the model.
-
-    Recompile the model that contains it afterwards. Keras 3 reads ``trainable`` when it builds
-    the training step, at the first ``fit`` after ``compile``; measured here (Keras 3.15), a
-    layer frozen after a ``fit`` kept changing in the next ``fit`` until the model was recompiled,
-    while one frozen between ``compile`` and the first ``fit`` stayed frozen.
-
-    Examples
-    --------
-    >>> import keras
-    >>> m = freeze(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
-    >>> len(m.trainable_weights)
-    0
-    """
-    model.trainable = False
-    return model
-
-
 def unfreeze_top(
     model: Any,
     n_layers: int | None = None,
@@ -154,7 +134,9 @@ def unfreeze_top(
 
     Give either ``n_layers`` (the last N entries of ``model.layers``) or
     ``from_layer`` (that layer and everything after it). BatchNormalization layers stay frozen by default:
-    on small data their statistics would drift (see 03_fine_tuning).
+    on small data their statistics would drift (see 03_fine_tuning). Recompile the model that contains
+    it afterwards: Keras 3 reads ``trainable`` when it builds the training step, at the first ``fit``
+    after ``compile`` (measured in 03_fine_tuning: without it, the base did not move).
 
     Returns
     -------

@@ -36,7 +36,7 @@ class _TwoDomainModel(keras.Model):
         # float32 logits whatever the heads' dtype policy (mixed_float16 on a GPU): softmax and loss stay exact
         return tf.cast(self.classifier(self.feature_extractor(x, training=training), training=training), "float32")
 
-    def _adaptation(self, fs: Any, ft: Any) -> tuple[Any, dict[str, Any]]:
+    def _adaptation(self, fs: Any, ft: Any) -> Any:
         raise NotImplementedError
 
     def _features(self, xs: Any, xt: Any) -> tuple[Any, Any]:
@@ -52,7 +52,7 @@ class _TwoDomainModel(keras.Model):
             fs, ft = self._features(xs, xt)
             logits = tf.cast(self.classifier(fs, training=True), "float32")
             class_loss = self.ce(ys, logits)
-            extra, _ = self._adaptation(fs, ft)
+            extra = self._adaptation(fs, ft)  # the weighted adaptation loss
             loss = class_loss + extra
             # Under mixed_float16, compile() wraps the optimizer in a LossScaleOptimizer, whose apply()
             # divides the gradients by the scale this multiplies by (a no-op for other optimizers).
@@ -105,10 +105,10 @@ class DeepCORAL(_TwoDomainModel):
         self.coral_weight = float(coral_weight)
         self.coral_tracker = keras.metrics.Mean(name="coral_loss")
 
-    def _adaptation(self, fs: Any, ft: Any) -> tuple[Any, dict[str, Any]]:
+    def _adaptation(self, fs: Any, ft: Any) -> Any:
         coral = coral_loss(fs, ft)
         self.coral_tracker.update_state(coral)
-        return self.coral_weight * coral, {}
+        return self.coral_weight * coral
 
 
 class DANN(_TwoDomainModel):
@@ -174,7 +174,7 @@ class DANN(_TwoDomainModel):
         self.domain_acc = keras.metrics.BinaryAccuracy(name="domain_acc", threshold=0.0)
         self.lambda_tracker = keras.metrics.Mean(name="lambda")
 
-    def _adaptation(self, fs: Any, ft: Any) -> tuple[Any, dict[str, Any]]:
+    def _adaptation(self, fs: Any, ft: Any) -> Any:
         progress = tf.minimum(tf.cast(self.optimizer.iterations, "float32") / float(self.total_steps), 1.0)
         lam = self.coefficient * dann_schedule(progress, self.gamma)
         self.reversal.coefficient.assign(lam)
@@ -186,4 +186,4 @@ class DANN(_TwoDomainModel):
         self.domain_tracker.update_state(domain_loss)
         self.domain_acc.update_state(d_labels, d_logits)
         self.lambda_tracker.update_state(lam)
-        return domain_loss, {}
+        return domain_loss
