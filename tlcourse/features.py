@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from tlcourse.assets.files import file_digest
+
 __all__ = ["cached_features", "clear_memory_cache", "extract_features", "fingerprint", "load_or_compute", "one_blas_thread"]
 
 _MEMORY: dict[str, np.ndarray] = {}
@@ -76,7 +78,7 @@ def _read_checked(path: Path, rows: int | None) -> tuple[np.ndarray | None, str]
     """The array at ``path`` if its bytes and shape are the ones recorded beside it (and ``rows`` long)."""
     try:
         meta = json.loads(Path(f"{path}.sha256").read_text(encoding="utf-8"))
-        if hashlib.sha256(path.read_bytes()).hexdigest() != meta["sha256"]:
+        if file_digest(path) != meta["sha256"]:
             return None, "does not match its checksum (changed or damaged)"
         arr = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -160,7 +162,7 @@ def load_or_compute(path: Path | None, compute: Callable[[], np.ndarray], *, lab
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npy")
         np.save(tmp, arr)
-        meta = {"sha256": hashlib.sha256(tmp.read_bytes()).hexdigest(), "shape": list(np.shape(arr))}
+        meta = {"sha256": file_digest(tmp), "shape": list(np.shape(arr))}
         sidecar = Path(f"{path}.sha256")
         Path(f"{tmp}.sha256").write_text(json.dumps(meta), encoding="utf-8")
         tmp.replace(path)

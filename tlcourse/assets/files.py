@@ -120,8 +120,9 @@ def sha256sum(path: str | os.PathLike[str], *, decompress: bool = False) -> str:
     >>> sha256sum(p)[:12]
     'ba7816bf8f01'
     """
-    opener = gzip.open if decompress and str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
+    if not (decompress and str(path).endswith(".gz")):
+        return file_digest(path)
+    with gzip.open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 

@@ -10,7 +10,6 @@ ways to get it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from tlcourse import settings
 from tlcourse.assets.errors import WeightsNotAvailableError
-from tlcourse.assets.files import explain_download_failure
+from tlcourse.assets.files import explain_download_failure, file_digest
 
 __all__ = [
     "BASE_MODELS",
@@ -288,12 +287,9 @@ def check_weights_file(path: str | os.PathLike[str], name: str | None = None) ->
         spec = BASE_MODELS.get(name) if name else next(
             (b for b in BASE_MODELS.values() if b.md5 and b.file_name(None, b.default_size) == path.name), None)
         if spec is not None and spec.md5 and path.name == spec.file_name(None, spec.default_size):
-            h = hashlib.md5(usedforsecurity=False)
-            with open(path, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
-            _CHECKED[key] = None if h.hexdigest() == spec.md5 else (
-                f"its MD5 is {h.hexdigest()} where Keras publishes {spec.md5}: damaged or not the official file")
+            md5 = file_digest(path, "md5")
+            _CHECKED[key] = None if md5 == spec.md5 else (
+                f"its MD5 is {md5} where Keras publishes {spec.md5}: damaged or not the official file")
         else:
             _CHECKED[key] = _plausible_h5(path)
     return _CHECKED[key]
