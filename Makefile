@@ -57,6 +57,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip
 	$(PIP_INSTALL) -e ".[dev]"
+	$(BIN)/python tools/kernel.py
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -29,12 +26,9 @@ def bn_statistics(model):
     }
 
 
-@pytest.mark.slow
-def test_importing_adapt_does_not_import_tensorflow():
-    code = ("import sys, tlcourse.adapt as a; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules; "
-            "a.DANN; assert 'tensorflow' in sys.modules; print(a.GradientReversal.__name__)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "GradientReversal"
+def test_adapt_exposes_every_name_it_lists():
+    assert all(getattr(adapt, name) is not None for name in adapt.__all__)
+    assert adapt.GradientReversal.__module__ == "tlcourse.adapt.layers"
 
 
 def test_gradient_reversal_is_identity_forward_and_negated_scaled_gradient_backward():

@@ -3,23 +3,18 @@
 The notebooks call ``tlcourse.setup()`` once, then use the modules by name:
 ``tlcourse.data``, ``tlcourse.models``, ``tlcourse.features``, ``tlcourse.plots``, ...
 
-Importing the package does one thing: :func:`tlcourse.settings.quiet_native_logs`,
-so that TensorFlow's C++ and absl log lines (CUDA probing, oneDNN) do not reach
-the learner when TensorFlow is first imported, by the package or anyone else
-(``TF_CPP_MIN_LOG_LEVEL`` set beforehand wins; ``0`` shows everything). It
-imports no TensorFlow: each function imports what it needs when first called.
-Import ``tlcourse`` before ``keras`` and ``tensorflow`` for this to work.
+Importing the package imports no TensorFlow, so ``tlcourse --help`` and ``doctor``'s
+first lines are quick; the modules may import Keras wherever they need it, and a
+lesson imports ``tlcourse`` and ``keras`` in any order. TensorFlow's C++ log lines
+stay out of the notebooks by the kernel's settings (``make install``), not by
+anything the package does at import.
 
 The modules are layered (``settings`` at the bottom, then ``assets``, the lessons'
 libraries, and ``capstone``, ``cli`` and ``exercises`` at the top); tlcourse/README.md
 says what each holds and what it may import.
 """
 
-from tlcourse import settings
-
-settings.quiet_native_logs()
-
-from tlcourse.runtime import Profile, SetupReport, active_profile, setup  # noqa: E402
+from tlcourse.runtime import Profile, SetupReport, active_profile, setup
 
 __all__ = ["Profile", "SetupReport", "active_profile", "setup", "__version__"]
 __version__ = "0.1.0"

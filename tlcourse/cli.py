@@ -7,23 +7,104 @@
 
 ``python -m tlcourse`` is the same command. The heavy modules (TensorFlow, the
 capstone) are imported by the sub-command that needs them, so ``--help`` is quick;
-:func:`main` first calls :func:`tlcourse.settings.quiet_native_logs`, so none of
-TensorFlow's C++ log lines (CUDA probing, oneDNN) reach the terminal, while the
-course's own ``error:`` lines and Python's tracebacks do.
+:func:`main` runs them in :func:`quiet_native_logs`, so none of TensorFlow's C++
+log lines (CUDA probing, oneDNN) reach the terminal, while the course's own
+``error:`` lines and Python's tracebacks do.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
+import re
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tlcourse import settings
 from tlcourse.assets.errors import WeightsNotAvailableError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "quiet_native_logs"]
+
+
+# What TensorFlow's C++ runtime and absl print by themselves while TensorFlow loads: a log prefix
+# (absl's: severity I/W/E/F, MMDD, time, thread, file:line]; or older TensorFlows' date, time and
+# severity), absl's note that logging is not initialised, and the second line of the CPU-features
+# note. Fatal (F) lines are never dropped: they explain an abort.
+_NATIVE_LINE = re.compile(r"^(?:(?P<severity>[IWEF])\d{4} [\d:.]+ +\d+ "
+                          r"|\d{4}-\d\d-\d\d [\d:.]+: (?P<old_severity>[IWEF]) )[^\s\]]+:\d+\] ")
+_ABSL_PRE_INIT = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+_CPU_FEATURES_TAIL = re.compile(r"^To enable the following instructions: .*rebuild TensorFlow with the appropriate")
+_SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 99}
+
+
+def _is_native_noise(line: str, level: int) -> bool:
+    """True for a TensorFlow/absl C++ log line below ``level`` (``TF_CPP_MIN_LOG_LEVEL``'s scale)."""
+    m = _NATIVE_LINE.match(line)
+    if m:
+        return _SEVERITY[m.group("severity") or m.group("old_severity")] < level
+    return level >= 1 and (line.startswith(_ABSL_PRE_INIT) or bool(_CPU_FEATURES_TAIL.match(line)))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    with contextlib.suppress(OSError):  # a closed stderr: the lines have nowhere to go
+        while data:
+            data = data[os.write(fd, data):]
+
+
+def _forward(read_fd: int, write_fd: int, level: int) -> None:
+    """Copy lines from ``read_fd`` to ``write_fd`` until end of file, leaving out TensorFlow's log lines."""
+    pending = b""
+    try:
+        while chunk := os.read(read_fd, 65536):
+            *lines, pending = (pending + chunk).split(b"\n")
+            kept = [ln for ln in lines if not _is_native_noise(ln.decode("utf-8", "replace"), level)]
+            if kept:
+                _write_all(write_fd, b"".join(ln + b"\n" for ln in kept))
+        if pending and not _is_native_noise(pending.decode("utf-8", "replace"), level):
+            _write_all(write_fd, pending)
+    finally:
+        os.close(read_fd)
+
+
+@contextlib.contextmanager
+def quiet_native_logs() -> Iterator[None]:
+    """Keep TensorFlow's C++ and absl log lines (CUDA probing, oneDNN) out of the command's stderr.
+
+    TensorFlow 2.21 prints them while it loads, whatever ``TF_CPP_MIN_LOG_LEVEL`` says, to file
+    descriptor 2, past ``sys.stderr``. For the block, that descriptor goes through a filter:
+
+    a thread copies every line at once to the real stderr, except TensorFlow's log lines below
+    the level (:func:`tlcourse.settings.native_log_level`; ``TF_CPP_MIN_LOG_LEVEL=0`` shows
+    everything, unfiltered). Python's output, warnings and tracebacks, and fatal (``F``) lines, pass.
+    """
+    level = settings.native_log_level()
+    if level <= 0:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable stderr (a windowless app): nothing to filter
+        yield
+        return
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    thread = threading.Thread(target=_forward, args=(read_fd, saved, level), name="tlcourse-stderr", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the thread reads to the end and stops
+        thread.join(timeout=2)
+        if not thread.is_alive():
+            os.close(saved)
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -150,10 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tlcourse`` command; returns the exit code."""
-    settings.quiet_native_logs()  # before any sub-command imports TensorFlow
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with quiet_native_logs():  # before any sub-command imports TensorFlow
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -177,7 +177,7 @@ class SetupReport:
 
 def _quiet_tensorflow(level: str) -> None:
     # The C++ switch works only before TensorFlow's runtime starts; the Python loggers cover the rest.
-    settings.quiet_native_logs()
+    settings.native_log_level()
     import tensorflow as tf
 
     tf.get_logger().setLevel(level)

@@ -27,15 +27,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib.abc
 import os
-import re
-import sys
-import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 __all__ = [
     "CAPSTONE_ENV",
@@ -45,8 +40,8 @@ __all__ = [
     "Settings",
     "current",
     "is_truthy",
+    "native_log_level",
     "override",
-    "quiet_native_logs",
     "reload",
 ]
 
@@ -207,168 +202,26 @@ def override(**changes: object) -> Iterator[Settings]:
         _CURRENT = before
 
 
-# What TensorFlow's C++ runtime and absl print by themselves while TensorFlow loads: a log prefix
-# (absl's: severity I/W/E/F, MMDD, time, thread, file:line]; or older TensorFlows' date, time and
-# severity), absl's note that logging is not initialised, and the second line of the CPU-features
-# note. Fatal (F) lines are never dropped: they explain an abort.
-_NATIVE_LINE = re.compile(r"^(?:(?P<severity>[IWEF])\d{4} [\d:.]+ +\d+ "
-                          r"|\d{4}-\d\d-\d\d [\d:.]+: (?P<old_severity>[IWEF]) )[^\s\]]+:\d+\] ")
-_ABSL_PRE_INIT = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
-_CPU_FEATURES_TAIL = re.compile(r"^To enable the following instructions: .*rebuild TensorFlow with the appropriate")
-_SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 99}
+def native_log_level(environ: MutableMapping[str, str] | None = None) -> int:
+    """TensorFlow's C++ log level, ``TF_CPP_MIN_LOG_LEVEL``: set to 3 where unset (a value already set wins).
 
-
-def _is_native_noise(line: str, level: int) -> bool:
-    """True for a TensorFlow/absl C++ log line below ``level`` (``TF_CPP_MIN_LOG_LEVEL``'s scale)."""
-    m = _NATIVE_LINE.match(line)
-    if m:
-        return _SEVERITY[m.group("severity") or m.group("old_severity")] < level
-    return level >= 1 and (line.startswith(_ABSL_PRE_INIT) or bool(_CPU_FEATURES_TAIL.match(line)))
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    with contextlib.suppress(OSError):  # a closed stderr: the lines have nowhere to go
-        while data:
-            data = data[os.write(fd, data):]
-
-
-def _forward(read_fd: int, write_fd: int, level: int) -> None:
-    """Copy lines from ``read_fd`` to ``write_fd`` until end of file, leaving out TensorFlow's log lines."""
-    pending = b""
-    try:
-        while chunk := os.read(read_fd, 65536):
-            *lines, pending = (pending + chunk).split(b"\n")
-            kept = [ln for ln in lines if not _is_native_noise(ln.decode("utf-8", "replace"), level)]
-            if kept:
-                _write_all(write_fd, b"".join(ln + b"\n" for ln in kept))
-        if pending and not _is_native_noise(pending.decode("utf-8", "replace"), level):
-            _write_all(write_fd, pending)
-    finally:
-        os.close(read_fd)
-
-
-@contextlib.contextmanager
-def _native_stderr_filtered(level: int) -> Iterator[None]:
-    """Route file descriptor 2 through a filter for the block: C++ writes there, past ``sys.stderr``.
-
-    A thread copies every line at once to the real stderr (Jupyter's, in a kernel), except
-    TensorFlow's log lines below ``level``; Python's own output, warnings and tracebacks pass.
-    """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no usable stderr (a windowless app): nothing to filter
-        yield
-        return
-    read_fd, write_fd = os.pipe()
-    os.dup2(write_fd, 2)
-    os.close(write_fd)
-    thread = threading.Thread(target=_forward, args=(read_fd, saved, level), name="tlcourse-stderr", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            sys.stderr.flush()
-        os.dup2(saved, 2)  # closes the pipe's last write end: the thread reads to the end and stops
-        thread.join(timeout=2)
-        if not thread.is_alive():
-            os.close(saved)
-
-
-class _QuietLoader(importlib.abc.Loader):
-    """TensorFlow's own loader, run with its C++ log lines filtered out of stderr."""
-
-    def __init__(self, loader: Any, level: int) -> None:
-        self.loader, self.level = loader, level
-
-    def create_module(self, spec: Any) -> Any:
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module: Any) -> None:
-        _disarm()
-        module.__loader__ = module.__spec__.loader = self.loader
-        with _native_stderr_filtered(self.level):
-            self.loader.exec_module(module)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.loader, name)
-
-
-class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
-    """Finds ``tensorflow`` with the other finders and wraps its loader in :class:`_QuietLoader`, once."""
-
-    def __init__(self, level: int) -> None:
-        self.level = level
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name != "tensorflow":
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(name, path, target)
-            if spec is not None:
-                if spec.loader is not None and not isinstance(spec.loader, _QuietLoader):
-                    spec.loader = _QuietLoader(spec.loader, self.level)
-                return spec
-        return None
-
-
-def _disarm() -> None:
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _QuietTensorFlowImport)]
-
-
-def quiet_native_logs(environ: MutableMapping[str, str] | None = None) -> bool:
-    """Keep TensorFlow's C++ and absl log lines (CUDA probing, oneDNN, CPU features) away from learners.
-
-    Two parts, both effective only before TensorFlow is first imported, which is
-    why they live here and run when ``tlcourse`` is imported (and again in
-    :func:`tlcourse.setup` and the ``tlcourse`` command):
-
-    1. ``TF_CPP_MIN_LOG_LEVEL=3`` (``setdefault``: a value already in the
-       environment wins) hides what TensorFlow logs once running: ``failed
-       call to cuInit`` on a machine without a GPU, ``NodeDef mentions
-       attribute``, the CPU-features note.
-    2. TensorFlow 2.21 ignores that variable for what its libraries print while
-       they load (absl's ``All log messages before absl::InitializeLog()``,
-       ``oneDNN custom operations are on``, ``Could not find cuda drivers``).
-       So the first ``import tensorflow`` (by Keras or anything else) runs with
-       file descriptor 2 passed through a filter that drops those lines below
-       the level and lets everything else through: Python's warnings and
-       tracebacks, fatal (``F``) lines.
-
-    ``TF_CPP_MIN_LOG_LEVEL=0`` in the environment shows everything, unfiltered.
-
-    Parameters
-    ----------
-    environ
-        Only set the variable in this mapping (the filter is for the process's own environment).
-
-    Returns
-    -------
-    bool
-        True if the filter waits for TensorFlow's import; False at level 0, for
-        ``environ``, and once TensorFlow is imported (too late: nothing is filtered).
+    At 3, TensorFlow's runtime keeps its C++ log lines (``failed call to cuInit`` on a machine
+    without a GPU, ``NodeDef mentions attribute``) to itself; it reads the variable when it is
+    first imported, so this is called before that, by :func:`tlcourse.setup` and the ``tlcourse``
+    command. What TensorFlow 2.21 prints while it loads ignores the variable: the course's kernel
+    (``make install``) keeps those lines out of notebooks, the ``tlcourse`` command filters them.
 
     Examples
     --------
     >>> env = {}
-    >>> _ = quiet_native_logs(env)
-    >>> env
-    {'TF_CPP_MIN_LOG_LEVEL': '3'}
-    >>> mine = {"TF_CPP_MIN_LOG_LEVEL": "0"}
-    >>> quiet_native_logs(mine), mine
-    (False, {'TF_CPP_MIN_LOG_LEVEL': '0'})
+    >>> native_log_level(env), env
+    (3, {'TF_CPP_MIN_LOG_LEVEL': '3'})
+    >>> native_log_level({"TF_CPP_MIN_LOG_LEVEL": "0"})
+    0
     """
     env = os.environ if environ is None else environ
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        level = int(env["TF_CPP_MIN_LOG_LEVEL"])
+        return int(env["TF_CPP_MIN_LOG_LEVEL"])
     except ValueError:
-        level = 3
-    if environ is not None or level <= 0 or "tensorflow" in sys.modules:
-        return False
-    if not any(isinstance(f, _QuietTensorFlowImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _QuietTensorFlowImport(level))
-    return True
+        return 3

@@ -15,10 +15,9 @@
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
-import tlcourse  # noqa: I001 - first: it keeps TensorFlow's start-up log lines out of the notebook
-
 import numpy as np
 
+import tlcourse
 from tlcourse import data, doctor, models, plots, timings
 
 report = tlcourse.setup(seed=42)

@@ -20,7 +20,6 @@
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
-import tlcourse  # noqa: I001 - first: it keeps TensorFlow's start-up log lines out of the notebook
 import time
 
 import keras
@@ -29,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.linear_model import LogisticRegression
 
+import tlcourse
 from tlcourse import claims, data, features, interactive, models, plots, training
 from tlcourse.exercises import what_is_tl
 from tlcourse.scratch import digits_cnn, small_cnn

@@ -21,7 +21,6 @@
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
-import tlcourse  # noqa: I001 - first: it keeps TensorFlow's start-up log lines out of the notebook
 import time
 
 import keras
@@ -33,6 +32,7 @@ from sklearn.manifold import TSNE
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import tlcourse
 from tlcourse import claims, data, features, interactive, models, plots, training
 from tlcourse.exercises import feature_extraction
 from tlcourse.scratch import digits_cnn

@@ -24,7 +24,6 @@
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
-import tlcourse  # noqa: I001 - first: it keeps TensorFlow's start-up log lines out of the notebook
 import time
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
+import tlcourse
 from tlcourse import claims, data, interactive, models, training
 from tlcourse.exercises import fine_tuning as exercises
 

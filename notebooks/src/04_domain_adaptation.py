@@ -22,7 +22,6 @@
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
-import tlcourse  # noqa: I001 - first: it keeps TensorFlow's start-up log lines out of the notebook
 import time
 import warnings
 
@@ -35,6 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.manifold import TSNE
 from sklearn.model_selection import cross_val_score
 
+import tlcourse
 from tlcourse import adapt, claims, data, interactive, models, plots, scratch
 
 report = tlcourse.setup(seed=42)

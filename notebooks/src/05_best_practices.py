@@ -26,7 +26,6 @@
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
-import tlcourse  # noqa: I001 - first: it keeps TensorFlow's start-up log lines out of the notebook
 import time
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import tlcourse
 from tlcourse import claims, data, models, plots, practices, scratch
 from tlcourse.exercises import best_practices as exercises
 

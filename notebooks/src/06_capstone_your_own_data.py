@@ -20,7 +20,6 @@
 # The computing takes longer on a big folder of your own.
 
 # %%
-import tlcourse  # noqa: I001 - first: it keeps TensorFlow's start-up log lines out of the notebook
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+import tlcourse
 from tlcourse import capstone, claims, cli, data, interactive, plots, settings
 from tlcourse.exercises import capstone as exercises
 

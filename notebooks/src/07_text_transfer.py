@@ -23,7 +23,6 @@
 # **Estimated time:** (generated from tlcourse/minutes.json)
 
 # %%
-import tlcourse  # noqa: I001 - first: it keeps TensorFlow's start-up log lines out of the notebook
 import time
 
 import keras
@@ -32,6 +31,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+import tlcourse
 from tlcourse import adapt, claims, data, interactive, text
 from tlcourse.exercises import text_transfer as ex
 

@@ -31,16 +31,11 @@ statistics) and
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
 from tlcourse.adapt.batchnorm import adabn, with_own_statistics
+from tlcourse.adapt.layers import GradientReversal
 from tlcourse.adapt.losses import coral_align, coral_loss, dann_schedule
+from tlcourse.adapt.models import DANN, DeepCORAL
 from tlcourse.adapt.streams import accuracy, correct, domain_dataset
-
-if TYPE_CHECKING:  # for type checkers and editors only: at run time they load on first use (below)
-    from tlcourse.adapt.layers import GradientReversal
-    from tlcourse.adapt.models import DANN, DeepCORAL
 
 __all__ = [
     "DANN",
@@ -55,19 +50,3 @@ __all__ = [
     "domain_dataset",
     "with_own_statistics",
 ]
-
-# The Keras classes live in modules that import TensorFlow at the top; they load on first use, so that
-# importing tlcourse.adapt does not import TensorFlow (the package imports nothing heavy at import time).
-_LAZY = {"GradientReversal": "layers", "DANN": "models", "DeepCORAL": "models"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value  # later look-ups find it without coming back here
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
