@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tlcourse import doctor, timings
+from tlcourse import timings
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
@@ -108,9 +108,9 @@ def test_exercise_parser_refuses_a_heading_without_minutes():
 def test_estimate_scales_by_the_speed_ratio():
     reference = timings.reference_images_per_second()
     measured = {name: m.compute_quick for name, m in timings.notebook_minutes().items()}
-    assert doctor.estimate_minutes(reference) == pytest.approx(measured)
-    slow = doctor.estimate_minutes(reference / 2)
-    fast = doctor.estimate_minutes(reference * 4)
+    assert timings.estimate_minutes(reference) == pytest.approx(measured)
+    slow = timings.estimate_minutes(reference / 2)
+    fast = timings.estimate_minutes(reference * 4)
     for name, minutes in measured.items():
         assert slow[name] == pytest.approx(2 * minutes)
         assert fast[name] == pytest.approx(minutes / 4)

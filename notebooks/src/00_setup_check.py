@@ -136,7 +136,7 @@ print(base.name, "output", base.output_shape, models.trainable_summary(base))
 # %%
 speed = doctor.time_training_step(image_size=96, batch_size=32, steps=5)
 print(f"first step (tracing): {speed['first_step_s']:.1f} s; then {speed['images_per_s']:.0f} images/s")
-estimate = doctor.estimate_minutes(speed["images_per_s"])
+estimate = timings.estimate_minutes(speed["images_per_s"])
 on_gpu = PROFILE.name == "full"  # the full profile's minutes are GPU estimates, not scaled CPU ones
 rows = []
 for name, m in timings.notebook_minutes().items():
