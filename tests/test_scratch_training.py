@@ -36,7 +36,7 @@ def test_epoch_timer_and_time_to_reach():
     m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     m.compile("sgd", "mse")
     t = training.EpochTimer()
-    m.fit(np.zeros((4, 2)), np.zeros(4), epochs=3, verbose=0, callbacks=[t.callback()])
+    m.fit(np.zeros((4, 2)), np.zeros(4), epochs=3, verbose=0, callbacks=[t])
     assert len(t.times) == 3 and t.times == sorted(t.times)
     assert training.time_to_reach([1, 2], [0.1, 0.9], 0.5, offset=1) == 3.0
     assert training.time_to_reach([1, 2], [0.1, 0.2], 0.5) is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import keras
 import numpy as np
 
 from tlcourse.models import leaf_layers
@@ -19,39 +20,30 @@ from tlcourse.models import leaf_layers
 __all__ = ["EpochTimer", "fresh_start", "linear_probe", "reset_optimizer", "time_to_reach", "weight_distance"]
 
 
-class EpochTimer:
+class EpochTimer(keras.callbacks.Callback):
     """A Keras callback that records the wall time at the end of each epoch (seconds since ``fit`` began).
 
     Examples
     --------
-    >>> import keras, numpy as np
     >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     >>> m.compile("sgd", "mse")
     >>> timer = EpochTimer()
-    >>> _ = m.fit(np.zeros((4, 2)), np.zeros(4), epochs=2, verbose=0, callbacks=[timer.callback()])
-    >>> len(timer.times)
-    2
+    >>> _ = m.fit(np.zeros((4, 2)), np.zeros(4), epochs=2, verbose=0, callbacks=[timer])
+    >>> len(timer.times), timer.times == sorted(timer.times)
+    (2, True)
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.times: list[float] = []
         self._start = 0.0
 
-    def callback(self) -> Any:
-        """A new ``keras.callbacks.Callback`` that fills :attr:`times` (cleared when ``fit`` begins)."""
-        import keras
+    def on_train_begin(self, logs: Any = None) -> None:
+        self._start = time.perf_counter()
+        self.times = []
 
-        timer = self
-
-        class _Cb(keras.callbacks.Callback):
-            def on_train_begin(self, logs: Any = None) -> None:
-                timer._start = time.perf_counter()
-                timer.times = []
-
-            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-                timer.times.append(time.perf_counter() - timer._start)
-
-        return _Cb()
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self.times.append(time.perf_counter() - self._start)
 
 
 def time_to_reach(times: list[float], scores: list[float], target: float, *, offset: float = 0.0) -> float | None:
@@ -91,7 +83,6 @@ def fresh_start(model: Any, seed: int) -> Any:
     >>> int(m.optimizer.iterations)
     0
     """
-    import keras
 
     keras.utils.set_random_seed(seed)
     # A clone has the same architecture with newly initialised weights: its leaves pair up with the model's.

@@ -205,7 +205,7 @@ def train_scratch(idx, seed):
     timer = training.EpochTimer()
     stop = keras.callbacks.EarlyStopping("val_accuracy", patience=PATIENCE, restore_best_weights=True)
     history = scratch.fit(x_pool_small[order], y_pool[order], batch_size=32, epochs=MAX_EPOCHS, verbose=0,
-                          validation_data=(x_val_small, y_val), callbacks=[timer.callback(), stop])
+                          validation_data=(x_val_small, y_val), callbacks=[timer, stop])
     return timer.times[int(np.argmax(history.history["val_accuracy"]))]
 
 # %%

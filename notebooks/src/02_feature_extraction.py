@@ -97,7 +97,7 @@ def compile_head(m):
 timer_e2e = training.EpochTimer()
 keras.utils.set_random_seed(0)
 compile_head(model).fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS, verbose=0,
-                        callbacks=[timer_e2e.callback()])
+                        callbacks=[timer_e2e])
 acc_e2e = model.evaluate(x_test, y_test, verbose=0)[1]
 print(f"frozen base + head: test accuracy {acc_e2e:.3f}, {timer_e2e.times[-1]:.1f} s for {EPOCHS} epochs")
 
@@ -189,7 +189,7 @@ head = keras.Sequential([keras.Input(f_train.shape[1:]), keras.layers.Dropout(0.
 timer_head = training.EpochTimer()
 keras.utils.set_random_seed(0)
 compile_head(head).fit(f_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS, verbose=0,
-                       callbacks=[timer_head.callback()])
+                       callbacks=[timer_head])
 acc_head = head.evaluate(f_test, y_test, verbose=0)[1]
 
 # %%
