@@ -10,6 +10,7 @@ every one of them must train one step inside a strategy's scope.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import subprocess
 import sys
@@ -29,6 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def mixed_float16():
     """``mixed_float16`` for one test, ``float32`` again after it (whatever the test did)."""
+    with mixed_precision():
+        yield
+
+
+@contextlib.contextmanager
+def mixed_precision():
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         yield
@@ -56,7 +63,12 @@ def two_domain_batch(xs, xt, ys):
     return tf.data.Dataset.from_tensors(((xs, xt), ys))
 
 
-def test_the_fixture_restores_float32():
+def test_the_fixture_restores_float32_even_after_a_failure():
+    with mixed_precision():
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"
+    assert keras.mixed_precision.global_policy().name == "float32"
+    with pytest.raises(RuntimeError), mixed_precision():
+        raise RuntimeError("a test that fails")
     assert keras.mixed_precision.global_policy().name == "float32"
 
 

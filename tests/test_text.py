@@ -29,8 +29,7 @@ def test_mean_pool_ignores_padding():
 
 @pytest.fixture(scope="module")
 def encoder():
-    if text.hf_snapshot() is None:
-        pytest.skip("all-MiniLM-L6-v2 is not in the Hugging Face cache")
+    # Without the model in the cache, loading raises the course's error: a skip that says so here, a failure in CI.
     import keras_hub
 
     backbone = text.load_text_model("backbone")

@@ -73,7 +73,8 @@ def gpu_devices() -> list[Any]:
 
     Examples
     --------
-    >>> isinstance(gpu_devices(), list)
+    >>> import tensorflow as tf
+    >>> len(gpu_devices()) == len(tf.config.list_physical_devices("GPU"))  # 0 on this course's CI
     True
     """
     import tensorflow as tf

@@ -161,7 +161,9 @@ def current() -> Settings:
 
     Examples
     --------
-    >>> isinstance(current(), Settings)
+    >>> current() is current()  # read once, then kept
+    True
+    >>> current().offline == is_truthy(os.environ.get(OFFLINE_ENV))
     True
     """
     global _CURRENT

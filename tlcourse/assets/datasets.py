@@ -263,8 +263,9 @@ def data_dir() -> Path:
 
     Examples
     --------
-    >>> isinstance(data_dir(), Path)
-    True
+    >>> with settings.override(data_path=(Path("/mirror/datasets"), Path("/elsewhere"))):
+    ...     print(data_dir().as_posix())
+    /mirror/datasets
     """
     return data_dirs()[0]
 

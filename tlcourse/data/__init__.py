@@ -45,7 +45,9 @@ def offline() -> bool:
 
     Examples
     --------
-    >>> isinstance(offline(), bool)
+    >>> from tlcourse import settings
+    >>> with settings.override(offline=True):
+    ...     offline()
     True
     """
     return _settings().offline
