@@ -60,6 +60,31 @@ def test_fresh_start_resets_trainable_layers_and_optimizer_only():
     m.fit(np.ones((8, 2)), np.ones(8), epochs=1, verbose=0)  # still trains after the reset
 
 
+def test_fresh_start_makes_a_run_independent_of_the_runs_before_it():
+    """05 reuses one compiled model per configuration: a seed's run must not depend on the runs before it,
+    random layers (dropout, augmentation) included."""
+    import keras
+
+    def cnn():
+        aug = keras.Sequential([keras.layers.RandomTranslation(0.2, 0.2), keras.layers.RandomRotation(0.1)])
+        m = scratch.tiny_digits_cnn(augmentation=aug, dropout=0.5, filters=(2, 2), hidden=4)
+        m.compile(keras.optimizers.Adam(1e-2), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return m
+
+    x = np.random.default_rng(0).random((16, 28, 28, 1)).astype("float32")
+    y = np.arange(16) % 10
+
+    def run(m, seed):
+        training.fresh_start(m, seed)
+        return m.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history["loss"]
+
+    alone = run(cnn(), 0)
+    reused = cnn()
+    other = run(reused, 1)
+    assert run(reused, 0) == alone  # after another seed's run on the same compiled model
+    assert other != alone
+
+
 def test_digits_cnn_is_a_feature_extractor_and_a_classifier():
     import keras
 

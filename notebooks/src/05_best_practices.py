@@ -38,7 +38,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import tlcourse
-from tlcourse import claims, data, models, plots, practices, scratch
+from tlcourse import claims, data, models, plots, practices, scratch, training
 from tlcourse.exercises import best_practices as exercises
 
 report = tlcourse.setup(seed=42)
@@ -266,13 +266,18 @@ def labelled_digits(seed, noise=0.0):
     return split
 
 
+CNNS = {}  # one compiled CNN per configuration: its runs share one traced training step (as in 01)
+
+
 def train_cnn(seed, augmentation=None, dropout=0.0, optimizer=None, noise=0.0, callbacks=(), validate=False):
     """Test accuracy (2,000 MNIST digits) of the tiny CNN after STEPS steps on few labelled digits, and its history."""
-    keras.utils.set_random_seed(seed)
+    opt = optimizer() if optimizer else keras.optimizers.Adam(1e-3)
+    config = (augmentation, dropout, str(keras.optimizers.serialize(opt)))  # all that the traced step depends on
+    if config not in CNNS:
+        CNNS[config] = scratch.tiny_digits_cnn(augmentation=augmentation() if augmentation else None, dropout=dropout)
+        CNNS[config].compile(opt, keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    cnn = training.fresh_start(CNNS[config], seed)  # the seed's new weights, the optimizer reset
     split = labelled_digits(seed, noise)
-    cnn = scratch.tiny_digits_cnn(augmentation=augmentation() if augmentation else None, dropout=dropout)
-    cnn.compile(optimizer() if optimizer else keras.optimizers.Adam(1e-3),
-                keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     batches = tf.data.Dataset.from_tensor_slices(split["train"]).shuffle(1000, seed=seed).repeat().batch(32)
     history = cnn.fit(batches, epochs=STEPS // EVAL_EVERY, steps_per_epoch=EVAL_EVERY, callbacks=list(callbacks),
                       validation_data=split["val"] if validate or callbacks else None, verbose=0)
