@@ -52,7 +52,7 @@ EPOCHS = 4 if QUICK else 8  # fine-tuning epochs
 SEEDS = tuple(range(3 if QUICK else 5))
 HEAD_LR, FT_LR = 3e-3, 3e-4  # the rate that trains a new head, and fine-tuning's, 10x lower
 BATCH = 32
-N_TEST = {"digits": 200, "flowers": 100}  # test images a class, fixed for every seed
+N_TEST = {"digits": 100, "flowers": 100}  # test images a class, fixed for every seed
 OUT = Path("outputs/03_fine_tuning")
 OUT.mkdir(parents=True, exist_ok=True)
 ledger = claims.Ledger("03_fine_tuning")
