@@ -124,3 +124,30 @@ def test_all_layers_walks_into_nested_models():
     kinds = [type(layer).__name__ for layer in models.all_layers(outer)]
     assert kinds == ["Sequential", "Dense", "Rescaling", "Dense"]
     assert models.trainable_summary(outer)["trainable_layers"] == 2  # leaves with weights: the two Dense
+
+
+@pytest.mark.parametrize("name", sorted(models.BASE_MODELS))
+def test_each_base_spec_agrees_with_keras_applications(name):
+    """One BaseSpec holds every fact about a base: each is checked against Keras's own code and model."""
+    import inspect
+
+    spec = models.base_spec(name)
+    constructor = getattr(keras.applications, spec.constructor)
+    if spec.md5:  # the hash Keras itself checks the download against
+        assert spec.md5 in inspect.getsource(inspect.getmodule(constructor))
+    x = np.array([[[[0.0, 127.5, 255.0]]]])
+    grey = np.full((1, 1, 1, 3), 100.0)
+    pre = models.preprocess_input(name)
+    if spec.rescale is not None:  # the Rescaling layer the capstone puts in front is the base's preprocess_input
+        scale, offset = spec.rescale
+        np.testing.assert_allclose(np.asarray(pre(x.copy())), x * scale + offset, atol=1e-6)
+    else:  # caffe-style: ImageNet's mean colour subtracted per channel, which no Rescaling layer does
+        out = np.asarray(pre(grey.copy())).ravel()
+        assert len(set(np.round(out, 3))) == 3, out
+    default = spec.default_alpha
+    assert set(spec.imagenet_top1) <= set(spec.alphas or [None]) and default in spec.imagenet_top1
+    assert all(0.4 < v < 0.9 for v in spec.imagenet_top1.values()) and spec.top1_source
+    if spec.cut_layer is not None:
+        kwargs = {"alpha": default} if default is not None else {}
+        base = constructor(weights=None, include_top=False, input_shape=(96, 96, 3), **kwargs)
+        assert spec.cut_layer in {layer.name for layer in base.layers}

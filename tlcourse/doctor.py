@@ -56,7 +56,8 @@ def weights_needed(profile: str) -> list[tuple[str, float | None]]:
     quick: list[tuple[str, float | None]] = [("mobilenet_v2", 0.35), ("mobilenet", 0.25)]
     if profile == "quick":
         return quick
-    return quick + [("mobilenet_v2", 1.0), ("mobilenet", 1.0), ("efficientnet_b0", None), ("resnet50", None)]
+    return quick + [("mobilenet_v2", 1.0), ("mobilenet", 1.0), ("efficientnet_b0", None), ("resnet50", None),
+                    ("vgg16", None), ("inception_v3", None)]
 
 
 def course_assets(profile: str = "quick") -> list[Asset]:

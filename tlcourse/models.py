@@ -30,6 +30,7 @@ __all__ = [
     "BaseSpec",
     "WeightsNotAvailableError",
     "all_layers",
+    "base_spec",
     "keras_cache_dir",
     "leaf_layers",
     "load_base",

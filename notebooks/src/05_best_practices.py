@@ -211,18 +211,22 @@ ledger.record("ImageNet weights beat random weights of the same network on photo
 # %%
 candidates = [("mobilenet_v2", 0.35), ("mobilenet", 0.25)]
 if not QUICK:
-    candidates += [("mobilenet_v2", 1.0), ("efficientnet_b0", None), ("resnet50", None)]
+    candidates += [("mobilenet_v2", 1.0), ("vgg16", None), ("resnet50", None), ("efficientnet_b0", None),
+                   ("inception_v3", None)]
 ranking = {"MobileNetV2 0.35": acc["MobileNetV2 0.35, ImageNet"], "MobileNet 0.25": acc["MobileNet 0.25, ImageNet"]}
-top1 = {"MobileNetV2 0.35": 0.603, "MobileNet 0.25": 0.506}
-for name, alpha in candidates[2:]:
-    try:
-        _, extract = imagenet_extractor(name, alpha)
-    except models.WeightsNotAvailableError:
-        print(f"{name} {alpha or ''}: weights not available here (offline); skipped")
-        continue
-    label = f"{name} {alpha or ''}".strip()
-    ranking[label] = probe(extract(x["train"]), extract(x["test"])).mean()
-    top1[label] = models.BASE_MODELS[name].imagenet_top1[alpha]
+top1 = {}  # each base's ImageNet top-1, with its source, from the course's registry of bases
+for name, alpha in candidates:
+    spec = models.base_spec(name)
+    label = f"{spec.constructor} {alpha or ''}".strip()
+    if label not in ranking:
+        try:
+            _, extract = imagenet_extractor(name, alpha)
+        except models.WeightsNotAvailableError:
+            print(f"{label}: weights not available here (offline); skipped")
+            continue
+        ranking[label] = probe(extract(x["train"]), extract(x["test"])).mean()
+    top1[label] = spec.imagenet_top1[alpha]
+    print(f"{label}: top-1 {top1[label]:.3f} at {spec.default_size} px, from {spec.top1_source}")
 for label in sorted(ranking, key=top1.get):
     print(f"{label:<22} ImageNet top-1 {top1[label]:.3f}   flowers probe {ranking[label]:.3f}")
 order_top1 = sorted(ranking, key=top1.get)

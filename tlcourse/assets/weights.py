@@ -47,7 +47,7 @@ def _mobilenet_file(alpha: float | None, rows: int) -> str:
 
 @dataclass(frozen=True)
 class BaseSpec:
-    """A Keras Applications base model the course knows how to load.
+    """Every fact the course uses about a Keras Applications base model, in one place.
 
     Attributes
     ----------
@@ -65,10 +65,19 @@ class BaseSpec:
         Folder URL the official files are downloaded from.
     md5
         Keras's published MD5 of the file without the top, where there is one: the ``file_hash``
-        ``keras.applications`` passes to ``get_file`` (EfficientNetB0 and ResNet50; Keras
-        publishes none for the MobileNets' files).
+        ``keras.applications`` passes to ``get_file`` (Keras publishes none for the MobileNets' files).
     imagenet_top1
-        ImageNet top-1 accuracy of the full model (Keras Applications table).
+        ImageNet top-1 accuracy of the full model at ``default_size`` px, by alpha, from ``top1_source``.
+    top1_source
+        Where ``imagenet_top1`` is published.
+    rescale
+        The input scaling the base was trained with, as a ``keras.layers.Rescaling(scale, offset)`` on
+        pixels in [0, 255]; ``None`` where it is no such line (VGG16 and ResNet50 subtract ImageNet's
+        mean colour from BGR pixels: use ``preprocess_input``) or where the model rescales inside
+        (EfficientNet: ``(1.0, 0.0)``).
+    cut_layer
+        Where the capstone cuts the base to cache its frozen part: the input of this layer, which
+        no skip connection crosses (``None``: not cut, the capstone does not offer the base).
     """
 
     name: str
@@ -81,30 +90,54 @@ class BaseSpec:
     origin: str
     md5: str | None
     imagenet_top1: dict[float | None, float]
+    top1_source: str
+    rescale: tuple[float, float] | None
+    cut_layer: str | None
 
+
+_KERAS_TABLE = "the Keras Applications table (keras.io/api/applications)"
+_MOBILENET_TABLE = "the Keras Applications documentation of {}, 224-px models"
 
 BASE_MODELS: dict[str, BaseSpec] = {
     "mobilenet_v2": BaseSpec(
-        "mobilenet_v2", "MobileNetV2", "mobilenet_v2", 224,
-        (0.35, 0.5, 0.75, 1.0, 1.3, 1.4), 1.0,
-        _mobilenet_v2_file, _KERAS_APPLICATIONS + "mobilenet_v2/", None,
-        {0.35: 0.603, 0.5: 0.654, 0.75: 0.698, 1.0: 0.713, 1.4: 0.750},
+        name="mobilenet_v2", constructor="MobileNetV2", module="mobilenet_v2", default_size=224,
+        alphas=(0.35, 0.5, 0.75, 1.0, 1.3, 1.4), default_alpha=1.0, file_name=_mobilenet_v2_file,
+        origin=_KERAS_APPLICATIONS + "mobilenet_v2/", md5=None,
+        imagenet_top1={0.35: 0.603, 0.5: 0.654, 0.75: 0.698, 1.0: 0.713, 1.4: 0.750},
+        top1_source=_MOBILENET_TABLE.format("MobileNetV2"), rescale=(1 / 127.5, -1.0),
+        cut_layer="block_13_expand",  # the last three blocks, at the resolution of the last stage
     ),
     "mobilenet": BaseSpec(
-        "mobilenet", "MobileNet", "mobilenet", 224,
-        (0.25, 0.5, 0.75, 1.0), 1.0,
-        _mobilenet_file, _KERAS_APPLICATIONS + "mobilenet/", None,
-        {0.25: 0.506, 0.5: 0.637, 0.75: 0.684, 1.0: 0.706},
+        name="mobilenet", constructor="MobileNet", module="mobilenet", default_size=224,
+        alphas=(0.25, 0.5, 0.75, 1.0), default_alpha=1.0, file_name=_mobilenet_file,
+        origin=_KERAS_APPLICATIONS + "mobilenet/", md5=None,
+        imagenet_top1={0.25: 0.506, 0.5: 0.637, 0.75: 0.684, 1.0: 0.706},
+        top1_source=_MOBILENET_TABLE.format("MobileNet"), rescale=(1 / 127.5, -1.0), cut_layer="conv_dw_12",
     ),
     "efficientnet_b0": BaseSpec(
-        "efficientnet_b0", "EfficientNetB0", "efficientnet", 224, None, None,
-        lambda a, r: "efficientnetb0_notop.h5", "https://storage.googleapis.com/keras-applications/",
-        "50bc09e76180e00e4465e1a485ddc09d", {None: 0.771},
+        name="efficientnet_b0", constructor="EfficientNetB0", module="efficientnet", default_size=224,
+        alphas=None, default_alpha=None, file_name=lambda a, r: "efficientnetb0_notop.h5",
+        origin="https://storage.googleapis.com/keras-applications/", md5="50bc09e76180e00e4465e1a485ddc09d",
+        imagenet_top1={None: 0.771}, top1_source=_KERAS_TABLE, rescale=(1.0, 0.0),
+        cut_layer="block6a_expand_conv",
     ),
     "resnet50": BaseSpec(
-        "resnet50", "ResNet50", "resnet50", 224, None, None,
-        lambda a, r: "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", _KERAS_APPLICATIONS + "resnet/",
-        "4d473c1dd8becc155b73f8504c6f6626", {None: 0.749},
+        name="resnet50", constructor="ResNet50", module="resnet50", default_size=224, alphas=None,
+        default_alpha=None, file_name=lambda a, r: "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        origin=_KERAS_APPLICATIONS + "resnet/", md5="4d473c1dd8becc155b73f8504c6f6626",
+        imagenet_top1={None: 0.749}, top1_source=_KERAS_TABLE, rescale=None, cut_layer=None,
+    ),
+    "vgg16": BaseSpec(
+        name="vgg16", constructor="VGG16", module="vgg16", default_size=224, alphas=None, default_alpha=None,
+        file_name=lambda a, r: "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        origin=_KERAS_APPLICATIONS + "vgg16/", md5="6d6bbae143d832006294945121d1f1fc",
+        imagenet_top1={None: 0.713}, top1_source=_KERAS_TABLE, rescale=None, cut_layer=None,
+    ),
+    "inception_v3": BaseSpec(
+        name="inception_v3", constructor="InceptionV3", module="inception_v3", default_size=299, alphas=None,
+        default_alpha=None, file_name=lambda a, r: "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        origin=_KERAS_APPLICATIONS + "inception_v3/", md5="bcbd6486424b2319ff4ef7d526e38f63",
+        imagenet_top1={None: 0.779}, top1_source=_KERAS_TABLE, rescale=(1 / 127.5, -1.0), cut_layer=None,
     ),
 }
 

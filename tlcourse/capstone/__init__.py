@@ -33,7 +33,7 @@ IMAGE...``) is :mod:`tlcourse.cli`.
 
 from tlcourse.capstone.audit import MIN_PER_CLASS, SPLIT_NAMES, Audit, FolderError, audit_folder
 from tlcourse.capstone.budget import Plan, Speed, measure_speed, plan_run
-from tlcourse.capstone.cache import CUT_LAYERS, Cache, CachedSplit, ModelParts, cache_splits, split_model
+from tlcourse.capstone.cache import Cache, CachedSplit, ModelParts, cache_splits, split_model
 from tlcourse.capstone.recipe import DEFAULT_BUDGET, check_arguments, largest_useful_size, planned_model, train
 from tlcourse.capstone.review import show_stage, worst_mistakes
 from tlcourse.capstone.saving import (
@@ -49,7 +49,6 @@ from tlcourse.capstone.saving import (
 )
 from tlcourse.capstone.splits import Splits, make_splits
 from tlcourse.capstone.stages import (
-    RESCALE,
     StageResult,
     baseline,
     build_model,
@@ -60,12 +59,10 @@ from tlcourse.capstone.stages import (
 
 __all__ = [
     "CLASSES_FILE",
-    "CUT_LAYERS",
     "DEFAULT_BUDGET",
     "MIN_PER_CLASS",
     "MODEL_FILE",
     "REPORT_FILE",
-    "RESCALE",
     "SPLIT_NAMES",
     "Audit",
     "Cache",

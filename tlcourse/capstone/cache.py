@@ -1,7 +1,7 @@
 """What the frozen bottom of the base computes, once, for every photo: the cache the later stages train on.
 
 Introduced in 03_fine_tuning (``models.split_at``) and the heart of the capstone's
-speed. The base is cut where no skip connection crosses (:data:`CUT_LAYERS`); the
+speed. The base is cut where no skip connection crosses (its ``BaseSpec.cut_layer``); the
 bottom stays frozen through every stage, so its activations are computed in one
 pass over the photos, read from disk through ``tf.data`` batch by batch (a folder
 of 20,000 photos never sits in memory as images), with a horizontally flipped copy
@@ -22,16 +22,10 @@ import numpy as np
 from tlcourse.capstone.audit import FolderError
 from tlcourse.capstone.splits import Splits
 from tlcourse.data import ImageReadError, read_rgb
-from tlcourse.models import split_at
+from tlcourse.models import base_spec, split_at
 
-__all__ = ["CUT_LAYERS", "THUMB", "Cache", "CachedSplit", "ModelParts", "cache_splits", "read_batches", "split_model"]
+__all__ = ["THUMB", "Cache", "CachedSplit", "ModelParts", "cache_splits", "read_batches", "split_model"]
 
-#: Where each base is cut: the input of this layer, crossed by no skip connection.
-CUT_LAYERS = {
-    "mobilenet_v2": "block_13_expand",  # the last three blocks, at the resolution of the last stage
-    "mobilenet": "conv_dw_12",
-    "efficientnet_b0": "block6a_expand_conv",
-}
 #: Side of the colour thumbnails the baseline uses.
 THUMB = 16
 
@@ -100,7 +94,7 @@ def split_model(model: Any, base: Any, base_name: str) -> ModelParts:
     """
     import keras
 
-    base_bottom, top = split_at(base, CUT_LAYERS[base_name])
+    base_bottom, top = split_at(base, base_spec(base_name).cut_layer)
     inputs = model.inputs[0]
     bottom = keras.Model(inputs, base_bottom(model.get_layer("preprocess")(inputs), training=False),
                          name="capstone_bottom")

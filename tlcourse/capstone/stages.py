@@ -23,10 +23,9 @@ import numpy as np
 
 from tlcourse.assets.weights import verify_cached_weights
 from tlcourse.capstone.cache import Cache, CachedSplit
-from tlcourse.models import load_base, unfreeze_top
+from tlcourse.models import base_spec, load_base, unfreeze_top
 
 __all__ = [
-    "RESCALE",
     "StageResult",
     "baseline",
     "build_model",
@@ -34,15 +33,6 @@ __all__ = [
     "fine_tune",
     "predict_proba",
 ]
-
-# Input scaling each base was trained with, as a Rescaling layer (scale, offset):
-# a registered Keras layer, so the saved model loads without unsafe deserialisation.
-RESCALE = {
-    "mobilenet_v2": (1 / 127.5, -1.0),
-    "mobilenet": (1 / 127.5, -1.0),
-    "efficientnet_b0": (1.0, 0.0),  # EfficientNet rescales inside the model
-}
-
 
 @dataclass
 class StageResult:
@@ -142,13 +132,15 @@ def build_model(
     """
     import keras
 
-    if base_name not in RESCALE:
-        raise ValueError(f"The capstone knows the input scaling of {sorted(RESCALE)}, not {base_name!r}; add it "
-                         f"to RESCALE in tlcourse/capstone/stages.py.")
+    spec = base_spec(base_name)
+    if spec.rescale is None or spec.cut_layer is None:  # a Rescaling layer: the saved model loads safely
+        raise ValueError(f"The capstone needs a base's input scaling as a Rescaling layer and a cut layer; "
+                         f"{base_name} has {'no cut layer' if spec.rescale else 'none'} in its BaseSpec "
+                         f"(tlcourse/assets/weights.py).")
     verify_cached_weights(base_name, alpha=alpha)  # damaged weights train at chance
     base = load_base(base_name, input_size=image_size, alpha=alpha)
     base.trainable = False
-    scale, offset = RESCALE[base_name]
+    scale, offset = spec.rescale
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = keras.layers.Rescaling(scale, offset, name="preprocess")(inputs)
     x = base(x, training=False)
