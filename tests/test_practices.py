@@ -1,4 +1,4 @@
-"""tlcourse.practices: layer-wise learning rates, splitting a base, timing and sizes."""
+"""Layer-wise learning rates (training.DiscriminativeAdam), splitting a base, timing and sizes (measure)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tlcourse import models, practices
+from tlcourse import measure, models, training
 
 
 def _two_layer_model() -> keras.Model:
@@ -26,7 +26,7 @@ def _step(model: keras.Model, optimizer: keras.optimizers.Optimizer) -> dict[str
 def test_layerwise_rates_scale_adams_first_step():
     keras.utils.set_random_seed(0)
     model = _two_layer_model()
-    moved = _step(model, practices.DiscriminativeAdam(0.01, multipliers={"low": 0.1}))
+    moved = _step(model, training.DiscriminativeAdam(0.01, multipliers={"low": 0.1}))
     # Adam's first step moves every weight by about the learning rate, whatever the gradient's size
     assert moved["low/kernel"] == pytest.approx(0.001, rel=0.05)
     assert moved["high/kernel"] == pytest.approx(0.01, rel=0.05)
@@ -35,15 +35,15 @@ def test_layerwise_rates_scale_adams_first_step():
 def test_factor_zero_freezes_a_layer_and_first_match_wins():
     keras.utils.set_random_seed(0)
     model = _two_layer_model()
-    opt = practices.DiscriminativeAdam(0.01, multipliers={"low/kernel": 0.0, "low": 0.5})
+    opt = training.DiscriminativeAdam(0.01, multipliers={"low/kernel": 0.0, "low": 0.5})
     moved = _step(model, opt)
     assert moved["low/kernel"] == 0.0 and moved["low/bias"] > 0
     assert opt.multiplier_for("something/else") == 1.0
 
 
 def test_optimizer_config_round_trips():
-    opt = practices.DiscriminativeAdam(0.002, multipliers={"a": 0.5}, default=0.9)
-    again = practices.DiscriminativeAdam.from_config(opt.get_config())
+    opt = training.DiscriminativeAdam(0.002, multipliers={"a": 0.5}, default=0.9)
+    again = training.DiscriminativeAdam.from_config(opt.get_config())
     assert again.multipliers == {"a": 0.5} and again.default == 0.9
 
 
@@ -63,6 +63,6 @@ def test_split_at_reproduces_the_base_and_refuses_a_skip_connection():
 
 def test_images_per_second_and_file_size(tmp_path):
     (tmp_path / "f.bin").write_bytes(b"x" * 2_000_000)
-    assert practices.file_size_mb(tmp_path / "f.bin") == pytest.approx(2.0)
-    assert practices.file_size_mb(tmp_path) == pytest.approx(2.0)
-    assert practices.images_per_second(lambda: None, 100) > 1000
+    assert measure.file_size_mb(tmp_path / "f.bin") == pytest.approx(2.0)
+    assert measure.file_size_mb(tmp_path) == pytest.approx(2.0)
+    assert measure.images_per_second(lambda: None, 100) > 1000

@@ -1,15 +1,23 @@
 """Training helpers repeated across lessons: epoch timing, time to reach a score, re-initialising a model,
-the linear probe that starts fine-tuning (LP-FT), and how far fine-tuning moved the weights.
+the linear probe that starts fine-tuning (LP-FT), how far fine-tuning moved the weights, and an Adam with
+layer-wise (discriminative) learning rates.
 
 Introduced in 01_what_is_transfer_learning, where a model trained from scratch
 and a head on pretrained features race to the same accuracy (:class:`EpochTimer`,
 :func:`time_to_reach`) over many seeds and data sizes (:func:`fresh_start`);
 :class:`EpochTimer` times training again in 02_feature_extraction.
+
+Keras has no per-layer learning rates built in; :class:`DiscriminativeAdam` adds them as a plain Adam
+whose step is multiplied, variable by variable, by a factor chosen from the variable's path (ULMFiT's
+discriminative fine-tuning, Howard and Ruder 2018, named in 03_fine_tuning). No lesson measures it;
+it is here for learners who want to try it on their own fine-tuning.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import keras
@@ -17,7 +25,8 @@ import numpy as np
 
 from tlcourse.models import leaf_layers
 
-__all__ = ["EpochTimer", "fresh_start", "linear_probe", "reset_optimizer", "time_to_reach", "weight_distance"]
+__all__ = ["DiscriminativeAdam", "EpochTimer", "fresh_start", "linear_probe", "reset_optimizer", "time_to_reach",
+           "weight_distance"]
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -189,3 +198,74 @@ def weight_distance(weights: list[np.ndarray], reference: list[np.ndarray]) -> f
     num = sum(float(np.sum((np.asarray(w, np.float64) - r) ** 2)) for w, r in zip(weights, reference))
     den = sum(float(np.sum(np.asarray(r, np.float64) ** 2)) for r in reference)
     return float(np.sqrt(num / den))
+
+
+@keras.saving.register_keras_serializable(package="tlcourse")
+class DiscriminativeAdam(keras.optimizers.Adam):
+    """Adam with layer-wise (discriminative) learning rates.
+
+    Parameters
+    ----------
+    learning_rate
+        The base rate (a float or a schedule), as for Adam.
+    multipliers
+        ``{substring: factor}``: a variable whose path (``"block_16_expand/kernel"``)
+        contains the substring gets ``factor * learning_rate``; the first match in
+        the mapping's order wins. Unmatched variables use ``default``.
+    default
+        Factor for variables that match nothing.
+
+    Notes
+    -----
+    Adam's step size does not depend on the gradient's scale, so scaling
+    gradients (a common trick for SGD) does not give layer-wise rates; scaling
+    the rate in ``update_step`` does.
+
+    Examples
+    --------
+    >>> opt = DiscriminativeAdam(1e-3, multipliers={"block_14": 0.1, "block_16": 0.3})
+    >>> opt.multiplier_for("block_14_expand/kernel"), opt.multiplier_for("dense/kernel")
+    (0.1, 1.0)
+    """
+
+    def __init__(self, learning_rate: Any = 0.001, multipliers: Mapping[str, float] | None = None,
+                 default: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.multipliers = dict(multipliers or {})
+        self.default = float(default)
+
+    def multiplier_for(self, path: str) -> float:
+        """The factor for a variable path."""
+        for key, factor in self.multipliers.items():
+            if key in path:
+                return float(factor)
+        return self.default
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> Any:
+        factor = self.multiplier_for(_path(variable))
+        if factor == 1.0:
+            return super().update_step(gradient, variable, learning_rate)
+        return super().update_step(gradient, variable, learning_rate * factor)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"multipliers": self.multipliers, "default": self.default})
+        return config
+
+
+def _path(variable: Any) -> str:
+    """The Keras path of the variable :meth:`DiscriminativeAdam.update_step` is given.
+
+    On JAX and PyTorch Keras passes its own variable; on TensorFlow, the ``tf.Variable`` it wraps,
+    named by the same path and ``":0"`` (``"/replica_1:0"`` for the copy a ``MirroredStrategy``
+    keeps on a second device).
+
+    Examples
+    --------
+    >>> import keras
+    >>> v = keras.Variable(1.0, name="kernel")
+    >>> v.path, _path(v), _path(v.value)
+    ('kernel', 'kernel', 'kernel')
+    """
+    path = getattr(variable, "path", None)
+    return path if isinstance(path, str) else re.sub(r"(/replica_\d+)?:\d+$", "", variable.name)

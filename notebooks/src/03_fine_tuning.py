@@ -375,7 +375,7 @@ ledger.record("fine-tune gradually rather than all layers at once", section="5",
 # Two stages are the coarsest gradual unfreezing; ULMFiT's one group per epoch would need one more compile (and
 # graph trace) per stage. The probe of LP-FT is the same idea taken to its end: train the head to convergence
 # before anything else moves. ULMFiT also gives lower layers lower rates (discriminative, or layer-wise, learning
-# rates; `tlcourse.practices.DiscriminativeAdam` does it in Keras); this lesson does not measure them.
+# rates; `tlcourse.training.DiscriminativeAdam` does it in Keras); this lesson does not measure them.
 #
 # ## 6. A small batch
 #

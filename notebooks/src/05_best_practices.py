@@ -38,7 +38,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import tlcourse
-from tlcourse import claims, data, models, plots, practices, scratch, training
+from tlcourse import claims, data, measure, models, plots, scratch, training
 from tlcourse.exercises import best_practices as exercises
 
 report = tlcourse.setup(seed=42)
@@ -185,7 +185,7 @@ for name, (model, extract) in bases.items():
     f = pooled if extract is None else {k: extract(x[k]) for k in ("train", "test")}  # the first is cached
     path = OUT / f"{name.replace(' ', '_').replace(',', '')}.weights.h5"
     model.save_weights(path)
-    rows[name] = (probe(f["train"], f["test"]), model.count_params(), practices.file_size_mb(path))
+    rows[name] = (probe(f["train"], f["test"]), model.count_params(), measure.file_size_mb(path))
 print(f"{'base':<28}{'probe acc':>10}{'params':>11}{'MB':>7}")
 for name, (right, n, mb) in rows.items():
     print(f"{name:<28}{right.mean():>10.3f}{n:>11,}{mb:>7.1f}")
@@ -573,7 +573,7 @@ ledger.record("a learning-rate schedule helps", section="6",
 # %%
 x_speed = pre(x["test"][:128].astype("float32"))
 for batch in (4, 32, 128):
-    ips = practices.images_per_second(lambda: fmodel.predict(x_speed, batch_size=batch, verbose=0), 128, repeats=2)
+    ips = measure.images_per_second(lambda: fmodel.predict(x_speed, batch_size=batch, verbose=0), 128, repeats=2)
     print(f"batch {batch:>3}: {ips:6.0f} images/s")
 
 # %% [markdown]
@@ -698,7 +698,7 @@ dense.set_weights([probe_all.coef_.T.astype("float32"), probe_all.intercept_.ast
 classifier.save(OUT / "flowers.keras")
 reloaded = keras.saving.load_model(OUT / "flowers.keras")
 p1, p2 = classifier.predict(x["test"][:32], verbose=0), reloaded.predict(x["test"][:32], verbose=0)
-print(f"saved {practices.file_size_mb(OUT / 'flowers.keras'):.1f} MB; max difference after reloading "
+print(f"saved {measure.file_size_mb(OUT / 'flowers.keras'):.1f} MB; max difference after reloading "
       f"{np.abs(p1 - p2).max():.1e}")
 assert np.allclose(p1, p2, atol=1e-6)
 
@@ -711,7 +711,7 @@ assert np.allclose(p1, p2, atol=1e-6)
 classifier.export(str(OUT / "savedmodel"), verbose=False)
 served = tf.saved_model.load(str(OUT / "savedmodel"))
 p3 = served.serve(tf.constant(x["test"][:32].astype("float32"))).numpy()
-print(f"SavedModel: {practices.file_size_mb(OUT / 'savedmodel'):.1f} MB, max difference {np.abs(p1 - p3).max():.1e}")
+print(f"SavedModel: {measure.file_size_mb(OUT / 'savedmodel'):.1f} MB, max difference {np.abs(p1 - p3).max():.1e}")
 try:
     tflite = tf.lite.TFLiteConverter.from_saved_model(str(OUT / "savedmodel")).convert()
     (OUT / "flowers.tflite").write_bytes(tflite)
