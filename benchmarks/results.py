@@ -210,8 +210,14 @@ def _cell(text: str) -> str:
 
 
 def _amount(value: float, spread: float | None) -> str:
+    """The value and its spread, the spread to two significant figures, at most four decimal places
+    (finer than that, an accuracy's spread is floating-point noise: three seeds that gain the same).
+
+    >>> _amount(0.0876, 0.0072), _amount(2.37, 0.5), _amount(0.044999993, 0.000000042)
+    ('0.0876 ± 0.0072', '2.37 ± 0.50', '0.0450 ± 0.0000')
+    """
     if spread:  # the spread to two significant figures, the value to the same decimal place
-        places = max(0, 1 - math.floor(math.log10(spread)))
+        places = min(4, max(0, 1 - math.floor(math.log10(spread))))
         return f"{value:,.{places}f} ± {spread:,.{places}f}"
     return _number(value) + (" ± 0" if spread == 0 else "")
 

@@ -371,3 +371,10 @@ def test_a_wall_clock_claim_may_expect_either_verdict_and_nothing_else(tmp_path,
     expected.write_text(json.dumps(saved), encoding="utf-8")
     assert _run(folder, out, "--strict") == 1
     assert "verdict 'shown', expected 'opposite' or 'not detected'" in capsys.readouterr().err
+
+
+def test_amounts_keep_two_significant_figures_of_the_spread_and_at_most_four_places():
+    assert results._amount(0.0876, 0.0072) == "0.0876 ± 0.0072"
+    assert results._amount(2.37, 0.5) == "2.37 ± 0.50"
+    # three seeds that gained exactly the same: the spread is float noise, not 0.000000042
+    assert results._amount(0.044999993, 0.000000042) == "0.0450 ± 0.0000"
