@@ -120,3 +120,10 @@ def test_test_split_is_whole_when_training_is_capped():
     assert max(capped.train.counts().values()) <= 20 and max(capped.val.counts().values()) <= 20
     assert capped.test.files == full.test.files
     assert any("test split is whole" in n for n in capped.notes)
+
+
+@pytest.mark.parametrize(("name", "missing"), [("vgg16", "an input scaling a Rescaling layer can do and a cut layer"),
+                                               ("inception_v3", "a cut layer")])
+def test_a_base_the_capstone_cannot_cut_or_rescale_is_refused_before_anything_loads(name, missing):
+    with pytest.raises(ValueError, match=f"needs {missing} for {name}"):
+        capstone.build_model(2, image_size=96, base_name=name)

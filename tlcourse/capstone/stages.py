@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from tlcourse.assets.weights import verify_cached_weights
 from tlcourse.capstone.cache import Cache, CachedSplit
 from tlcourse.models import base_spec, load_base, unfreeze_top
 
@@ -133,12 +132,13 @@ def build_model(
     import keras
 
     spec = base_spec(base_name)
-    if spec.rescale is None or spec.cut_layer is None:  # a Rescaling layer: the saved model loads safely
-        raise ValueError(f"The capstone needs a base's input scaling as a Rescaling layer and a cut layer; "
-                         f"{base_name} has {'no cut layer' if spec.rescale else 'none'} in its BaseSpec "
-                         f"(tlcourse/assets/weights.py).")
-    verify_cached_weights(base_name, alpha=alpha)  # damaged weights train at chance
-    base = load_base(base_name, input_size=image_size, alpha=alpha)
+    # The scaling goes in a Rescaling layer, so that the saved model loads without unsafe deserialisation.
+    missing = [what for what, value in (("an input scaling a Rescaling layer can do", spec.rescale),
+                                        ("a cut layer", spec.cut_layer)) if value is None]
+    if missing:
+        raise ValueError(f"The capstone needs {' and '.join(missing)} for {base_name}; its BaseSpec "
+                         f"(tlcourse/assets/weights.py) has none.")
+    base = load_base(base_name, input_size=image_size, alpha=alpha)  # refuses damaged weights: they train at chance
     base.trainable = False
     scale, offset = spec.rescale
     inputs = keras.Input((image_size, image_size, 3), name="image")
