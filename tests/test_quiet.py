@@ -8,6 +8,7 @@ the lines are printed while TensorFlow loads, once per process. The environment 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -47,19 +48,16 @@ def test_importing_tlcourse_imports_no_tensorflow_and_needs_no_import_order():
     assert not (ROOT / "tlcourse" / "__init__.py").read_text().count("meta_path")
 
 
-def run_cell(code: str, kernel_argv: list[str] | None = None) -> list[str]:
-    """Run one cell in the environment's ``python3`` kernel (or one started with ``kernel_argv``); its output lines."""
+def run_cell(code: str, kernels: Path | None = None) -> list[str]:
+    """Run one cell in the environment's ``python3`` kernel (or the one in the folder ``kernels``); its output lines."""
     import nbformat
     from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    client = NotebookClient(nb, kernel_name="python3", timeout=300)
-    spec = KernelSpecManager().get_kernel_spec("python3")
-    if kernel_argv is not None:
-        spec.argv, spec.env = kernel_argv, {}
-    client.km = client.create_kernel_manager()
-    client.km._kernel_spec = spec
+    specs = KernelSpecManager(kernel_dirs=[str(kernels)]) if kernels else KernelSpecManager()
+    client = NotebookClient(nb, km=KernelManager(kernel_name="python3", kernel_spec_manager=specs), timeout=300)
     # ipykernel copies file descriptor 2 into the notebook except under pytest (PYTEST_CURRENT_TEST):
     # the kernel gets a learner's environment.
     env = {k: v for k, v in os.environ.items() if k not in {"TF_CPP_MIN_LOG_LEVEL", "PYTEST_CURRENT_TEST"}}
@@ -72,14 +70,18 @@ CELL = "import keras, tensorflow as tf\nprint('sum', int(tf.constant(1) + 1))\ni
 
 
 @pytest.mark.slow
-def test_a_lesson_kernel_shows_python_output_and_no_tensorflow_log_line():
+def test_a_lesson_kernel_shows_python_output_and_no_tensorflow_log_line(tmp_path):
     lines = run_cell(CELL)
     assert "sum 2" in lines and "py err" in lines, lines
     assert not [line for line in lines if NOISE.search(line)], lines
     # The same cell in a kernel without the course's settings (ipykernel's defaults) shows them:
     # the check above can fail.
-    default = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    assert [line for line in run_cell(CELL, default) if NOISE.search(line)]
+    default = tmp_path / "python3"
+    default.mkdir()
+    (default / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3", "language": "python"}))
+    assert [line for line in run_cell(CELL, tmp_path) if NOISE.search(line)]
 
 
 def test_a_course_error_is_still_shown_without_a_traceback(tmp_path):
