@@ -6,7 +6,7 @@
   on digits 0-4, its convolutions are then reused for digits 5-9) and the model of
   04_domain_adaptation (trained on MNIST, adapted to USPS).
 - :func:`tiny_digits_cnn`: a smaller digits CNN without BatchNormalization, introduced in
-  05_best_practices, where dozens of runs on a few labelled digits each take about a second.
+  05_best_practices, where dozens of runs on a few labelled digits each take a few seconds on 2 cores.
 
 The first two use BatchNormalization with momentum 0.9 rather than Keras's 0.99, because they
 train for a few dozen to a few hundred steps (see each function).

@@ -357,7 +357,7 @@ ledger.record("fine-tune with a small learning rate", section="4",
 # large and meaningless. Where it should not: the probe's fitted head, which is already that protection.
 
 # %%
-HEAD_EPOCHS = 20  # the head alone on cached features: 20 epochs of 7 steps take about a second
+HEAD_EPOCHS = 20  # the head alone on the cached features: no image goes through the base
 gradual = {(head, lr): [lp_ft("digits", s, k=FEW, lr=lr, head=head, head_epochs=HEAD_EPOCHS) for s in SEEDS]
            for head, lr in (("random", FT_LR), ("probe", FT_LR))}
 stepwise = {arm: claims.compare([r["ft"] for r in gradual[arm]], [r["ft"] for r in rates[arm]]) for arm in gradual}
