@@ -153,10 +153,12 @@ def file_digest(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"; _ = p.write_bytes(b"abc")
-    >>> file_digest(p, "md5")
-    '900150983cd24fb0d6963f7d28e17f72'
+    >>> from pathlib import Path
+    >>> from tempfile import TemporaryDirectory
+    >>> with TemporaryDirectory() as folder:
+    ...     _ = Path(folder, "a.txt").write_bytes(b"abc")
+    ...     print(file_digest(Path(folder, "a.txt"), "md5"))
+    900150983cd24fb0d6963f7d28e17f72
     """
     with open(path, "rb") as f:
         return hashlib.file_digest(f, lambda: hashlib.new(algorithm, usedforsecurity=False)).hexdigest()

@@ -3,7 +3,8 @@
 =============  ==============================================================
 module         what it holds
 =============  ==============================================================
-``images``     :class:`ImageFolder`, :func:`scan_images`, :func:`check_image`, :func:`read_rgb`
+``decode``     :func:`check_image`, :func:`read_rgb`: one decode for every reader
+``images``     :class:`ImageFolder`, :func:`scan_images`
 ``splits``     :func:`stratified_split`, :func:`few_shot`
 ``pipeline``   :func:`make_dataset`, :func:`load_images`
 ``digits``     :func:`load_mnist`, :func:`load_usps`
@@ -17,23 +18,19 @@ lesson asks for data in one place.
 
 from tlcourse.assets.datasets import DATASETS, DatasetSpec, RemoteFile, data_dir, data_dirs, dataset_path
 from tlcourse.assets.errors import ChecksumError, DataNotFoundError, UnsafeArchiveError
-from tlcourse.data.digits import load_mnist, load_usps
-from tlcourse.data.images import (
+from tlcourse.data.decode import (
     DECODABLE_FORMATS,
     HEIF_SUFFIXES,
     IMAGE_SUFFIXES,
     MAX_FLAT_FRACTION,
     MAX_PIXELS,
     MIN_PHOTO_COLOURS,
-    ClassScan,
-    ImageFolder,
     ImageReadError,
     check_image,
-    is_hidden,
     read_rgb,
-    scan_class_folder,
-    scan_images,
 )
+from tlcourse.data.digits import load_mnist, load_usps
+from tlcourse.data.images import ClassScan, ImageFolder, is_hidden, scan_class_folder, scan_images
 from tlcourse.data.pipeline import decode_image, load_images, make_dataset
 from tlcourse.data.sentences import SENTENCE_SITES, load_sentences
 from tlcourse.data.splits import few_shot, stratified_split

@@ -1,7 +1,7 @@
 """Image folders: find the photos of each class, say what was skipped and why, never a photo under a wrong label.
 
 Introduced in 00_setup_check. Each file is decoded once by :mod:`tlcourse.data.decode`
-(re-exported here), the decode the ``tf.data`` pipeline uses, so what a scan accepts
+(re-exported by :mod:`tlcourse.data`), the decode the ``tf.data`` pipeline uses, so what a scan accepts
 is what training reads. A class folder's photos are the files under it; a link that
 leads out of it into another class (or above it) is not followed, so no photo is
 ever labelled by a folder it is not in.
@@ -19,21 +19,10 @@ from typing import NamedTuple
 import numpy as np
 
 from tlcourse.assets.errors import DataNotFoundError
-from tlcourse.data.decode import (
-    DECODABLE_FORMATS,
-    HEIF_SUFFIXES,
-    IMAGE_SUFFIXES,
-    MAX_FLAT_FRACTION,
-    MAX_PIXELS,
-    MIN_PHOTO_COLOURS,
-    ImageReadError,
-    check_image,
-    read_rgb,
-)
+from tlcourse.data.decode import IMAGE_SUFFIXES, check_image
 
-__all__ = ["DECODABLE_FORMATS", "HEIF_SUFFIXES", "IMAGE_SUFFIXES", "MAX_FLAT_FRACTION", "MAX_PIXELS", "MIN_PHOTO_COLOURS",
-           "SYSTEM_NAMES", "ClassScan", "ImageFolder", "ImageReadError", "check_image", "is_hidden", "read_rgb",
-           "same_folders", "scan_class_folder", "scan_images", "shown"]
+__all__ = ["SYSTEM_NAMES", "ClassScan", "ImageFolder", "is_hidden", "same_folders", "scan_class_folder", "scan_images",
+           "shown"]
 
 #: What operating systems, archivers and Jupyter leave in folders (compared lower-case); dot names are hidden too.
 SYSTEM_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r", "__macosx", "$recycle.bin",

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from tlcourse.data.images import read_rgb
+from tlcourse.data.decode import read_rgb
 
 __all__ = ["decode_image", "load_images", "make_dataset"]
 
@@ -16,9 +16,9 @@ __all__ = ["decode_image", "load_images", "make_dataset"]
 def decode_image(path: Any, image_size: int) -> Any:
     """Read an image file and resize it to ``image_size`` square, as float32 in [0, 255] (a TensorFlow op).
 
-    The decode is :func:`~tlcourse.data.images.read_rgb` (Pillow: every format it
+    The decode is :func:`~tlcourse.data.decode.read_rgb` (Pillow: every format it
     reads, EXIF orientation applied, alpha on white) inside ``tf.numpy_function``,
-    so the pipeline reads a file exactly as :func:`~tlcourse.data.images.check_image`
+    so the pipeline reads a file exactly as :func:`~tlcourse.data.decode.check_image`
     did when the folder was scanned. Paths may hold any Unicode character.
 
     Examples

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from tlcourse.checks import Checker, CheckResult
-from tlcourse.exercises.probes import refuse_course_code
+from tlcourse.exercises.probes import own_function
 
 __all__ = ["check_adabn", "check_coral", "check_reversal"]
 
@@ -57,9 +57,9 @@ def check_coral(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> CheckResu
     from tlcourse.adapt import coral_loss
 
     c = Checker("Exercise 1: the CORAL loss")
-    if not c.function_given(fn, name="my_coral", args="source, target") \
-            or refuse_course_code(c, fn, {"tlcourse.adapt.coral_loss": coral_loss}, label="my_coral", own="CORAL loss",
-                          how=" with NumPy (the check compares with that very function, so it would prove nothing)"):
+    if not own_function(c, fn, name="my_coral", args="source, target",
+                        course={"tlcourse.adapt.coral_loss": coral_loss}, own="CORAL loss",
+                        how=" with NumPy (the check compares with that very function, so it would prove nothing)"):
         return c.result()
     rng = np.random.default_rng(123)
     x = rng.normal(size=(400, 6)).astype("float32")
@@ -123,9 +123,9 @@ def check_reversal(layer: Any) -> CheckResult:
     from tlcourse.adapt import GradientReversal
 
     c = Checker("Exercise 2: gradient reversal")
-    if not c.function_given(layer, name="my_reversal", args="x") \
-            or refuse_course_code(c, layer, {"tlcourse.adapt.GradientReversal": GradientReversal}, label="my_reversal",
-                          own="layer", how=", with tf.custom_gradient"):
+    if not own_function(c, layer, name="my_reversal", args="x",
+                        course={"tlcourse.adapt.GradientReversal": GradientReversal}, own="layer",
+                        how=", with tf.custom_gradient"):
         return c.result()
     x = tf.constant(np.random.default_rng(0).normal(size=(4, 3)).astype("float32"))
     w = tf.constant(np.arange(1, 13, dtype="float32").reshape(4, 3))  # no zero: every ratio below is defined

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tlcourse.checks import Checker, CheckResult
-from tlcourse.exercises.probes import expect_base_call
+from tlcourse.exercises.probes import contains, expect_base_call
 from tlcourse.models import all_layers
 
 __all__ = ["check_feature_extractor_model", "check_best_layer", "check_far_target_features"]
@@ -39,15 +39,14 @@ def check_feature_extractor_model(model: Any, base: Any, num_classes: int, *, pr
     if not c.model_given(model, name="fe_model", how="with the functional API: keras.Input -> Rescaling -> "
                                                 "fe_base(x, training=False) -> pooling -> dropout -> Dense"):
         return c.result(show=show)
-    layers = all_layers(model)
-    inside = any(layer is base for layer in layers)
+    inside = contains(model, base)
     c.expect(inside, "the model does not contain `fe_base` (a new base, or the one of section 2?): call "
                      "fe_base(x, training=False) inside it.", ok="contains the pretrained base")
     c.expect(not base.trainable_weights, "the base has trainable weights: set fe_base.trainable = False before "
                                          "compile.", ok="base frozen")
     if inside:
         expect_base_call(c, model, base, preprocess=preprocess)
-    kinds = {type(layer).__name__ for layer in layers}
+    kinds = {type(layer).__name__ for layer in all_layers(model)}
     c.expect(bool(kinds & {"GlobalAveragePooling2D", "GlobalMaxPooling2D"}),
              "no global pooling layer: add keras.layers.GlobalAveragePooling2D() after the base.", ok="global pooling")
     c.expect("Dropout" in kinds, "no Dropout layer: add keras.layers.Dropout(0.2) before the dense layer.",

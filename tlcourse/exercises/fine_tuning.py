@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tlcourse.checks import Checker, CheckResult
-from tlcourse.exercises.probes import expect_base_call, probe_images, training_step_moves
+from tlcourse.exercises.probes import contains, expect_base_call, probe_images, training_step_moves
 from tlcourse.models import all_layers
 
 __all__ = ["check_phase_one", "check_phase_two"]
@@ -25,10 +25,13 @@ def check_phase_one(model: Any, base: Any) -> CheckResult:
     --------
     >>> import keras
     >>> base = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])
-    >>> base.trainable = False
     >>> inp = keras.Input((8, 8, 3))
     >>> z = keras.layers.GlobalAveragePooling2D()(base(keras.layers.Rescaling(1 / 127.5, -1)(inp), training=False))
-    >>> check_phase_one(keras.Model(inp, keras.layers.Dense(2, activation="softmax")(z)), base).passed
+    >>> model = keras.Model(inp, keras.layers.Dense(2, activation="softmax")(z))
+    >>> check_phase_one(model, base).passed  # the base still trains
+    False
+    >>> base.trainable = False
+    >>> check_phase_one(model, base).passed
     True
     >>> print(check_phase_one(None, base))
     Exercise 1: phase 1, the head on a frozen base: NOT YET
@@ -43,8 +46,7 @@ def check_phase_one(model: Any, base: Any) -> CheckResult:
         c.expect(False, "answer1 should be a keras.Model from images to 2 probabilities (it is "
                         f"{type(model).__name__}).")
         return c.result()
-    layers = all_layers(model)
-    inside = any(layer is base for layer in layers)
+    inside = contains(model, base)
     c.expect(inside, "new_base is not inside your model: call it on the (rescaled) inputs.",
              ok="the base is part of the model")
     c.expect(not base.trainable and not base.trainable_weights,
@@ -52,7 +54,7 @@ def check_phase_one(model: Any, base: Any) -> CheckResult:
              "so that the random head's first, large gradients do not reach the base (03 measures what they cost).",
              ok="the base is frozen")
     output = expect_base_call(c, model, base) if inside else None
-    kinds = {type(layer).__name__ for layer in layers}
+    kinds = {type(layer).__name__ for layer in all_layers(model)}
     c.expect(bool(kinds & {"GlobalAveragePooling2D", "GlobalMaxPooling2D"}),
              "no pooling after the base: add keras.layers.GlobalAveragePooling2D() (a Flatten gives the head "
              "thousands of position-bound inputs).", ok="average pooling")
@@ -102,7 +104,7 @@ def check_phase_two(model: Any, base: Any, *, head_lr: float, from_layer: str) -
     if not isinstance(model, keras.Model):
         c.expect(False, f"pass your phase-1 model (a keras.Model), not {type(model).__name__}.")
         return c.result()
-    if not any(layer is base for layer in all_layers(model)):
+    if not contains(model, base):
         c.expect(False, "new_base is not inside the model you passed: pass answer1, your phase-1 model.")
         return c.result()
     names = [layer.name for layer in base.layers]

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Call", "course_code_in", "expect_base_call", "probe_images", "refuse_course_code", "training_step_moves",
+from tlcourse.models import all_layers
+
+__all__ = ["Call", "contains", "course_code_in", "expect_base_call", "own_function", "probe_images", "training_step_moves",
            "watch_calls"]
 
 
@@ -191,26 +193,45 @@ def course_code_in(answer: Any, targets: dict[str, Any]) -> str | None:
     return None
 
 
-def refuse_course_code(checker: Any, answer: Any, targets: dict[str, Any], *, label: str, own: str,
-                       how: str = "") -> bool:
-    """Record a refusal on ``checker`` and return True when ``answer`` is, or calls, the course's own code.
+def own_function(checker: Any, answer: Any, *, name: str, args: str, course: dict[str, Any], own: str,
+                 how: str = "") -> bool:
+    """Whether ``answer`` is a function of the learner's own that takes ``args``; if not, record why on ``checker``.
+
+    Refused: no answer, something that cannot be called as ``name(args)`` (see ``Checker.function_given``), and
+    the course's own code in ``course`` (see :func:`course_code_in`), which the check would compare with itself.
 
     Examples
     --------
     >>> from tlcourse.adapt import coral_loss
     >>> from tlcourse.checks import Checker
     >>> c = Checker("Exercise 1")
-    >>> refuse_course_code(c, coral_loss, {"adapt.coral_loss": coral_loss}, label="my_coral", own="CORAL loss")
-    True
+    >>> own_function(c, coral_loss, name="my_coral", args="source, target", course={"adapt.coral_loss": coral_loss},
+    ...              own="CORAL loss")
+    False
     >>> print(c.result())
     Exercise 1: NOT YET
       [x] my_coral is (or calls) adapt.coral_loss, the course's own CORAL loss: the exercise is to write it yourself.
     """
-    used = course_code_in(answer, targets)
+    if not checker.function_given(answer, name=name, args=args):
+        return False
+    used = course_code_in(answer, course)
     if used:
-        checker.expect(False, f"{label} is (or calls) {used}, the course's own {own}: the exercise is to write it "
+        checker.expect(False, f"{name} is (or calls) {used}, the course's own {own}: the exercise is to write it "
                               f"yourself{how}.")
-    return used is not None
+    return used is None
+
+
+def contains(model: Any, layer: Any) -> bool:
+    """Whether ``layer`` itself (not a copy) is one of ``model``'s layers, at any depth.
+
+    Examples
+    --------
+    >>> import keras
+    >>> base = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    >>> contains(keras.Sequential([base, keras.layers.Dense(1)]), base), contains(keras.models.clone_model(base), base)
+    (True, False)
+    """
+    return any(found is layer for found in all_layers(model))
 
 
 def probe_images(model: Any, base: Any, n: int = 2, seed: int = 0) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from tlcourse.checks import Checker, CheckResult
-from tlcourse.exercises.probes import refuse_course_code
+from tlcourse.exercises.probes import own_function
 
 __all__ = ["check_coral_align", "check_mean_pool"]
 
@@ -35,9 +35,8 @@ def check_mean_pool(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Check
     from tlcourse.text import mean_pool
 
     c = Checker("Exercise 1: mean pooling that ignores padding")
-    if not c.function_given(fn, name="my_mean_pool", args="sequence_output, padding_mask") \
-            or refuse_course_code(c, fn, {"tlcourse.text.mean_pool": mean_pool}, label="my_mean_pool", own="pooling",
-                          how=" with NumPy"):
+    if not own_function(c, fn, name="my_mean_pool", args="sequence_output, padding_mask",
+                        course={"tlcourse.text.mean_pool": mean_pool}, own="pooling", how=" with NumPy"):
         return c.result()
     rng = np.random.default_rng(7)
     seq = rng.normal(size=(3, 5, 4)).astype("float32")
@@ -95,9 +94,8 @@ def check_coral_align(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Che
     from tlcourse.adapt import coral_align
 
     c = Checker("Exercise 2: CORAL by hand")
-    if not c.function_given(fn, name="my_coral", args="source, target") \
-            or refuse_course_code(c, fn, {"tlcourse.adapt.coral_align": coral_align}, label="my_coral", own="CORAL",
-                          how=" with NumPy"):
+    if not own_function(c, fn, name="my_coral", args="source, target",
+                        course={"tlcourse.adapt.coral_align": coral_align}, own="CORAL", how=" with NumPy"):
         return c.result()
     rng = np.random.default_rng(11)
     # The source has a mean of its own, so that forgetting to centre it shows.
