@@ -82,7 +82,7 @@ def test_build_check_catches_a_stale_readme_and_notebook(tmp_path, monkeypatch, 
     minutes_file = tmp_path / "minutes.json"
     minutes_file.write_text(nbbuild.dump_table(table), encoding="utf-8")
     monkeypatch.setattr(nbbuild, "MINUTES", minutes_file)
-    assert set(nbbuild.stale_files()) - before == {"README.md", "01_what_is_transfer_learning.ipynb"}
+    assert set(nbbuild.stale_files()) - before == {"README.md", "notebooks/01_what_is_transfer_learning.ipynb"}
     assert nbbuild.main(["--check"]) == 1
     assert "out of date" in capsys.readouterr().out
 

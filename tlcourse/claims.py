@@ -139,7 +139,9 @@ def compare(a: Sequence[float], b: Sequence[float] | None = None, *, se_floor: f
             over: str = "") -> Comparison:
     """The course's one rule for "does A beat B?": paired differences, a 95% interval, an outcome.
 
-    Introduced in 01_what_is_transfer_learning; every lesson's verdicts come from it.
+    Introduced in 01_what_is_transfer_learning.
+
+    Every lesson's verdicts come from it.
 
     Parameters
     ----------
@@ -188,11 +190,12 @@ def compare_examples(correct_a: Sequence[float], correct_b: Sequence[float], *, 
                      seed: int = 0) -> Comparison:
     """:func:`compare` for one run of each arm, scored on the same test examples: the paired bootstrap.
 
+    Introduced in 04_domain_adaptation.
+
     ``correct_a[i]`` is 1 where arm A got test example ``i`` right (0 otherwise), ``correct_b``
     the same for arm B. The standard error of the accuracy difference is the spread of that
     difference over ``draws`` resamples of the examples (with replacement, the same resample for
     both arms), so the interval says how sure one run is on these examples, not across seeds.
-    Introduced in 04_domain_adaptation.
 
     Examples
     --------
@@ -215,6 +218,8 @@ def compare_examples(correct_a: Sequence[float], correct_b: Sequence[float], *, 
 def conclusion(result: Comparison, what: str, against: str, where: str = "") -> str:
     """The sentence a lesson prints for ``result``: it follows this run's numbers, never a typed verdict.
 
+    Introduced in 01_what_is_transfer_learning.
+
     Examples
     --------
     >>> print(conclusion(compare([0.95, 0.96, 0.95], [0.90, 0.91, 0.91]), "fine-tuning", "feature extraction",
@@ -225,7 +230,6 @@ def conclusion(result: Comparison, what: str, against: str, where: str = "") -> 
     'No difference between fine-tuning and feature extraction was detected'
     >>> said.split("; ")[1]
     'this set-up could have seen an effect of about 0.129.'
-
     """
     head = f"{where[:1].upper()}{where[1:]}, " if where else ""
     figure = f"{result.effect:+.3f} ± {result.half_width:.3f} (95% interval over {result.over})"
@@ -244,7 +248,10 @@ def verdict_of(result: Comparison) -> str:
 
 
 class Ledger:
-    """The claims one lesson records, kept in ``folder / f"{notebook}.json"``; the file starts empty."""
+    """The claims one lesson records, kept in ``folder / f"{notebook}.json"``; the file starts empty.
+
+    Introduced in 01_what_is_transfer_learning.
+    """
 
     def __init__(self, notebook: str, folder: str | Path = DEFAULT_FOLDER) -> None:
         self.notebook = notebook

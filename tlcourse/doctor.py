@@ -63,6 +63,8 @@ def weights_needed(profile: str) -> list[tuple[str, float | None]]:
 def course_assets(profile: str = "quick") -> list[Asset]:
     """Check, without downloading anything, which data sets, weights and text model are here.
 
+    Introduced in 00_setup_check.
+
     Examples
     --------
     >>> assets = course_assets("quick")  # looks, downloads nothing
@@ -147,6 +149,8 @@ def fetch(profile: str = "quick", *, mirror: str | os.PathLike[str] | None = Non
           names: list[str] | None = None) -> list[Asset]:
     """Get everything the course needs ahead of time: download it, or copy it from a mirror.
 
+    Introduced in 00_setup_check.
+
     Parameters
     ----------
     profile
@@ -192,6 +196,8 @@ def fetch(profile: str = "quick", *, mirror: str | os.PathLike[str] | None = Non
 
 def time_training_step(image_size: int = 96, batch_size: int = 32, steps: int = 5) -> dict[str, float]:
     """Time fine-tuning steps of MobileNetV2 (alpha 0.35, random weights) here.
+
+    Introduced in 00_setup_check.
 
     Random weights are enough to time the arithmetic, and need no download.
     The first call traces the graph; it is timed separately.

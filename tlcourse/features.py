@@ -25,6 +25,8 @@ _MEMORY: dict[str, np.ndarray] = {}
 def extract_features(model: Any, x: Any, *, batch_size: int = 64) -> np.ndarray:
     """Run ``model`` in inference mode over images and return the outputs as one array.
 
+    Introduced in 01_what_is_transfer_learning.
+
     Parameters
     ----------
     model
@@ -106,6 +108,8 @@ def cached_features(
 ) -> np.ndarray:
     """Features of ``x`` through ``model``, computed once, then from memory or disk.
 
+    Introduced in 01_what_is_transfer_learning.
+
     Parameters
     ----------
     name
@@ -175,10 +179,11 @@ def load_or_compute(path: Path | None, compute: Callable[[], np.ndarray], *, lab
 def one_blas_thread() -> Any:
     """A context in which NumPy's linear algebra (and so scikit-learn's fits) runs on one thread.
 
+    Introduced in 01_what_is_transfer_learning.
+
     A logistic regression on cached features is a few milliseconds of linear algebra per iteration;
     on a CPU that TensorFlow or other programs keep busy, two BLAS threads waiting on each other made
-    the same fit several times slower (measured on 2 cores: 4.6 s against 0.75 s). Introduced in
-    01_what_is_transfer_learning, where the fit's time is part of what is measured.
+    the same fit several times slower (measured on 2 cores: 4.6 s against 0.75 s). 01_what_is_transfer_learning times such a fit.
 
     Examples
     --------

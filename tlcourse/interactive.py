@@ -39,7 +39,10 @@ __all__ = ["Choice", "Slider", "Text", "Toggle", "Upload", "defaults", "explore"
 
 @dataclass(frozen=True)
 class Slider:
-    """A number between ``low`` and ``high`` (integers unless one of the three is a float)."""
+    """A number between ``low`` and ``high`` (integers unless one of the three is a float).
+
+    Introduced in 01_what_is_transfer_learning.
+    """
 
     low: float
     high: float
@@ -76,7 +79,10 @@ class Slider:
 
 @dataclass(frozen=True)
 class Choice:
-    """One of ``options`` (strings, or ``(label, value)`` pairs); the first unless ``default`` says."""
+    """One of ``options`` (strings, or ``(label, value)`` pairs); the first unless ``default`` says.
+
+    Introduced in 03_fine_tuning.
+    """
 
     options: Sequence[Any]
     default: Any = None
@@ -121,7 +127,10 @@ class Toggle:
 
 @dataclass(frozen=True)
 class Text:
-    """A line of text."""
+    """A line of text.
+
+    Introduced in 07_text_transfer.
+    """
 
     default: str = ""
     description: str = ""
@@ -139,7 +148,10 @@ class Text:
 
 @dataclass(frozen=True)
 class Upload:
-    """A file from the learner's computer; ``draw`` receives its bytes, or ``default`` before any upload."""
+    """A file from the learner's computer; ``draw`` receives its bytes, or ``default`` before any upload.
+
+    Introduced in 06_capstone_your_own_data.
+    """
 
     default: bytes | None = None
     accept: str = "image/*"
@@ -165,6 +177,8 @@ def defaults(controls: dict[str, Control]) -> dict[str, Any]:
 
 def uploaded_bytes(value: Any, default: bytes | None = None) -> bytes | None:
     """The content of a ``FileUpload`` value (ipywidgets 8: a tuple of dicts), or ``default`` if empty.
+
+    Introduced in 06_capstone_your_own_data.
 
     Examples
     --------
@@ -213,6 +227,8 @@ def _describe(controls: dict[str, Control]) -> str:
 
 def explore(draw: Callable[..., Any], controls: dict[str, Control], title: str = "") -> None:
     """Show ``draw(**defaults)``; where widgets are drawn, also the controls and a view redrawn at each move.
+
+    Introduced in 01_what_is_transfer_learning.
 
     Outside IPython (a script, a doctest), ``draw`` runs once and prints or
     shows as it would anyway.

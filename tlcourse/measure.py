@@ -18,6 +18,8 @@ __all__ = ["file_size_mb", "images_per_second"]
 def images_per_second(fn: Callable[[], Any], n_images: int, *, repeats: int = 3, warmup: int = 1) -> float:
     """Images per second of ``fn`` (which processes ``n_images``), best of ``repeats`` after ``warmup`` calls.
 
+    Introduced in 05_best_practices.
+
     Examples
     --------
     >>> images_per_second(lambda: sum(range(1000)), 10) > 0
@@ -35,6 +37,8 @@ def images_per_second(fn: Callable[[], Any], n_images: int, *, repeats: int = 3,
 
 def file_size_mb(path: str | os.PathLike[str]) -> float:
     """Size of a file, or of everything under a folder, in megabytes.
+
+    Introduced in 05_best_practices.
 
     Examples
     --------

@@ -45,6 +45,8 @@ __all__ = [
 def preprocess_input(name: str) -> Callable[[Any], Any]:
     """The base model's own ``preprocess_input`` (pixels in [0, 255] to what it was trained on).
 
+    Introduced in 01_what_is_transfer_learning.
+
     Examples
     --------
     >>> import numpy as np
@@ -66,10 +68,12 @@ def load_base(
 ) -> Any:
     """Load a Keras Applications base without its classifier (``include_top=False``).
 
+    Introduced in 00_setup_check.
+
     Parameters
     ----------
     name
-        A key of :data:`BASE_MODELS`.
+        Which base: a key of :data:`BASE_MODELS` (``"mobilenet_v2"``, ``"resnet50"``...).
     input_size
         Height and width of the input (default: the model's own, 224).
     alpha
@@ -132,6 +136,8 @@ def unfreeze_top(
     keep_batchnorm_frozen: bool = True,
 ) -> list[str]:
     """Unfreeze the top of a base model for fine-tuning; the rest stays frozen.
+
+    Introduced in 03_fine_tuning.
 
     Give either ``n_layers`` (the last N entries of ``model.layers``) or
     ``from_layer`` (that layer and everything after it). BatchNormalization layers stay frozen by default:
@@ -209,6 +215,8 @@ def leaf_layers(model: Any) -> list[Any]:
 
 def trainable_summary(model: Any) -> dict[str, int]:
     """Count trainable and frozen parameters (and layers with trainable weights).
+
+    Introduced in 00_setup_check.
 
     Examples
     --------

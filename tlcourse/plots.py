@@ -20,14 +20,18 @@ def learning_curves(
     metrics: Sequence[str] = ("loss", "accuracy"),
     title: str | None = None,
 ) -> Any:
-    """Training and validation curves of one run or several side by side.
+    """Training and validation curves of one run, or of several side by side.
+
+    Introduced in 05_best_practices.
+
+    One panel per metric, one colour per run; a validation curve is dashed, in its run's colour.
 
     Parameters
     ----------
     histories
         A Keras ``History`` (or its ``.history`` dict), or ``{run name: history}``.
     metrics
-        One panel per metric; ``val_<metric>`` is drawn dashed when present.
+        The metrics to draw; ``val_<metric>`` is drawn too when the history has it.
 
     Returns
     -------
@@ -76,6 +80,8 @@ def confusion_matrix(
 ) -> Any:
     """Confusion matrix as a heat map, rows the true class (normalised per row by default).
 
+    Introduced in 02_feature_extraction.
+
     Examples
     --------
     >>> fig = confusion_matrix([0, 1, 1], [0, 1, 0], ["a", "b"])
@@ -117,6 +123,8 @@ def image_grid(
     title: str | None = None,
 ) -> Any:
     """Images in a grid, titled with the true label and, if given, the prediction (red when wrong).
+
+    Introduced in 00_setup_check.
 
     Images may be uint8 or floats in [0, 255] or [0, 1]; one channel is drawn in grey.
 
@@ -171,6 +179,8 @@ def bar_comparison(
     reference: Mapping[str, float] | None = None,
 ) -> Any:
     """Bars of one figure per method; a list of values (seeds) gives the mean and its spread.
+
+    Introduced in 04_domain_adaptation.
 
     Parameters
     ----------

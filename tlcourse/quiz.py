@@ -344,6 +344,8 @@ def widget(quiz: Quiz) -> Any:
 def show(name_or_path: str | Path, answers: bool = False) -> None:
     """Display a lesson's quiz: widgets where the front end draws them, the text everywhere else.
 
+    Introduced in 01_what_is_transfer_learning.
+
     With ``answers=True``, print the answers and their explanations instead.
 
     Examples

@@ -225,6 +225,8 @@ def setup(
 ) -> SetupReport:
     """Prepare TensorFlow for a lesson and report what is there.
 
+    Introduced in 00_setup_check.
+
     Sets every seed (Python, NumPy, TensorFlow/Keras), quietens TensorFlow's
     logs, sets the plot style, turns on memory growth for each GPU, mixed
     precision (``mixed_float16``) on GPUs with tensor cores, and a

@@ -30,6 +30,8 @@ def small_cnn(
 ) -> Any:
     """A small CNN to train from scratch: conv blocks with BatchNormalization, pooling, dense logits.
 
+    Introduced in 01_what_is_transfer_learning.
+
     BatchNormalization's momentum is 0.9, not Keras's 0.99: trained for a few
     dozen steps on a handful of photos, 0.99's moving statistics lag behind the
     weights and the model predicts one class in inference mode (this happened
@@ -69,6 +71,8 @@ def digits_cnn(
     bn_momentum: float = 0.9,
 ) -> tuple[Any, Any]:
     """A small digits CNN as ``(feature_extractor, classifier)``: 01's reuse example and 04's model.
+
+    Introduced in 01_what_is_transfer_learning.
 
     Two 5x5 convolutions (32 and 64 filters) with BatchNormalization and
     pooling, then a dense layer of ``feature_dim`` units with BatchNormalization
@@ -127,7 +131,9 @@ def tiny_digits_cnn(
 ) -> Any:
     """A tiny digits CNN for many short runs: two 3x3 convolutions with pooling, a hidden layer, logits.
 
-    Introduced in 05_best_practices. About 110k parameters (most in the hidden
+    Introduced in 05_best_practices.
+
+    About 110k parameters (most in the hidden
     layer), no BatchNormalization, so that a practice tried on it (augmentation,
     dropout, weight decay, a learning-rate schedule) is the only thing that
     changes. Inputs are images in [0, 1]; outputs are logits, in float32.

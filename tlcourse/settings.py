@@ -159,6 +159,8 @@ _CURRENT: Settings | None = None
 def current() -> Settings:
     """The settings in force: read from the environment on first use, then kept.
 
+    Introduced in 06_capstone_your_own_data.
+
     Examples
     --------
     >>> current() is current()  # read once, then kept

@@ -51,6 +51,8 @@ __all__ = [
 def load_text_model(kind: str = "backbone", preset: str = DEFAULT_PRESET, **kwargs: Any) -> Any:
     """Load a KerasHub BERT piece from a preset: ``"backbone"``, ``"tokenizer"`` or ``"classifier"``.
 
+    Introduced in 07_text_transfer.
+
     The same calls as ``keras_hub.models.BertBackbone.from_preset(preset)``,
     ``BertTokenizer.from_preset`` and ``BertTextClassifier.from_preset(preset,
     num_classes=...)``, with a clear error where the preset is not cached offline.
@@ -101,6 +103,8 @@ def load_text_model(kind: str = "backbone", preset: str = DEFAULT_PRESET, **kwar
 def word_pieces(tokenizer: Any, text: str) -> list[str]:
     """The word pieces of one text, as strings (no special tokens).
 
+    Introduced in 07_text_transfer.
+
     Examples
     --------
     >>> word_pieces(load_text_model("tokenizer"), "Unbelievably good")  # doctest: +SKIP
@@ -112,6 +116,8 @@ def word_pieces(tokenizer: Any, text: str) -> list[str]:
 
 def token_lengths(tokenizer: Any, texts: Sequence[str]) -> np.ndarray:
     """Number of word pieces per text, without the ``[CLS]`` and ``[SEP]`` tokens.
+
+    Introduced in 07_text_transfer.
 
     Examples
     --------
@@ -127,7 +133,9 @@ def token_lengths(tokenizer: Any, texts: Sequence[str]) -> np.ndarray:
 def mean_pool(sequence_output: Any, padding_mask: Any) -> Any:
     """Average token vectors over the real tokens only (padding masked out).
 
-    Introduced in 07_text_transfer: sentence-transformers trained
+    Introduced in 07_text_transfer.
+
+    Sentence-transformers trained
     all-MiniLM-L6-v2 with this pooling, so its sentence embedding is the mean
     of its token outputs, not the ``[CLS]`` vector.
 
@@ -149,7 +157,9 @@ def mean_pool(sequence_output: Any, padding_mask: Any) -> Any:
 def mean_pooled_classifier(backbone: Any, head: tuple[Any, Any] | None = None) -> Any:
     """``backbone`` with masked mean pooling and one logit: a classifier pooled the way the encoder was trained.
 
-    Introduced in 07_text_transfer. KerasHub's ``BertTextClassifier`` reads the
+    Introduced in 07_text_transfer.
+
+    KerasHub's ``BertTextClassifier`` reads the
     ``[CLS]`` token's output; all-MiniLM-L6-v2 was trained by sentence-transformers
     so that the mean of its real tokens' outputs is the sentence's embedding,
     so fine-tuning starts from what it learnt only when it is pooled the same
@@ -193,6 +203,8 @@ def sentence_embeddings(
 ) -> np.ndarray:
     """Mean-pooled sentence embeddings of ``texts`` from a frozen BERT backbone, shape ``(n, hidden)``.
 
+    Introduced in 07_text_transfer.
+
     ``preprocessor`` turns a list of strings into ``{"token_ids", "padding_mask",
     "segment_ids"}`` (for example ``keras_hub.models.BertTextClassifierPreprocessor``
     with a ``sequence_length``); the backbone runs in inference mode.
@@ -230,11 +242,13 @@ def cached_embeddings(
     texts: Sequence[str],
     *,
     name: str,
-    cache_dir: str | Path | None = "outputs/features",
     batch_size: int = 64,
+    cache_dir: str | Path | None = "outputs/features",
     verbose: bool = True,
 ) -> np.ndarray:
     """:func:`sentence_embeddings`, computed once, then read from disk.
+
+    Introduced in 07_text_transfer.
 
     The cache file's name holds a hash of the texts, the sequence length and
     some of the backbone's weights, so a change to any of them recomputes.

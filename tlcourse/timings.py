@@ -142,6 +142,8 @@ def load_table() -> dict[str, Any]:
 def notebook_minutes(table: dict[str, Any] | None = None) -> dict[str, NotebookMinutes]:
     """Minutes per notebook, in course order.
 
+    Introduced in 00_setup_check.
+
     Parameters
     ----------
     table
@@ -174,6 +176,8 @@ def reference_images_per_second() -> float:
 
 def estimate_minutes(images_per_s: float) -> dict[str, float]:
     """Computing minutes per notebook (quick profile) scaled to a machine's training speed.
+
+    Introduced in 00_setup_check.
 
     The test machine's minutes times the ratio of its speed to this one's: a
     machine twice as fast computes in half the time.

@@ -32,6 +32,8 @@ __all__ = ["DiscriminativeAdam", "EpochTimer", "fresh_start", "linear_probe", "r
 class EpochTimer(keras.callbacks.Callback):
     """A Keras callback that records the wall time at the end of each epoch (seconds since ``fit`` began).
 
+    Introduced in 01_what_is_transfer_learning.
+
     Examples
     --------
     >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
@@ -76,11 +78,13 @@ def time_to_reach(times: list[float], scores: list[float], target: float, *, off
 def fresh_start(model: Any, seed: int) -> Any:
     """Re-initialise the trainable layers of a compiled model and reset its optimizer, without recompiling.
 
+    Introduced in 01_what_is_transfer_learning.
+
     Training many small models one after another (seeds, data sizes) costs a
     graph trace per ``compile`` (seconds on a CPU). Reusing one compiled model
     keeps its traced training step: trainable layers get new random weights
     (seeded), frozen layers keep theirs, and the optimizer's state (step count,
-    moments) goes back to zero. Introduced in 01_what_is_transfer_learning.
+    moments) goes back to zero.
 
     Examples
     --------
@@ -107,8 +111,10 @@ def fresh_start(model: Any, seed: int) -> Any:
 def reset_optimizer(model: Any, learning_rate: float | None = None) -> Any:
     """Put a compiled model's optimizer back to its first step (moments and step count zero), keeping its trace.
 
+    Introduced in 03_fine_tuning.
+
     Optionally set a new learning rate: the traced training step reads the rate from a variable, so
-    runs at several rates share one ``compile``. Introduced in 03_fine_tuning.
+    runs at several rates share one ``compile``.
 
     Examples
     --------
@@ -136,6 +142,8 @@ def linear_probe(f_train: np.ndarray, y_train: np.ndarray, f_val: np.ndarray, y_
                  cs: tuple[float, ...] = (0.01, 0.1, 1.0)) -> tuple[Any, list[np.ndarray]]:
     """Feature extraction's classifier, and the same classifier as the weights of a softmax ``Dense`` layer.
 
+    Introduced in 03_fine_tuning.
+
     A logistic regression, its strength ``C`` chosen on validation (ties go to the smaller C), on the
     features divided by one number, their standard deviation over the training set (so one range of
     ``C`` suits any base). One number, not one per feature: a feature nearly constant on the training
@@ -143,7 +151,7 @@ def linear_probe(f_train: np.ndarray, y_train: np.ndarray, f_val: np.ndarray, y_
     features, would meet a head that amplifies it. A softmax layer *is* a multinomial logistic
     regression: with the scale folded into its kernel, ``Dense(n, activation="softmax")`` with these
     weights gives the same probabilities on the raw features. That is the "linear probe" LP-FT
-    (Kumar et al. 2022) fine-tunes from. Introduced in 03_fine_tuning.
+    (Kumar et al. 2022) fine-tunes from.
 
     Returns
     -------
@@ -186,8 +194,10 @@ def linear_probe(f_train: np.ndarray, y_train: np.ndarray, f_val: np.ndarray, y_
 def weight_distance(weights: list[np.ndarray], reference: list[np.ndarray]) -> float:
     """How far weights moved from a reference (for example the pretrained ones): ``||w - w0|| / ||w0||``.
 
+    Introduced in 03_fine_tuning.
+
     One number for what fine-tuning changed in the base: 0 means untouched, 1 means a change as
-    large as the weights themselves. Introduced in 03_fine_tuning.
+    large as the weights themselves.
 
     Examples
     --------

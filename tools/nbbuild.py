@@ -42,7 +42,9 @@ README = ROOT / "README.md"
 MINUTES = ROOT / "tlcourse" / "minutes.json"
 # This checkout's package, not whichever tlcourse is installed: the build must
 # read the timings file it writes.
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
+import backlinks  # noqa: E402 - needs the path above
+
 from tlcourse import timings  # noqa: E402 - needs the path above
 
 __all__ = ["build", "estimated_time_line", "format_minutes", "generated", "main", "render", "render_readme", "stale_files"]
@@ -234,19 +236,21 @@ def render_readme(text: str, table: dict[str, Any]) -> str:
 
 
 def generated() -> dict[Path, str]:
-    """Every file the build writes, and its text: the timings file, the README and the notebooks."""
+    """Every file the build writes, and its text: the timings file, the README, the notebooks, and the
+    package's modules with their "Introduced in" back-links (``tools/backlinks.py``)."""
     sources = sorted(SRC.glob("[0-9][0-9]_*.py"))
     table = with_exercises_from_sources(read_table(), sources)
     outputs = {MINUTES: dump_table(table), README: render_readme(README.read_text(encoding="utf-8"), table)}
     minutes = timings.notebook_minutes(table)
     for src in sources:
         outputs[OUT / (src.stem + ".ipynb")] = render(build(src, minutes[src.stem]))
+    outputs.update(backlinks.generated(sources))
     return outputs
 
 
 def stale_files() -> list[str]:
     """Names of the files that differ from what the build would write."""
-    return [out.name for out, text in generated().items()
+    return [str(out.relative_to(ROOT)) for out, text in generated().items()
             if not out.exists() or out.read_text(encoding="utf-8") != text]
 
 
@@ -257,7 +261,7 @@ def main(argv: list[str]) -> int:
         if out.exists() and out.read_text(encoding="utf-8") == text:
             continue
         if check:
-            stale.append(out.name)
+            stale.append(str(out.relative_to(ROOT)))
         else:
             out.write_text(text, encoding="utf-8")
             print(f"wrote {out.relative_to(ROOT)}")

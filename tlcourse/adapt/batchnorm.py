@@ -32,7 +32,9 @@ def _bn_layers(model: Any) -> list[Any]:
 def with_own_statistics(model: Any, x: Any, *, batch_size: int = 500) -> np.ndarray:
     """``model(x)`` with every BatchNormalization layer normalising by the statistics of ``x``'s own batches.
 
-    Introduced in 04_domain_adaptation. This is how a two-domain model's layers
+    Introduced in 04_domain_adaptation.
+
+    This is how a two-domain model's layers
     see each domain *during training* (a source batch and a target batch, each
     normalised with its own batch mean and variance), while ``model(x,
     training=False)`` uses the moving statistics, as at test time. The moving
@@ -68,6 +70,8 @@ def with_own_statistics(model: Any, x: Any, *, batch_size: int = 500) -> np.ndar
 
 def adabn(model: Any, x_target: Any, *, batch_size: int = 256) -> Any:
     """AdaBN (Li et al. 2016): re-estimate every BatchNormalization layer's statistics on target data.
+
+    Introduced in 04_domain_adaptation.
 
     Runs the target images through ``model`` in training mode, with each BN
     layer's momentum set so that its moving mean and variance become the

@@ -20,6 +20,8 @@ __all__ = ["coral_align", "coral_loss", "dann_schedule"]
 def dann_schedule(progress: Any, gamma: float = 10.0) -> Any:
     """The adaptation weight of Ganin et al. (2016): ``2 / (1 + exp(-gamma p)) - 1``.
 
+    Introduced in 04_domain_adaptation.
+
     It rises from 0 at the start of training (``p = 0``) to almost 1 at the end
     (``p = 1``), so that the domain classifier's noisy early gradients do not
     disturb the feature extractor before it has learnt anything.
@@ -83,6 +85,8 @@ def _matrix_power(cov: np.ndarray, power: float) -> np.ndarray:
 
 def coral_align(source: np.ndarray, target: np.ndarray, *, eps: float = 1.0) -> np.ndarray:
     """Closed-form CORAL (Sun, Feng & Saenko 2016): re-colour source features with the target's covariance.
+
+    Introduced in 04_domain_adaptation.
 
     ``source @ C_s^(-1/2) @ C_t^(1/2)``, with ``C = cov + eps * I`` in each
     domain: whiten the source, then give it the target's second-order

@@ -75,6 +75,8 @@ class _TwoDomainModel(keras.Model):
 class DeepCORAL(_TwoDomainModel):
     """Deep CORAL (Sun & Saenko 2016): cross-entropy on source + ``weight`` x CORAL(source, target).
 
+    Introduced in 04_domain_adaptation.
+
     Parameters
     ----------
     feature_extractor
@@ -113,6 +115,8 @@ class DeepCORAL(_TwoDomainModel):
 
 class DANN(_TwoDomainModel):
     """Domain-adversarial training (Ganin et al. 2016).
+
+    Introduced in 04_domain_adaptation.
 
     The domain classifier learns to tell source features (label 1) from
     target features (label 0). Between it and the feature extractor sits a

@@ -39,6 +39,8 @@ def domain_dataset(
 ) -> Any:
     """An endless ``tf.data`` stream of shuffled, randomly shifted batches.
 
+    Introduced in 04_domain_adaptation.
+
     With ``x_target`` it yields ``((x_source, x_target), y_source)``: a source
     and a target batch of ``batch_size`` each, drawn independently (the target
     labels are never used), for :class:`~tlcourse.adapt.DANN` and
@@ -82,8 +84,10 @@ def domain_dataset(
 def correct(model: Any, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
     """Which of ``(x, y)`` ``model`` (logits or probabilities) gets right, in inference mode: booleans.
 
-    Introduced in 04_domain_adaptation, where two models' answers on the same test images give a paired
-    bootstrap standard error of their difference.
+    Introduced in 04_domain_adaptation.
+
+    04_domain_adaptation compares two models' answers on the same test images: a paired bootstrap
+    standard error of their difference.
 
     Examples
     --------
@@ -102,6 +106,8 @@ def correct(model: Any, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512) 
 
 def accuracy(model: Any, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512) -> float:
     """Classification accuracy of ``model`` (logits or probabilities) on ``(x, y)``, in inference mode.
+
+    Introduced in 04_domain_adaptation.
 
     Examples
     --------

@@ -320,6 +320,8 @@ def _not_found_message(spec: DatasetSpec, reason: str) -> str:
 def dataset_path(name: str, *, download_if_missing: bool = True) -> Path:
     """Return the folder of a course data set, fetching it if allowed and needed.
 
+    Introduced in 00_setup_check.
+
     Parameters
     ----------
     name

@@ -29,7 +29,10 @@ class UnsafeArchiveError(ValueError):
 
 
 class WeightsNotAvailableError(RuntimeError):
-    """Pretrained weights are not in the Keras cache and could not be downloaded."""
+    """Pretrained weights are not in the Keras cache and could not be downloaded.
+
+    Introduced in 05_best_practices.
+    """
 
 
 class TextModelNotAvailableError(WeightsNotAvailableError):

@@ -42,6 +42,8 @@ _PRESET_FILES = ["config.json", "*.safetensors", "vocab.txt", "tokenizer*.json",
 def hf_cache_dir() -> Path:
     """The Hugging Face hub cache (``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, ...).
 
+    Introduced in 07_text_transfer.
+
     Examples
     --------
     >>> hf_cache_dir() == settings.current().hf_hub_cache
@@ -56,6 +58,8 @@ def _repo(preset: str) -> str | None:
 
 def hf_snapshot(preset: str = TEXT_PRESET) -> Path | None:
     """The cached snapshot folder of an ``hf://`` preset (with its config and weights), or ``None``.
+
+    Introduced in 07_text_transfer.
 
     Examples
     --------

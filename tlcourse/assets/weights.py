@@ -145,6 +145,8 @@ BASE_MODELS: dict[str, BaseSpec] = {
 def base_spec(name: str) -> BaseSpec:
     """The registry entry of a base model (a ``KeyError`` naming the known ones for any other name).
 
+    Introduced in 05_best_practices.
+
     Examples
     --------
     >>> base_spec("mobilenet_v2").constructor

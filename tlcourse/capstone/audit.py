@@ -18,7 +18,10 @@ MIN_PER_CLASS = 3  # one image each for train, validation and test
 
 
 class FolderError(ValueError):
-    """The image folder cannot be used as it is; the message says what to change."""
+    """The image folder cannot be used as it is; the message says what to change.
+
+    Introduced in 06_capstone_your_own_data.
+    """
 
 
 @dataclass
@@ -154,6 +157,8 @@ def _layout(root: Path) -> tuple[str, dict[str, Path]]:
 
 def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS, photos_only: bool = True) -> Audit:
     """Check a folder of images before any training, and say what is wrong with it.
+
+    Introduced in 06_capstone_your_own_data.
 
     Every file is opened and decoded once, the way training will read it (any
     format Pillow decodes, EXIF orientation applied: :func:`tlcourse.data.read_rgb`),

@@ -84,6 +84,8 @@ def planned_model(audit: Any, splits: Any, *, budget: float, base_name: str = "m
                   verbose: bool = False) -> tuple[Any, Any, ModelParts, Plan, Speed]:
     """Build the model at the largest useful size, time this machine on it, plan, and rebuild if the plan is smaller.
 
+    Introduced in 06_capstone_your_own_data.
+
     ``image_size`` and ``fine_tune_epochs`` fix what the plan would otherwise choose.
 
     Returns

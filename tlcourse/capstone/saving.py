@@ -82,6 +82,8 @@ def check_out_dir(out_dir: str | Path) -> Path:
 def save(model: Any, class_names: Sequence[str], out_dir: str | Path, report: dict | None = None) -> Path:
     """Write ``model.keras``, ``classes.json`` (and ``report.json`` when given) to ``out_dir``, all or nothing.
 
+    Introduced in 06_capstone_your_own_data.
+
     Everything is written to a temporary folder beside ``out_dir``, then renamed into
     place: an interruption (Ctrl-C, a full disk) leaves the previous model folder as it
     was, never a new model beside old class names.
@@ -152,6 +154,8 @@ def _image_size(model: Any, class_names: Sequence[str], where: str) -> int:
 def load(out_dir: str | Path) -> tuple[Any, list[str]]:
     """Load a saved capstone model and its class names, in Keras's safe mode, and check they fit together.
 
+    Introduced in 06_capstone_your_own_data.
+
     Raises
     ------
     FileNotFoundError
@@ -195,6 +199,8 @@ class Prediction:
 
 def predict(model: Any, files: Sequence[str | Path], class_names: Sequence[str] | None = None) -> list[Prediction]:
     """Classify image files with a capstone model (or the folder it was saved to).
+
+    Introduced in 06_capstone_your_own_data.
 
     Each file is decoded and resized the way training images were; files that are
     missing or not images get a :class:`Prediction` with ``error`` set instead of

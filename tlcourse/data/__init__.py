@@ -40,6 +40,8 @@ from tlcourse.settings import current as _settings
 def offline() -> bool:
     """True when ``$TLCOURSE_OFFLINE`` is set: never try to download, fail with advice instead.
 
+    Introduced in 00_setup_check.
+
     Examples
     --------
     >>> from tlcourse import settings

@@ -43,7 +43,10 @@ _HEIF_ADVICE = ("HEIC/HEIF photo (an iPhone's default format), which Pillow read
 
 
 class ImageReadError(ValueError):
-    """An image file the course cannot read; ``reason`` says why in words, ``path`` which file."""
+    """An image file the course cannot read; ``reason`` says why in words, ``path`` which file.
+
+    Introduced in 06_capstone_your_own_data.
+    """
 
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         super().__init__(f"{path}: {reason}")
@@ -154,6 +157,8 @@ def _decode(path: str | os.PathLike[str], size: int, *, nearest: bool = False) -
 
 def read_rgb(path: str | os.PathLike[str], size: int) -> np.ndarray:
     """Read any image file Pillow decodes as an upright ``(size, size, 3)`` uint8 RGB array.
+
+    Introduced in 06_capstone_your_own_data.
 
     The one decode of the course: :func:`check_image` and the ``tf.data`` pipeline
     (:func:`~tlcourse.data.pipeline.make_dataset`) both go through it.

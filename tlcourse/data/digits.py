@@ -31,6 +31,8 @@ def _resize_digits(x: np.ndarray, size: int) -> np.ndarray:
 def load_mnist(size: int = 28) -> tuple[np.ndarray, np.ndarray]:
     """MNIST's 10,000 test digits as ``float32`` in [0, 1], shape ``(n, size, size, 1)``.
 
+    Introduced in 00_setup_check.
+
     Only the test file is in the offline mirror; the course shuffles and
     splits it (it is ordered: its first half is cleaner than its second).
 
@@ -48,6 +50,8 @@ def load_mnist(size: int = 28) -> tuple[np.ndarray, np.ndarray]:
 
 def load_usps(split: str = "train", size: int = 28, *, fit: str = "stretch") -> tuple[np.ndarray, np.ndarray]:
     """USPS digits as ``float32`` in [0, 1], shape ``(n, size, size, 1)``.
+
+    Introduced in 00_setup_check.
 
     Parameters
     ----------

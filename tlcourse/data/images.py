@@ -266,6 +266,8 @@ def scan_images(
 ) -> ImageFolder:
     """Find the images in ``root/<class>/`` (nested folders included) and check that each one decodes.
 
+    Introduced in 00_setup_check.
+
     Unreadable, non-image, truncated, blank and too large files are skipped and
     listed in ``.skipped`` with a reason, so that training never stops in the
     middle of an epoch on a bad file. Hidden and system files and folders are

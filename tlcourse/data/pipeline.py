@@ -54,6 +54,8 @@ def make_dataset(
 ) -> Any:
     """A ``tf.data`` pipeline: read, decode, resize, cache, shuffle, batch, augment, prefetch.
 
+    Introduced in 05_best_practices.
+
     Images come out as float32 in [0, 255], the range Keras Applications'
     ``preprocess_input`` functions expect. Each file is decoded by Pillow
     (:func:`decode_image`), on as many parallel calls as ``tf.data.AUTOTUNE`` picks.
@@ -102,6 +104,8 @@ def make_dataset(
 
 def load_images(files: Sequence[str], *, image_size: int, batch_size: int = 64) -> np.ndarray:
     """Decode and resize images into one uint8 array ``(n, size, size, 3)``.
+
+    Introduced in 00_setup_check.
 
     Examples
     --------

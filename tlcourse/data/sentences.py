@@ -14,6 +14,8 @@ SENTENCE_SITES = {"amazon": "amazon_cells_labelled.txt", "imdb": "imdb_labelled.
 def load_sentences(site: str) -> tuple[list[str], np.ndarray]:
     """Review sentences of one site (``amazon``, ``imdb`` or ``yelp``) and their labels (1 positive).
 
+    Introduced in 00_setup_check.
+
     Parsed line by line: a CSV reader silently drops IMDb rows with quotes.
 
     Examples

@@ -53,6 +53,8 @@ def few_shot(
 ) -> np.ndarray:
     """Pick ``k`` indices per class (all of a class that has fewer), seeded.
 
+    Introduced in 00_setup_check.
+
     Parameters
     ----------
     labels

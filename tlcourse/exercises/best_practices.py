@@ -17,6 +17,8 @@ __all__ = ["check_augmentation", "check_safe_model"]
 def check_safe_model(model: Any, reference: Any) -> CheckResult:
     """Exercise 2: a model without a ``Lambda`` layer that loads in safe mode and computes what ``reference`` does.
 
+    Introduced in 05_best_practices.
+
     Parameters
     ----------
     model
@@ -73,6 +75,8 @@ def check_safe_model(model: Any, reference: Any) -> CheckResult:
 def check_augmentation(augmentation: Any, judge: Any, images: np.ndarray, labels: np.ndarray, *,
                        tolerance: float = 0.35) -> CheckResult:
     """Exercise 1: an augmentation for digits: random in training, nothing at inference, and a digit stays that digit.
+
+    Introduced in 05_best_practices.
 
     Parameters
     ----------

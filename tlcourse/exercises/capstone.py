@@ -19,6 +19,8 @@ __all__ = ["check_per_class_accuracy", "check_test_split"]
 def check_test_split(split_name: str | None, n_test: int | None, splits: Any) -> CheckResult:
     """Exercise 1: which folder serves as the test set, and how many test images it holds.
 
+    Introduced in 06_capstone_your_own_data.
+
     Parameters
     ----------
     split_name
@@ -83,6 +85,8 @@ def check_per_class_accuracy(
     class_names: Sequence[str],
 ) -> CheckResult:
     """Exercise 2: the test accuracy of each class (its recall), as ``{class name: accuracy}``.
+
+    Introduced in 06_capstone_your_own_data.
 
     The usual slips are named: a value missing or ``None``, percentages, the overall accuracy given for
     every class, the precision (right among those *predicted* as the class) instead, and another class's

@@ -36,6 +36,8 @@ def _coral_variants(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
 def check_coral(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> CheckResult:
     """Exercise 1: write the CORAL loss, ``||C_s - C_t||_F^2 / (4 d^2)``, yourself.
 
+    Introduced in 04_domain_adaptation.
+
     ``fn(source, target)`` takes two feature arrays ``(n, d)`` and returns a scalar. Handing back the
     course's own :func:`tlcourse.adapt.coral_loss` (or a function that calls it) is refused: the check
     compares with that function, and it would be comparing it with itself.
@@ -103,6 +105,8 @@ def check_coral(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> CheckResu
 
 def check_reversal(layer: Any) -> CheckResult:
     """Exercise 2: a gradient reversal with coefficient 0.5, written with ``tf.custom_gradient``.
+
+    Introduced in 04_domain_adaptation.
 
     ``layer`` is a callable (a function or a Keras layer) on tensors; the course's own
     :class:`tlcourse.adapt.GradientReversal` is refused, since the exercise is to write one.
@@ -199,9 +203,11 @@ def check_adabn(adapted: Any, original: Any, x_target: np.ndarray, x_source: np.
     """Exercise 3: AdaBN by hand: ``adapted`` is a copy of ``original`` with its BatchNormalization statistics
     re-measured on target images, and nothing else changed.
 
+    Introduced in 04_domain_adaptation.
+
     The check runs the course's :func:`tlcourse.adapt.adabn` on copies of ``original``, with ``images`` target
     images and with as many source images: the learner's statistics must be nearer the target's, and the
-    accuracy on ``(x_test, y_test)`` within 0.02 of the course's AdaBN. Introduced in 04_domain_adaptation.
+    accuracy on ``(x_test, y_test)`` within 0.02 of the course's AdaBN.
 
     Examples
     --------

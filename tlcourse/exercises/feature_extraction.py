@@ -17,6 +17,8 @@ def check_feature_extractor_model(model: Any, base: Any, num_classes: int, *, pr
                                   show: bool = False) -> CheckResult:
     """Exercise 1: ``model`` = input, preprocessing, frozen ``base`` in inference mode, pooling, dropout, dense head.
 
+    Introduced in 02_feature_extraction.
+
     The model runs on two random images: the base must receive them preprocessed (``preprocess``, default
     MobileNetV2's ``x / 127.5 - 1``) and be called with ``training=False``.
 
@@ -64,6 +66,8 @@ def check_feature_extractor_model(model: Any, base: Any, num_classes: int, *, pr
 
 def check_best_layer(answer: Any, probe: Mapping[str, float], *, show: bool = False) -> CheckResult:
     """Exercise 2: the name of the layer whose linear probe scored best (any of them, on a tie).
+
+    Introduced in 02_feature_extraction.
 
     Examples
     --------
@@ -137,11 +141,12 @@ def check_far_target_features(digits_clf: Any, last_clf: Any, layer: Any, probes
                               train: tuple, test: tuple, *, show: bool = False) -> CheckResult:
     """Exercise 3: a classifier on an intermediate layer's features of the digits, and one on the last layer's.
 
+    Introduced in 02_feature_extraction.
+
     ``probes`` is the model that gives the average-pooled output of each of ``layers`` (the last one last);
     ``train`` and ``test`` are ``(images, labels)``. The check computes the features itself, fits the same
     classifier family on each layer (a standardised logistic regression, ``C=0.1``) and reports both
-    accuracies and the gain of ``layer`` over the last layer, the learner's and its own. Introduced in
-    02_feature_extraction.
+    accuracies and the gain of ``layer`` over the last layer, the learner's and its own.
 
     Examples
     --------

@@ -21,6 +21,8 @@ def check_phase_one(model: Any, base: Any) -> CheckResult:
     """Exercise 1: a phase-1 model: preprocessing, ``base`` frozen and called with ``training=False``, pooling,
     two softmax outputs, only the head trainable.
 
+    Introduced in 03_fine_tuning.
+
     Examples
     --------
     >>> import keras
@@ -78,6 +80,8 @@ def check_phase_one(model: Any, base: Any) -> CheckResult:
 
 def check_phase_two(model: Any, base: Any, *, head_lr: float, from_layer: str) -> CheckResult:
     """Exercise 2: the top of ``base`` unfrozen from ``from_layer``, BN frozen, recompiled at a lower rate.
+
+    Introduced in 03_fine_tuning.
 
     The flags are not the whole story: Keras builds a model's training step from the weights that were
     trainable when it first trained, so a model that trained before its base was unfrozen and was not

@@ -14,6 +14,8 @@ __all__ = ["check_profile", "check_skipped_file"]
 def check_profile(answer: str | None, report: Any) -> CheckResult:
     """Exercise 1: name the profile ``tlcourse.setup()`` chose for this machine.
 
+    Introduced in 00_setup_check.
+
     Parameters
     ----------
     answer
@@ -54,6 +56,8 @@ def check_profile(answer: str | None, report: Any) -> CheckResult:
 
 def check_skipped_file(path: str | Path | None) -> CheckResult:
     """Exercise 2: find the file of the ants/bees training folder that the loader skips.
+
+    Introduced in 00_setup_check.
 
     The loader reads every format Pillow decodes, GIF included; it skips
     ``imageNotFound.gif`` because it is a flat graphic (a placeholder), not a photo.

@@ -16,6 +16,8 @@ __all__ = ["check_coral_align", "check_mean_pool"]
 def check_mean_pool(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> CheckResult:
     """Exercise 1: masked mean pooling, ``fn(sequence_output, padding_mask) -> (batch, hidden)``.
 
+    Introduced in 07_text_transfer.
+
     The course's own :func:`tlcourse.text.mean_pool` (or a function calling it) is refused: the exercise
     is to write it.
 
@@ -70,6 +72,8 @@ def check_mean_pool(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Check
 
 def check_coral_align(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> CheckResult:
     """Exercise 2: closed-form CORAL, ``fn(source, target)`` -> source features re-coloured like the target.
+
+    Introduced in 07_text_transfer.
 
     Each output row must be its source row, centred, whitened with ``C_s^(-1/2)``, re-coloured with
     ``C_t^(1/2)`` (the symmetric powers, ``C = cov + 1e-6 I``) and moved to the target's mean; the

@@ -29,6 +29,8 @@ def check_feature_classifier(clf: Any, features_test: np.ndarray, y_test: np.nda
                              min_accuracy: float = 0.4, show: bool = False) -> CheckResult:
     """Exercise 1: a classifier fitted on the pretrained features of the chosen photos, scored on the test set.
 
+    Introduced in 01_what_is_transfer_learning.
+
     Parameters
     ----------
     clf
@@ -123,6 +125,8 @@ def check_feature_classifier(clf: Any, features_test: np.ndarray, y_test: np.nda
 def check_reused_extractor(model: Any, extractor: Any, x: np.ndarray, y: np.ndarray, *, train: np.ndarray,
                            source: Any = None, min_accuracy: float = 0.6, show: bool = False) -> CheckResult:
     """Exercise 2: ``model`` reuses the pretrained ``extractor`` frozen, adds a 5-way head, classifies digits 5-9.
+
+    Introduced in 01_what_is_transfer_learning.
 
     Parameters
     ----------
