@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import keras
 import numpy as np
 
 __all__ = ["CheckResult", "Checker"]
@@ -107,8 +108,6 @@ class Checker:
         Exercise 5: NOT YET
           [x] my_model is a list, not a keras.Model: build it as a keras.Model, with keras.Sequential([...])
         """
-        import keras
-
         return self.given(answer, f"build {name}, {how}") and self.require(
             isinstance(answer, keras.Model),
             f"{name} is a {type(answer).__name__}, not a keras.Model: build it as a keras.Model, {how}")

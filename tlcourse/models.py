@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import keras
+
 from tlcourse.assets.errors import WeightsNotAvailableError
 from tlcourse.assets.weights import (
     BASE_MODELS,
@@ -53,8 +55,6 @@ def preprocess_input(name: str) -> Callable[[Any], Any]:
     >>> preprocess_input("mobilenet_v2")(np.array([0.0, 255.0])).tolist()
     [-1.0, 1.0]
     """
-    import keras
-
     return getattr(keras.applications, base_spec(name).module).preprocess_input
 
 
@@ -101,8 +101,6 @@ def load_base(
     >>> base.output_shape  # doctest: +SKIP
     (None, 4, 4, 1280)
     """
-    import keras
-
     spec = base_spec(name)
     alpha = resolve_alpha(spec, alpha)
     size = input_size or spec.default_size
@@ -158,8 +156,6 @@ def unfreeze_top(
     >>> unfreeze_top(base, 2)
     ['b']
     """
-    import keras
-
     if (n_layers is None) == (from_layer is None):
         raise ValueError("Give exactly one of n_layers or from_layer.")
     layers = model.layers
@@ -246,8 +242,6 @@ def split_at(base: Any, layer_name: str) -> tuple[Any, Any]:
     --------
     >>> bottom, top = split_at(base, "block_14_expand")  # doctest: +SKIP
     """
-    import keras
-
     layer = base.get_layer(layer_name)
     bottom = keras.Model(base.input, layer.input, name=f"{base.name}_bottom")
     top = keras.Model(layer.input, base.output, name=f"{base.name}_top")

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
+from keras import layers
+
 __all__ = ["digits_cnn", "small_cnn", "tiny_digits_cnn"]
 
 
@@ -45,9 +48,6 @@ def small_cnn(
     >>> m.output_shape
     (None, 5)
     """
-    import keras
-    from keras import layers
-
     model_layers: list[Any] = [keras.Input(input_shape)]
     if rescale is not None:
         model_layers.append(layers.Rescaling(rescale))
@@ -93,9 +93,6 @@ def digits_cnn(
     >>> fe.output_shape, clf.output_shape
     ((None, 128), (None, 10))
     """
-    import keras
-    from keras import layers
-
     feature_extractor = keras.Sequential(
         [
             keras.Input(input_shape),
@@ -150,9 +147,6 @@ def tiny_digits_cnn(
     >>> m.output_shape, m.get_layer("flatten").output.shape
     ((None, 10), (None, 800))
     """
-    import keras
-    from keras import layers
-
     model_layers: list[Any] = [keras.Input(input_shape)]
     if augmentation is not None:
         model_layers.append(augmentation)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 
 from tlcourse.assets.errors import TextModelNotAvailableError
@@ -92,7 +93,6 @@ def load_text_model(kind: str = "backbone", preset: str = DEFAULT_PRESET, **kwar
             raise
         raise text_model_not_available(preset, f"loading failed ({type(exc).__name__}: {exc})") from exc
     if kind == "classifier":
-        import keras
 
         # Under mixed_float16 the logits would come out in float16 (the backbone's policy); a loss and a
         # softmax over float16 lose precision, so the last layer computes in float32, as the course's other heads.
@@ -146,8 +146,6 @@ def mean_pool(sequence_output: Any, padding_mask: Any) -> Any:
     >>> float(mean_pool(seq, np.array([[True, True, False]]))[0, 0])
     2.0
     """
-    import keras
-
     ops = keras.ops
     mask = ops.cast(ops.expand_dims(padding_mask, -1), sequence_output.dtype if hasattr(sequence_output, "dtype") else "float32")
     summed = ops.sum(sequence_output * mask, axis=1)
@@ -183,8 +181,6 @@ def mean_pooled_classifier(backbone: Any, head: tuple[Any, Any] | None = None) -
     >>> model(preprocessor(["good", "bad"])).shape  # doctest: +SKIP
     TensorShape([2, 1])
     """
-    import keras
-
     names = ("token_ids", "segment_ids", "padding_mask")
     inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in names}
     sequence = backbone(inputs)["sequence_output"]

@@ -1,14 +1,15 @@
 """AdaBN (Li et al. 2016): re-estimate BatchNormalization statistics on the target domain.
 
 Introduced in 04_domain_adaptation, on the digits CNN and on a frozen pretrained base.
-Importing this module does not import TensorFlow.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from tlcourse.models import all_layers
 
@@ -16,7 +17,6 @@ __all__ = ["adabn", "with_own_statistics"]
 
 
 def _bn_layers(model: Any) -> list[Any]:
-    import keras
 
     # all_layers walks `.layers`, which for a subclassed model (DANN, DeepCORAL) holds the sub-models
     # assigned as attributes, so it reaches their BN layers too. A layer shared by two containers
@@ -100,8 +100,6 @@ def adabn(model: Any, x_target: Any, *, batch_size: int = 256) -> Any:
     >>> bool(np.all(fe.layers[1].moving_mean.numpy() != 0))
     True
     """
-    import tensorflow as tf
-
     layers = _bn_layers(model)
     if not layers:
         return model

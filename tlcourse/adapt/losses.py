@@ -4,7 +4,6 @@
 (inside :class:`~tlcourse.adapt.DeepCORAL` and :class:`~tlcourse.adapt.DANN`);
 :func:`coral_align`, the training-free form of CORAL on fixed features, in
 04_domain_adaptation (photo features) and 07_text_transfer (sentence embeddings).
-Importing this module does not import TensorFlow.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import keras
 import numpy as np
 
 __all__ = ["coral_align", "coral_loss", "dann_schedule"]
@@ -35,7 +35,6 @@ def dann_schedule(progress: Any, gamma: float = 10.0) -> Any:
     """
     if isinstance(progress, (int, float)):
         return 2.0 / (1.0 + math.exp(-gamma * progress)) - 1.0
-    import keras
 
     return 2.0 / (1.0 + keras.ops.exp(-gamma * progress)) - 1.0
 
@@ -62,8 +61,6 @@ def coral_loss(source: Any, target: Any) -> Any:
     >>> float(coral_loss(x, 3 * x)) > 0.1
     True
     """
-    import keras
-
     ops = keras.ops
     source = ops.convert_to_tensor(source, "float32")
     target = ops.convert_to_tensor(target, "float32")

@@ -1,6 +1,6 @@
 """Data through the two-domain models: batches of source and target images in, accuracy out.
 
-Introduced in 04_domain_adaptation. Importing this module does not import TensorFlow.
+Introduced in 04_domain_adaptation.
 """
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
 __all__ = ["accuracy", "correct", "domain_dataset"]
 
 
 def _shift(images: Any, pixels: int, seed: Any) -> Any:
-    import tensorflow as tf
 
     shape = tf.shape(images)
     padded = tf.pad(images, [[0, 0], [pixels, pixels], [pixels, pixels], [0, 0]])
@@ -60,8 +60,6 @@ def domain_dataset(
     >>> tuple(xs.shape), tuple(xt.shape), tuple(ys.shape)
     ((4, 28, 28, 1), (4, 28, 28, 1), (4,))
     """
-    import tensorflow as tf
-
     def stream(x: np.ndarray, y: np.ndarray | None, s: int) -> Any:
         ds = tf.data.Dataset.from_tensor_slices((x,) if y is None else (x, y))
         ds = ds.shuffle(len(x), seed=s, reshuffle_each_iteration=True).repeat().batch(batch_size, drop_remainder=True)
@@ -96,8 +94,6 @@ def correct(model: Any, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512) 
     >>> correct(m, np.zeros((4, 2), "float32"), np.zeros(4, int)).shape
     (4,)
     """
-    import tensorflow as tf
-
     preds = []
     for start in range(0, len(x), batch_size):
         preds.append(np.argmax(np.asarray(model(tf.constant(x[start : start + batch_size]), training=False)), -1))

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import keras
 import numpy as np
 
 __all__ = ["SIZES", "Plan", "Speed", "measure_speed", "plan_run"]
@@ -117,8 +118,6 @@ def measure_speed(bottom: Any, head: Any, files: list[str], *, image_size: int, 
     --------
     >>> speed = measure_speed(bottom, head, splits.train.files, image_size=224)  # doctest: +SKIP
     """
-    import keras
-
     from tlcourse.capstone.cache import read_batches
     from tlcourse.models import all_layers
 

@@ -17,7 +17,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from tlcourse.capstone.audit import FolderError
 from tlcourse.capstone.splits import Splits
@@ -92,8 +94,6 @@ def split_model(model: Any, base: Any, base_name: str) -> ModelParts:
     >>> parts.bottom.output_shape, parts.head.output_shape  # doctest: +SKIP
     ((None, 10, 10, 32), (None, 2))
     """
-    import keras
-
     base_bottom, top = split_at(base, base_spec(base_name).cut_layer)
     inputs = model.inputs[0]
     bottom = keras.Model(inputs, base_bottom(model.get_layer("preprocess")(inputs), training=False),
@@ -118,8 +118,6 @@ def read_batches(files: list[str], *, image_size: int, batch_size: int,
     >>> failed[0][:14]
     'cannot be read'
     """
-    import tensorflow as tf
-
     def read(i: Any) -> tuple[np.ndarray, np.bool_]:
         try:
             return read_rgb(files[int(i)], image_size), np.bool_(True)
@@ -139,7 +137,6 @@ def read_batches(files: list[str], *, image_size: int, batch_size: int,
 
 def _pass(bottom: Any, files: list[str], labels: np.ndarray, image_size: int, batch_size: int,
           flip: bool, skipped: list[tuple[str, str]]) -> tuple[CachedSplit, CachedSplit | None]:
-    import tensorflow as tf
 
     acts, acts_flipped, thumbs, oks = [], [], [], []
     failed: dict[int, str] = {}

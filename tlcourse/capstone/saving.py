@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 
 from tlcourse.capstone.stages import predict_proba
@@ -117,7 +118,6 @@ def save(model: Any, class_names: Sequence[str], out_dir: str | Path, report: di
 
 
 def _read_model(path: Path) -> Any:
-    import keras
 
     try:
         with zipfile.ZipFile(path) as z:

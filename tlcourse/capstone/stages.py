@@ -19,7 +19,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from tlcourse.capstone.cache import Cache, CachedSplit
 from tlcourse.models import base_spec, load_base, unfreeze_top
@@ -131,8 +133,6 @@ def build_model(
     >>> model.layers[1].name  # doctest: +SKIP
     'preprocess'
     """
-    import keras
-
     spec = base_spec(base_name)
     # The scaling goes in a Rescaling layer, so that the saved model loads without unsafe deserialisation.
     missing = [what for what, value in (("an input scaling a Rescaling layer can do", spec.rescale),
@@ -233,7 +233,6 @@ def feature_extraction(
 
 
 def _best_epoch_callback(store: dict[str, Any]) -> Any:
-    import keras
 
     class BestEpoch(keras.callbacks.Callback):
         """Keep the weights of the epoch with the best validation accuracy (then the lowest validation loss)."""
@@ -273,9 +272,6 @@ def fine_tune(
     >>> print(fine_tune(head, top, cache, previous=fe))  # doctest: +SKIP
     fine_tuning: test accuracy 0.909, validation 0.933 (41.2 s)
     """
-    import keras
-    import tensorflow as tf
-
     start = time.perf_counter()
     initial = head.get_weights()
     x, y = _train_set(cache)

@@ -6,6 +6,7 @@ import gzip
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 from tlcourse.assets.datasets import dataset_path
 
@@ -21,7 +22,6 @@ def _read_idx(path: Path) -> np.ndarray:
 
 
 def _resize_digits(x: np.ndarray, size: int) -> np.ndarray:
-    import tensorflow as tf
 
     if x.shape[1] == size:
         return x

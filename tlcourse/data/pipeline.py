@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
 from tlcourse.data.decode import read_rgb
 
@@ -31,8 +32,6 @@ def decode_image(path: Any, image_size: int) -> Any:
     >>> x.shape, x.dtype.name, x.numpy()[0, 0].tolist()
     (TensorShape([16, 16, 3]), 'float32', [10.0, 200.0, 30.0])
     """
-    import tensorflow as tf
-
     def read(p: Any) -> np.ndarray:  # bytes in a graph, a 0-d array when run eagerly
         return read_rgb(os.fsdecode(p.item() if isinstance(p, np.ndarray) else p), image_size)
 
@@ -78,8 +77,6 @@ def make_dataset(
     --------
     >>> ds = make_dataset(folder.files, folder.labels, image_size=128)  # doctest: +SKIP
     """
-    import tensorflow as tf
-
     autotune = tf.data.AUTOTUNE
     if labels is None:
         ds = tf.data.Dataset.from_tensor_slices(list(files)).map(

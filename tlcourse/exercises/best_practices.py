@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 
 from tlcourse.checks import Checker, CheckResult
@@ -37,8 +38,6 @@ def check_safe_model(model: Any, reference: Any) -> CheckResult:
     Exercise 2: a model that loads in safe mode: NOT YET
       [x] you have not answered yet: build safe_model...
     """
-    import keras
-
     c = Checker("Exercise 2: a model that loads in safe mode")
     if not c.given(model, "build safe_model, the same computation as lambda_model without a Lambda layer."):
         return c.result()
@@ -108,8 +107,6 @@ def check_augmentation(augmentation: Any, judge: Any, images: np.ndarray, labels
     >>> print(check_augmentation(keras.layers.RandomFlip("horizontal"), judge, x, y).passed)
     False
     """
-    import keras
-
     c = Checker("Exercise 1: an augmentation that keeps a digit a digit")
     if not c.given(augmentation, "build my_augmentation, a keras.Sequential of random layers (shifts, small "
                                  "rotations, zoom)."):

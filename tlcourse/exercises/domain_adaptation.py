@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from tlcourse.checks import Checker, CheckResult
 from tlcourse.exercises.probes import own_function
@@ -122,8 +124,6 @@ def check_reversal(layer: Any) -> CheckResult:
     >>> check_reversal(lambda x: -0.5 * x).passed
     False
     """
-    import tensorflow as tf
-
     from tlcourse.adapt import GradientReversal
 
     c = Checker("Exercise 2: gradient reversal")
@@ -183,8 +183,6 @@ def check_reversal(layer: Any) -> CheckResult:
 
 def _course_adabn(original: Any, x: np.ndarray, images: int) -> Any:
     """The course's AdaBN on a copy of ``original``, from ``images`` images of ``x`` (a seeded draw)."""
-    import keras
-
     from tlcourse.adapt import adabn
 
     copy = keras.models.clone_model(original)

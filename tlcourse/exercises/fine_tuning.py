@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
 import numpy as np
 
 from tlcourse.checks import Checker, CheckResult
@@ -39,8 +40,6 @@ def check_phase_one(model: Any, base: Any) -> CheckResult:
     Exercise 1: phase 1, the head on a frozen base: NOT YET
       [x] you have not answered yet: build answer1...
     """
-    import keras
-
     c = Checker("Exercise 1: phase 1, the head on a frozen base")
     if not c.given(model, "build answer1, a keras.Model from images to 2 probabilities around new_base."):
         return c.result()
@@ -100,8 +99,6 @@ def check_phase_two(model: Any, base: Any, *, head_lr: float, from_layer: str) -
     >>> check_phase_two(m, base, head_lr=1e-3, from_layer="bn").passed
     True
     """
-    import keras
-
     c = Checker("Exercise 2: phase 2, the top of the base unfrozen")
     if not c.given(model, "unfreeze the top of new_base, compile answer1 again, and pass it in."):
         return c.result()
@@ -151,8 +148,6 @@ def check_phase_two(model: Any, base: Any, *, head_lr: float, from_layer: str) -
 
 def _expect_training_moves(c: Checker, model: Any, base: Any, start: int) -> None:
     """One step of the model's own training step: the unfrozen layers of ``base`` move, the others do not."""
-    import keras
-
     bn = keras.layers.BatchNormalization
     should = [l for l in base.layers[start:] if l.trainable_weights and not isinstance(l, bn)]
     stale = (f"Keras lists {should[0].name} to {should[-1].name} as trainable, but the model's training step was "

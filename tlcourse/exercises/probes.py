@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import keras
 import numpy as np
 
 from tlcourse.models import all_layers
@@ -63,8 +64,6 @@ def watch_calls(model: Any, layer: Any, x: Any, *, training: bool | None = None)
     >>> calls[0].inputs.tolist(), calls[0].training
     ([[0.5, 0.5]], False)
     """
-    import keras
-
     seen: list[Call] = []
     had_own = "call" in vars(layer)
     original = layer.call
