@@ -10,6 +10,7 @@ import logging
 import os
 import platform
 import random
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -183,6 +184,9 @@ def _quiet_tensorflow(level: str) -> None:
 
     tf.get_logger().setLevel(level)
     logging.getLogger("absl").setLevel(level)
+    # Keras 3 warns on every fit of a tf.data.Dataset that its default shuffle=True is ignored; the course's
+    # pipelines shuffle themselves (data.make_dataset), so the warning says nothing a learner should act on.
+    warnings.filterwarnings("ignore", message="`shuffle=True` was passed, but will be ignored", category=UserWarning)
 
 
 def _plot_style() -> None:
