@@ -55,9 +55,12 @@ def _resolve(path: str) -> Any:
     """The object a dotted path names: modules imported as needed, then attributes."""
     parts = path.split(".")
     for i in range(len(parts), 0, -1):
+        name = ".".join(parts[:i])
         try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
+            obj = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:  # the module exists, one of its imports does not: say so, never drop links
+                raise
             continue
         for attr in parts[i:]:
             obj = getattr(obj, attr, None)
