@@ -28,7 +28,7 @@ LAYERS = {
     "settings": 0,
     "assets": 1,
     "runtime": 2, "data": 2, "models": 2, "features": 2, "plots": 2, "measure": 2, "checks": 2, "timings": 2,
-    "claims": 2, "interactive": 2,
+    "claims": 2, "interactive": 2, "recipe": 2,
     "scratch": 3, "training": 3, "adapt": 3, "text": 3,
     "doctor": 4,
     "capstone": 5, "exercises": 5, "quiz": 5, "cli": 6, "__main__": 7,

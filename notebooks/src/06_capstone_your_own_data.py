@@ -7,6 +7,8 @@
 # **You will learn**
 # - to audit a folder of images before training: counts, sizes, broken and duplicate files, imbalance;
 # - to make an honest train/validation/test split, and to know which images the test accuracy comes from;
+# - the whole recipe in plain Keras (a pipeline, augmentation layers, a frozen base, `fit`, the unfreeze, the
+#   recompile, early stopping), then the same recipe made fast by caching what stays frozen;
 # - to compare a baseline, feature extraction and fine-tuning on held-out test images, and to read their
 #   confusion matrices and worst mistakes;
 # - to save a model that classifies raw image files, load it safely, and do all of it from the command line
@@ -22,13 +24,15 @@
 # %%
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
 import tlcourse
-from tlcourse import capstone, claims, cli, data, interactive, plots, settings
+from tlcourse import capstone, claims, cli, data, interactive, models, plots, settings
 from tlcourse.exercises import capstone as exercises
 
 report = tlcourse.setup(seed=42)
@@ -121,18 +125,104 @@ n_test = None  # your answer
 print(exercises.check_test_split(test_from, n_test, splits))  # NOT YET until both are answered
 
 # %% [markdown]
-# ## 3. The model, cut where the base stays frozen
+# ## 3. The recipe in plain Keras
 #
-# The model takes raw pixels: its first layer, a Keras `Rescaling` layer, maps [0, 255] to the [-1, 1] the
-# MobileNets were trained on, then the ImageNet base, average pooling, and a softmax layer. Keeping the
-# preprocessing *inside* the model means the saved file classifies a photo as it is, and that it loads without
-# unsafe deserialisation (a `Lambda` layer would need it, see 05_best_practices).
+# First the recipe itself, as the Keras guide to transfer learning writes it (Chollet 2020) and as 02 and 03
+# taught it. The model takes raw pixels: augmentation layers (active in `fit` only), a `Rescaling` layer to the
+# [-1, 1] the MobileNets were trained on, the ImageNet base, frozen and called with `training=False`, average
+# pooling, dropout and a softmax layer. Keeping the preprocessing *inside* the model means the saved file
+# classifies a photo as it is, and loads without unsafe deserialisation (a `Lambda` layer would need it, see 05).
 #
-# Everything below trains on a cache. The bottom of the base (up to `block_13_expand`) stays frozen in every
-# stage, so what it computes for each photo is computed once (`models.split_at`, introduced in 03): the top
-# blocks and the head then train on the cached activations, the same computation in a fraction of the time.
-# How big an image, how many epochs? The recipe times this machine on a few of the folder's photos, then
-# chooses the largest size (up to 224 px, no larger than most photos) and the most epochs that fit `BUDGET`.
+# These cells are the course's recipe, not a copy of it: the notebook build saves the cells tagged `export`
+# into `tlcourse/recipe.py` (as d2l.ai saves its functions), and `tlcourse train` calls them.
+
+# %% tags=["export"]
+def classifier(n_classes, base, *, image_size, rescale=(1 / 127.5, -1.0), augment=None, dropout=0.2,
+               name="transfer_classifier"):
+    """Raw pixels in [0, 255] -> augmentation -> rescaling -> the frozen base -> pooling -> dropout -> softmax."""
+    base.trainable = False
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    x = augment(inputs) if augment is not None else inputs
+    x = keras.layers.Rescaling(*rescale, name="preprocess")(x)
+    x = base(x, training=False)  # BatchNormalization in inference mode, whatever `trainable` says later
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = keras.layers.Dropout(dropout, name="dropout")(x)
+    outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name="classifier")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+# %% [markdown]
+# Phase 1 trains the new head with the base frozen. Phase 2 unfreezes the top of the base, from `from_layer` up,
+# but keeps every BatchNormalization layer frozen (in Keras 3 that also keeps it in inference mode: 03 measured
+# its statistics drifting otherwise), then compiles again (without `compile`, 03 measured that nothing moves) at
+# a rate about 10x lower, and trains until the validation loss stops improving, keeping the best epoch's weights.
+
+# %% tags=["export"]
+def train_head(model, base, train, val, *, epochs, learning_rate=1e-3):
+    """Phase 1: the base frozen, the head trained."""
+    base.trainable = False
+    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model.fit(train, validation_data=val, epochs=epochs, verbose=0)
+
+
+def fine_tune(model, base, train, val, *, epochs, learning_rate=1e-4, from_layer=None, patience=2,
+              class_weight=None, callbacks=(), verbose=0):
+    """Phase 2: the base from `from_layer` up (all of it by default) unfrozen, BatchNormalization frozen,
+    recompiled at a low rate, trained with early stopping on the validation loss (`patience=None`: none)."""
+    base.trainable = True
+    start = [layer.name for layer in base.layers].index(from_layer) if from_layer else 0
+    for i, layer in enumerate(base.layers):  # each layer set: a model cut out of another may not pass it on
+        layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
+    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    if patience is not None:
+        callbacks = [keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True), *callbacks]
+    return model.fit(train, validation_data=val, epochs=epochs, class_weight=class_weight, callbacks=list(callbacks),
+                     verbose=verbose)
+
+
+# %% [markdown]
+# Run it on the folder: a `tf.data` pipeline of each split at 160 px (decoded once, then from memory), random
+# flips and small rotations, the head for `HEAD_EPOCHS` epochs, then the top blocks, from the layer where the
+# fast version below cuts the base, for at most `FT_EPOCHS`. The pipelines read the audited splits' file lists:
+# `keras.utils.image_dataset_from_directory` on the folder itself would also read the files the audit set aside.
+
+# %%
+PLAIN_SIZE = 160
+HEAD_EPOCHS, FT_EPOCHS = (3, 4) if PROFILE.name == "quick" else (10, 10)
+pipeline = {name: data.make_dataset(split.files, split.labels, image_size=PLAIN_SIZE, batch_size=BATCH_SIZE,
+                                    shuffle=name == "train", seed=SEED) for name, split in splits.items()}
+augment = keras.Sequential([keras.layers.RandomFlip("horizontal"), keras.layers.RandomRotation(0.1)], name="augment")
+keras.utils.set_random_seed(SEED)
+plain_base = models.load_base(BASE_MODEL, alpha=BASE_ALPHA, input_size=PLAIN_SIZE)
+plain = classifier(len(audit.class_names), plain_base, image_size=PLAIN_SIZE, augment=augment)
+start = time.perf_counter()
+phase1 = train_head(plain, plain_base, pipeline["train"], pipeline["val"], epochs=HEAD_EPOCHS)
+phase2 = fine_tune(plain, plain_base, pipeline["train"], pipeline["val"], epochs=FT_EPOCHS,
+                   from_layer=models.base_spec(BASE_MODEL).cut_layer)
+plain_seconds = time.perf_counter() - start
+
+# %% [markdown]
+# Evaluate once on the test split, and save: the `.keras` file holds the augmentation layers too (they do
+# nothing outside `fit`) and the rescaling, so it classifies raw photos.
+
+# %%
+plain_accuracy = plain.evaluate(pipeline["test"], verbose=0)[1]
+plain.save("outputs/capstone_plain_recipe.keras")  # beside OUT_DIR, which holds the fast model
+print(f"plain Keras recipe: test accuracy {plain_accuracy:.3f} on {len(splits.test.files)} photos, "
+      f"{plain_seconds:.0f} s of training ({len(phase2.history['loss'])} of {FT_EPOCHS} fine-tuning epochs run)")
+plots.learning_curves({"phase 1, head": phase1, "phase 2, top unfrozen": phase2}, metrics=["loss", "accuracy"]);
+
+# %% [markdown]
+# ## 4. The same recipe, made fast: cache what stays frozen
+#
+# Every epoch above sent each photo through the whole frozen bottom of the base again, to compute exactly the
+# activations it computed the epoch before. The fast version computes them once (`models.split_at`, introduced
+# in 03): the model is `classifier` (without augmentation layers: the cache holds each photo and its mirror
+# image instead of random flips), cut at the same layer, and the top blocks and head train on the cached
+# activations with `fine_tune`, the function above. Phase 1 becomes a closed-form fit of the softmax layer
+# (section 6), which needs no learning rate and no epoch count to guess. How big an image, how many epochs? The
+# plan times this machine on a few of the folder's photos, then chooses the largest size (up to 224 px, no
+# larger than most photos) and the most epochs that fit `BUDGET`.
 
 # %%
 model, base, parts, plan, speed = capstone.planned_model(audit, splits, budget=BUDGET, base_name=BASE_MODEL,
@@ -146,7 +236,7 @@ print(f"cached {', '.join(f'{k} {len(v)}' for k, v in cache.splits.items())} in 
       f"({cache.megabytes:.0f} MB); train_flipped holds the mirror image of each training photo")
 
 # %% [markdown]
-# ## 4. A baseline without pretraining
+# ## 5. A baseline without pretraining
 #
 # A number means little alone. The baseline is what the photos give without any transfer: a logistic
 # regression on 16x16 colour thumbnails (colour and rough layout, nothing more). Chance is one over the number
@@ -159,7 +249,7 @@ print(base_line, f"\nlargest-class share of the test set: {chance:.3f}")
 capstone.show_stage(base_line, cache, audit.class_names);
 
 # %% [markdown]
-# ## 5. Feature extraction, then fine-tuning (LP-FT)
+# ## 6. Feature extraction, then fine-tuning (LP-FT)
 #
 # The softmax layer is a logistic regression on the base's pooled features: the stage fits it directly on the
 # cached features of the training photos and their mirror images, choosing its strength on the validation split
@@ -172,9 +262,10 @@ capstone.show_stage(fe, cache, audit.class_names);
 
 # %% [markdown]
 # Fine-tuning starts from that fitted head (LP-FT: linear probe, then fine-tune, Kumar et al. 2022, who argue
-# that a random head sends large gradients into the pretrained blocks before it has learnt anything). The top blocks of
-# the base (BatchNormalization frozen, in inference mode) and the head train at a low rate; each of the plan's
-# rates starts from the same weights, and validation picks the rate and the epoch. If fine-tuning does not
+# that a random head sends large gradients into the pretrained blocks before it has learnt anything). It is
+# section 3's `fine_tune` on the cached activations: the top blocks of the base (BatchNormalization frozen, in
+# inference mode) and the head at a low rate; each of the plan's rates starts from the same weights, and
+# validation picks the rate and the epoch. If fine-tuning does not
 # beat feature extraction on validation accuracy, the model goes back to the feature-extraction weights: with a
 # few dozen validation photos that is a coarse test, and the validation split, not the test, decides.
 
@@ -197,8 +288,13 @@ if curves:
     plots.learning_curves(curves, metrics=["accuracy"], title="LP-FT: training and validation accuracy by rate");
 
 # %% [markdown]
-# ## 6. The three stages side by side
+# ## 7. The stages side by side
 #
+# The plain recipe of section 3 stands beside the cached stages: the same model and the same fine-tuning
+# function, at 160 px with random augmentation, against the plan's size, mirror images and a closed-form head.
+# Their seconds are not comparable as totals (the plan spends its budget on a larger size and more epochs);
+# the seconds an epoch are: read them below, bearing in mind that an epoch of the cached recipe sees twice as
+# many images, each larger.
 # On the ants/bees photos (ImageNet photos, close to what the base was trained on), transfer should beat the
 # baseline by a wide margin; on your folder the margins are yours to find. With only a few dozen validation
 # photos, small differences between feature extraction and fine-tuning are hard to see: one test photo is
@@ -206,10 +302,17 @@ if curves:
 # prints the spread).
 
 # %%
-results = {r.name: r.test_accuracy for r in (base_line, fe, ft)}
+results = {"plain Keras recipe": plain_accuracy, **{r.name: r.test_accuracy for r in (base_line, fe, ft)}}
 plots.bar_comparison(results, title="test accuracy");
 for name, acc in results.items():
     print(f"{name:>20}: {acc:.3f}  ({len(cache['test'])} test images)")
+plain_epochs = HEAD_EPOCHS + len(phase2.history["loss"])
+print(f"plain recipe: {plain_epochs} epochs in {plain_seconds:.0f} s at {PLAIN_SIZE} px, "
+      f"{plain_seconds / plain_epochs:.1f} s an epoch")
+fast_epochs = sum(len(v) for k, v in ft.history.items() if k.startswith("loss@"))  # every rate's epochs
+if fast_epochs:
+    print(f"cached recipe: {fast_epochs} fine-tuning epochs in {ft.seconds:.0f} s at {IMAGE_SIZE} px, each photo and "
+          f"its mirror image, {ft.seconds / fast_epochs:.1f} s an epoch, after caching once in {cache.seconds:.0f} s")
 
 # %% [markdown]
 # How sure are these differences? This run has one seed, so the spread here is that of the test photos: a
@@ -233,10 +336,10 @@ print(claims.conclusion(lpft, f"LP-FT ({ft.name} kept)", "feature extraction", "
 
 # %%
 folder_name = "the ants/bees photos" if USING_DEFAULT else Path(FOLDER).name
-ledger.record("transfer beats a baseline without pretraining on the capstone folder", section="6",
+ledger.record("transfer beats a baseline without pretraining on the capstone folder", section="7",
               figure="feature extraction minus a logistic regression on 16x16 thumbnails, test accuracy",
               comparison=transfer, condition=f"{folder_name}, one run, interval over the test photos (paired bootstrap)")
-ledger.record("LP-FT improves on feature extraction on the capstone folder", section="6",
+ledger.record("LP-FT improves on feature extraction on the capstone folder", section="7",
               figure="LP-FT (kept on validation) minus feature extraction, test accuracy",
               comparison=lpft, condition=f"{folder_name}, one run, interval over the test photos (paired bootstrap)",
               note="benchmarks/capstone_recipe.py recipe, seeds 0-2: a mean gain smaller than the seeds' spread "
@@ -255,7 +358,7 @@ per_class = None  # your answer: {"ants": ..., "bees": ...}
 print(exercises.check_per_class_accuracy(per_class, cache["test"].labels, ft.predictions, audit.class_names))
 
 # %% [markdown]
-# ## 7. Save, reload, predict a new photo
+# ## 8. Save, reload, predict a new photo
 #
 # `capstone.save` writes `model.keras` and the class names; `capstone.load` reads them back in Keras's safe
 # mode (the default of `keras.saving.load_model`, which refuses files with `Lambda` layers). `predict` takes
@@ -303,7 +406,7 @@ def draw_upload(photo):
 interactive.explore(draw_upload, {"photo": interactive.Upload()}, title="your photo through the saved model")
 
 # %% [markdown]
-# ## 8. The same recipe without Jupyter
+# ## 9. The same recipe without Jupyter
 #
 # The command line runs the same functions: audit, plan, cache, baseline, feature extraction, LP-FT, printing
 # progress and each stage's test accuracy, and writes `model.keras`, `classes.json` and `report.json` (test
@@ -370,7 +473,11 @@ quiz.show("06_capstone_your_own_data")
 #   added 0.7 points on ants/bees and 1.2 on flowers on average over three seeds
 #   (`benchmarks/capstone_recipe.py recipe`), less than the seeds' spread: keep it only where validation says
 #   so, and read this run's verdict with its interval.
-# - Cache what stays frozen: the bottom of the base runs once per photo, and every stage trains on the cache.
+# - The recipe is a few lines of Keras (section 3): augmentation and rescaling in the model, the base frozen and
+#   called with `training=False`, `fit`; then the top unfrozen with BatchNormalization kept frozen, `compile`
+#   again at a lower rate, `fit` with early stopping.
+# - Cache what stays frozen: the bottom of the base runs once per photo, and every stage trains on the cache
+#   (compare the seconds an epoch printed in section 7).
 # - Put the preprocessing inside the model and save as `.keras`: the file classifies raw photos and loads in
 #   safe mode. `tlcourse train` and `tlcourse predict` do the same without Jupyter.
 #

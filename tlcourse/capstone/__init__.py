@@ -11,11 +11,12 @@ The recipe, each stage evaluated on the held-out test split:
 2. :func:`make_splits`: train/validation/test, from the folder's own splits where
    it has them (``train``, ``val``/``validation``, ``test``), seeded and stratified otherwise.
 3. :func:`plan_run`: the image size and epochs that fit a time budget, measured here;
+   :func:`build_model`: lesson 06's :func:`tlcourse.recipe.classifier` on the chosen base;
    :func:`cache_splits`: the frozen bottom of the base run once over every photo.
 4. :func:`baseline`: logistic regression on 16x16 colour thumbnails, no pretraining;
    :func:`feature_extraction`: the softmax head fitted on the pooled features.
-5. :func:`fine_tune`: LP-FT, the top of the base and the head trained at a low rate,
-   rate and epoch chosen on validation.
+5. :func:`fine_tune`: LP-FT, lesson 06's :func:`tlcourse.recipe.fine_tune` on the cached
+   activations (the top of the base and the head at a low rate), rate and epoch chosen on validation.
 6. :func:`save` / :func:`load` / :func:`predict`: a ``.keras`` file that holds its own
    preprocessing (a ``Rescaling`` layer, no ``Lambda``), so it loads in Keras's safe
    mode and classifies a raw image file.
@@ -26,7 +27,7 @@ One module a step: :mod:`~tlcourse.capstone.audit`, :mod:`~tlcourse.capstone.spl
 :mod:`~tlcourse.capstone.budget`, :mod:`~tlcourse.capstone.cache`, :mod:`~tlcourse.capstone.stages`,
 :mod:`~tlcourse.capstone.review` (confusion
 matrices, worst mistakes), :mod:`~tlcourse.capstone.saving`, and
-:mod:`~tlcourse.capstone.recipe` (:func:`train`, all of it in one call). The
+:mod:`~tlcourse.capstone.run` (:func:`train`, all of it in one call). The
 command line (``tlcourse train FOLDER --out DIR``, ``tlcourse predict DIR
 IMAGE...``) is :mod:`tlcourse.cli`.
 """
@@ -34,8 +35,8 @@ IMAGE...``) is :mod:`tlcourse.cli`.
 from tlcourse.capstone.audit import MIN_PER_CLASS, SPLIT_NAMES, Audit, FolderError, audit_folder
 from tlcourse.capstone.budget import Plan, Speed, measure_speed, plan_run
 from tlcourse.capstone.cache import Cache, CachedSplit, ModelParts, cache_splits, split_model
-from tlcourse.capstone.recipe import DEFAULT_BUDGET, check_arguments, largest_useful_size, planned_model, train
 from tlcourse.capstone.review import show_stage, worst_mistakes
+from tlcourse.capstone.run import DEFAULT_BUDGET, check_arguments, largest_useful_size, planned_model, train
 from tlcourse.capstone.saving import (
     CLASSES_FILE,
     MODEL_FILE,

@@ -23,8 +23,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tlcourse import recipe
 from tlcourse.capstone.cache import Cache, CachedSplit
-from tlcourse.models import base_spec, load_base, unfreeze_top
+from tlcourse.models import base_spec, load_base
 
 __all__ = [
     "StageResult",
@@ -117,8 +118,10 @@ def build_model(
 ) -> tuple[Any, Any]:
     """A classifier that takes raw pixels in [0, 255]: Rescaling, frozen ImageNet base, pooling, softmax.
 
-    The preprocessing is a ``Rescaling`` layer inside the model, so the saved file
-    classifies raw images and loads in Keras's safe mode (no ``Lambda`` layer).
+    The model is lesson 06's :func:`tlcourse.recipe.classifier` on the base's weights and
+    rescaling, without augmentation layers (the cache holds mirror images instead). The
+    preprocessing is a ``Rescaling`` layer inside the model, so the saved file classifies
+    raw images and loads in Keras's safe mode (no ``Lambda`` layer).
 
     Returns
     -------
@@ -141,15 +144,9 @@ def build_model(
         raise ValueError(f"The capstone needs {' and '.join(missing)} for {base_name}; its BaseSpec "
                          f"(tlcourse/assets/weights.py) has none.")
     base = load_base(base_name, input_size=image_size, alpha=alpha)  # refuses damaged weights: they train at chance
-    base.trainable = False
-    scale, offset = spec.rescale
-    inputs = keras.Input((image_size, image_size, 3), name="image")
-    x = keras.layers.Rescaling(scale, offset, name="preprocess")(inputs)
-    x = base(x, training=False)
-    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-    x = keras.layers.Dropout(dropout, name="dropout")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="classifier")(x)
-    return keras.Model(inputs, outputs, name=f"capstone_{base_name}"), base
+    model = recipe.classifier(num_classes, base, image_size=image_size, rescale=spec.rescale, dropout=dropout,
+                              name=f"capstone_{base_name}")
+    return model, base
 
 
 def predict_proba(model: Any, x: np.ndarray, *, batch_size: int = 64) -> np.ndarray:
@@ -277,18 +274,19 @@ def fine_tune(
     x, y = _train_set(cache)
     x_val, y_val = cache["val"].activations, cache["val"].labels
     n_classes = head.output_shape[-1]
-    unfreeze_top(top, len(top.layers), keep_batchnorm_frozen=True)
     history: dict[str, list[float]] = {}
     best: dict[str, Any] = {}
     try:
         for lr in learning_rates:
             head.set_weights(initial)
             keras.utils.set_random_seed(seed)
-            head.compile(keras.optimizers.Adam(lr), "sparse_categorical_crossentropy", metrics=["accuracy"])
             ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed).batch(batch_size)
             store: dict[str, Any] = {}
-            hist = head.fit(ds, validation_data=(x_val, y_val), epochs=epochs, verbose=verbose, shuffle=False,
-                            class_weight=_class_weight(y, n_classes), callbacks=[_best_epoch_callback(store)])
+            # Lesson 06's phase 2 on the cache: all of `top` unfrozen but BatchNormalization, recompiled at `lr`;
+            # no early stopping: every rate runs its epochs, and the best epoch of the best rate is kept.
+            hist = recipe.fine_tune(head, top, ds, (x_val, y_val), epochs=epochs, learning_rate=lr, patience=None,
+                                    class_weight=_class_weight(y, n_classes), callbacks=[_best_epoch_callback(store)],
+                                    verbose=verbose)
             for key, values in hist.history.items():
                 history[f"{key}@{lr:g}"] = [float(v) for v in values]
             if "score" not in best or store["score"] > best["score"]:
