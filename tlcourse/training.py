@@ -1,10 +1,10 @@
-"""Training helpers repeated across lessons: epoch timing, time to reach a score, re-initialising a model,
+"""Training helpers repeated across lessons: epoch timing, re-initialising a model,
 the linear probe that starts fine-tuning (LP-FT), how far fine-tuning moved the weights, and an Adam with
 layer-wise (discriminative) learning rates.
 
 Introduced in 01_what_is_transfer_learning, where a model trained from scratch
-and a head on pretrained features race to the same accuracy (:class:`EpochTimer`,
-:func:`time_to_reach`) over many seeds and data sizes (:func:`fresh_start`);
+and a head on pretrained features race to the same accuracy (:class:`EpochTimer`)
+over many seeds and data sizes (:func:`fresh_start`);
 :class:`EpochTimer` times training again in 02_feature_extraction.
 
 Keras has no per-layer learning rates built in; :class:`DiscriminativeAdam` adds them as a plain Adam
@@ -25,8 +25,7 @@ import numpy as np
 
 from tlcourse.models import leaf_layers
 
-__all__ = ["DiscriminativeAdam", "EpochTimer", "fresh_start", "linear_probe", "reset_optimizer", "time_to_reach",
-           "weight_distance"]
+__all__ = ["DiscriminativeAdam", "EpochTimer", "fresh_start", "linear_probe", "reset_optimizer", "weight_distance"]
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -55,24 +54,6 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         self.times.append(time.perf_counter() - self._start)
-
-
-def time_to_reach(times: list[float], scores: list[float], target: float, *, offset: float = 0.0) -> float | None:
-    """The first time (plus ``offset``, e.g. feature extraction) at which ``scores`` reached ``target``.
-
-    Returns ``None`` when the target was never reached.
-
-    Examples
-    --------
-    >>> time_to_reach([1.0, 2.0, 3.0], [0.5, 0.7, 0.8], 0.7, offset=10)
-    12.0
-    >>> time_to_reach([1.0], [0.5], 0.9) is None
-    True
-    """
-    for t, s in zip(times, scores):
-        if s >= target:
-            return float(t + offset)
-    return None
 
 
 def fresh_start(model: Any, seed: int) -> Any:
