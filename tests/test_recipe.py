@@ -44,11 +44,17 @@ def test_phase_one_trains_the_head_only():
     assert changed(head, model.get_layer("classifier"))
 
 
-def test_phase_two_moves_the_top_only_and_keeps_batchnorm_statistics():
+def after_phase_one():
+    """A tiny base, its classifier and the training images, after one epoch of the head."""
     base = tiny_base()
     model = recipe.classifier(2, base, image_size=8)
     train = images()
     recipe.train_head(model, base, train, train, epochs=1)
+    return base, model, train
+
+
+def test_phase_two_moves_the_top_only_and_keeps_batchnorm_statistics():
+    base, model, train = after_phase_one()
     before = {layer.name: weights(layer) for layer in base.layers}
     recipe.fine_tune(model, base, train, train, epochs=2, learning_rate=1e-3, from_layer="high", patience=None)
     assert changed(before["high"], base.get_layer("high"))
@@ -57,10 +63,7 @@ def test_phase_two_moves_the_top_only_and_keeps_batchnorm_statistics():
 
 
 def test_phase_two_unfreezes_everything_but_batchnorm_by_default_and_stops_early():
-    base = tiny_base()
-    model = recipe.classifier(2, base, image_size=8)
-    train = images()
-    recipe.train_head(model, base, train, train, epochs=1)
+    base, model, train = after_phase_one()
     before = {layer.name: weights(layer) for layer in base.layers}
     # a validation set the model cannot learn: its loss stops improving, and early stopping ends the run
     history = recipe.fine_tune(model, base, train, images(seed=1, flip_labels=True), epochs=50, learning_rate=1e-2,
