@@ -48,6 +48,12 @@ def test_importing_tlcourse_imports_no_tensorflow_and_needs_no_import_order():
     assert not (ROOT / "tlcourse" / "__init__.py").read_text().count("meta_path")
 
 
+def test_the_fetch_command_imports_no_tensorflow():
+    # `tlcourse fetch` downloads files: it goes through doctor, which must not load TensorFlow to do so.
+    out = run(["-c", "import sys, tlcourse.cli, tlcourse.doctor; assert 'tensorflow' not in sys.modules; print('ok')"])
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
 def run_cell(code: str, kernels: Path | None = None) -> list[str]:
     """Run one cell in the environment's ``python3`` kernel (or the one in the folder ``kernels``); its output lines."""
     import nbformat

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tlcourse import models, settings
+from tlcourse import settings
 from tlcourse.assets import datasets, text_model, weights
 from tlcourse.assets.errors import ChecksumError, DataNotFoundError, WeightsNotAvailableError
 
@@ -213,7 +213,9 @@ def time_training_step(image_size: int = 96, batch_size: int = 32, steps: int = 
     >>> t["images_per_s"] > 0  # doctest: +SKIP
     True
     """
-    import keras
+    import keras  # here, not at the top: `tlcourse fetch` and `doctor`'s first lines need no TensorFlow
+
+    from tlcourse import models
 
     base = models.load_base("mobilenet_v2", alpha=0.35, input_size=image_size, weights=None)
     model = keras.Sequential([base, keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(5)])
