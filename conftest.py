@@ -10,6 +10,11 @@ notebook are printed and written to ``outputs/notebook_minutes.json``
 After a clean run of every notebook on the test machine (quick profile),
 ``python tools/update_minutes.py`` merges these into ``tlcourse/minutes.json``,
 the one source of the course's minutes, and rebuilds the notebooks and README.
+
+After the last cell of each lesson, while its kernel still runs, the claims the
+authors declared for it (``benchmarks/claims/NN_name.py``) are recorded from the
+lesson's variables by ``benchmarks/ledger.py`` into ``notebooks/outputs/claims/``,
+where ``benchmarks/results.py`` reads them. Lessons themselves record nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import json
 import os
 from collections import defaultdict
 from pathlib import Path
+
+import pytest
 
 # The tests never download: whatever the shell says, they run offline (a test of the download
 # path switches it back on for its local file:// sources), and so do the notebooks' kernels.
@@ -31,6 +38,41 @@ collect_ignore = ["notebooks/src"]
 _SECONDS: dict[str, float] = defaultdict(float)
 _FAILED: set[str] = set()
 MEASURED_FILE = Path("outputs") / "notebook_minutes.json"
+ROOT = Path(__file__).resolve().parent
+_LEDGER_LINES: list[str] = []
+
+# Run in a lesson's kernel after its last cell: the authors' kit, loaded from this checkout by path.
+_RECORD = """
+import importlib.util as _spec_util, sys as _sys
+_spec = _spec_util.spec_from_file_location("tlcourse_benchmarks_ledger", {path!r})
+_ledger = _sys.modules[_spec.name] = _spec_util.module_from_spec(_spec)
+_spec.loader.exec_module(_ledger)
+print(_ledger.record_lesson({notebook!r}, {{k: v for k, v in globals().items() if not k.startswith("_")}}))
+"""
+
+
+@pytest.hookimpl(tryfirst=True)  # before nbval's teardown stops the kernel
+def pytest_runtest_teardown(item, nextitem):  # noqa: D103 - pytest hook
+    notebook, kernel = item.parent, getattr(item.parent, "kernel", None)
+    if not str(item.path).endswith(".ipynb") or kernel is None or (nextitem and nextitem.parent is notebook):
+        return
+    stem = Path(str(item.path)).stem
+    if not (ROOT / "benchmarks" / "claims" / f"{stem}.py").is_file() or not kernel.is_alive():
+        return
+    said: list[str] = []
+
+    def keep(msg):
+        if msg["msg_type"] == "stream":
+            said.append(msg["content"]["text"].strip())
+        elif msg["msg_type"] == "error":
+            said.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+
+    code = _RECORD.format(path=str(ROOT / "benchmarks" / "ledger.py"), notebook=stem)
+    try:
+        kernel.kc.execute_interactive(code, timeout=300, store_history=False, allow_stdin=False, output_hook=keep)
+    except TimeoutError:
+        said.append("timed out")
+    _LEDGER_LINES.append(f"{stem}: {' '.join(said) or 'nothing said'}")
 
 
 def pytest_runtest_logreport(report):  # noqa: D103 - pytest hook
@@ -43,6 +85,10 @@ def pytest_runtest_logreport(report):  # noqa: D103 - pytest hook
 
 
 def pytest_terminal_summary(terminalreporter):  # noqa: D103 - pytest hook
+    if _LEDGER_LINES:
+        terminalreporter.section("claims recorded (benchmarks/claims/ -> notebooks/outputs/claims/)")
+        for line in _LEDGER_LINES:
+            terminalreporter.write_line(line)
     if not _SECONDS:
         return
     terminalreporter.section("notebook run times")

@@ -4,8 +4,8 @@ The layers, bottom to top (tlcourse/README.md says the same in prose):
 
 0. ``settings``: every environment variable, read once;
 1. ``assets``: where data sets, weights and the text model live, how they are fetched, their errors;
-2. the lessons' libraries: ``runtime``, ``data``, ``models``, ``features``, ``plots``, ``checks``, ``timings``,
-   ``claims`` (the ledger of measured claims), ``interactive`` (controls that redraw a figure);
+2. the lessons' libraries: ``runtime``, ``data``, ``models``, ``features``, ``plots``, ``checks``,
+   ``claims`` (the verdict rule), ``interactive`` (controls that redraw a figure);
 3. techniques built on them: ``scratch``, ``training``, ``adapt``, ``text``;
 4. ``doctor`` (the machine and the course's needs);
 5. ``capstone``, ``exercises``, ``quiz``; 6. ``cli``, the command over all of it (and ``__main__`` over that).
@@ -27,7 +27,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tlcourse"
 LAYERS = {
     "settings": 0,
     "assets": 1,
-    "runtime": 2, "data": 2, "models": 2, "features": 2, "plots": 2, "measure": 2, "checks": 2, "timings": 2,
+    "runtime": 2, "data": 2, "models": 2, "features": 2, "plots": 2, "measure": 2, "checks": 2,
     "claims": 2, "interactive": 2, "recipe": 2,
     "scratch": 3, "training": 3, "adapt": 3, "text": 3,
     "doctor": 4,

@@ -1,10 +1,11 @@
-"""tlcourse.claims (the ledger a lesson records its claims in) and tlcourse.interactive (controls over a drawing)."""
+"""tlcourse.claims (the verdict rule), benchmarks/ledger.py (the authors' ledger of claims) and tlcourse.interactive."""
 
 from __future__ import annotations
 
 import base64
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,9 @@ import pytest
 
 from tlcourse import claims, interactive, settings
 from tlcourse.interactive import Choice, Slider, Text, Toggle, Upload
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import ledger as kit  # noqa: E402 - benchmarks/ledger.py, the authors' claims ledger
 
 ROW = {"section": "5", "figure": "LP-FT minus feature extraction, test accuracy", "value": 0.012, "spread": 0.008}
 
@@ -26,7 +30,7 @@ def _file(folder, notebook="03_fine_tuning"):
 def test_record_writes_the_row_and_the_run_at_once(tmp_path, monkeypatch):
     monkeypatch.setenv(settings.PROFILE_ENV, "quick")
     settings.reload()
-    ledger = claims.Ledger("03_fine_tuning", folder=tmp_path / "claims")
+    ledger = kit.Ledger("03_fine_tuning", folder=tmp_path / "claims")
     assert _file(tmp_path / "claims")["claims"] == [], "the file exists, empty, from the start"
     row = ledger.record("fine-tuning improves on feature extraction", verdict="not shown", unit="", note="3 seeds", **ROW)
     document = _file(tmp_path / "claims")
@@ -37,9 +41,9 @@ def test_record_writes_the_row_and_the_run_at_once(tmp_path, monkeypatch):
 
 
 def test_a_new_ledger_starts_empty_and_a_re_run_cell_replaces_its_row(tmp_path):
-    old = claims.Ledger("05_best_practices", folder=tmp_path)
+    old = kit.Ledger("05_best_practices", folder=tmp_path)
     old.record("dropout helps", verdict="not shown", **ROW)
-    ledger = claims.Ledger("05_best_practices", folder=tmp_path)
+    ledger = kit.Ledger("05_best_practices", folder=tmp_path)
     assert _file(tmp_path, "05_best_practices")["claims"] == [], "a re-run lesson does not keep the last run's rows"
     ledger.record("dropout helps", verdict="not shown", **ROW)
     ledger.record("weight decay helps", verdict="mixed", **ROW)
@@ -49,22 +53,22 @@ def test_a_new_ledger_starts_empty_and_a_re_run_cell_replaces_its_row(tmp_path):
     assert [(r["value"], r["verdict"]) for r in rows if r["claim"] == "dropout helps"] == [(0.05, "shown")]
 
 
-@pytest.mark.parametrize("verdict", claims.VERDICTS)
+@pytest.mark.parametrize("verdict", kit.VERDICTS)
 def test_every_verdict_is_accepted(tmp_path, verdict):
-    row = claims.Ledger("01_x", folder=tmp_path).record("c", verdict=verdict, **ROW)
+    row = kit.Ledger("01_x", folder=tmp_path).record("c", verdict=verdict, **ROW)
     assert row["verdict"] == verdict
 
 
 @pytest.mark.parametrize("verdict", ["proven", "Shown", "shown(cited)", ""])
 def test_another_verdict_is_refused_naming_the_allowed_ones(tmp_path, verdict):
-    ledger = claims.Ledger("01_x", folder=tmp_path)
+    ledger = kit.Ledger("01_x", folder=tmp_path)
     with pytest.raises(ValueError, match=r"is not one of shown, not detected, opposite, not shown, mixed, shown \(cited\)"):
         ledger.record("c", verdict=verdict, **ROW)
     assert _file(tmp_path, "01_x")["claims"] == []
 
 
 def test_only_a_cited_claim_may_have_no_value(tmp_path):
-    ledger = claims.Ledger("02_feature_extraction", folder=tmp_path)
+    ledger = kit.Ledger("02_feature_extraction", folder=tmp_path)
     row = ledger.record("early layers are generic, later layers specific", section="3",
                         figure="Yosinski et al. 2014, figure 2", value=None, verdict="shown (cited)")
     assert row["value"] is None and row["spread"] is None
@@ -76,7 +80,7 @@ def test_only_a_cited_claim_may_have_no_value(tmp_path):
 @pytest.mark.parametrize("value, says", [(math.nan, "must be finite"), (math.inf, "must be finite"),
                                          ("high", "must be a number"), ([0.1], "must be a number")])
 def test_a_value_must_be_a_finite_number(tmp_path, value, says):
-    ledger = claims.Ledger("01_x", folder=tmp_path)
+    ledger = kit.Ledger("01_x", folder=tmp_path)
     with pytest.raises(ValueError, match=f"value {says}"):
         ledger.record("c", section="1", figure="f", value=value, verdict="shown")
     with pytest.raises(ValueError, match=f"spread {says}"):
@@ -85,11 +89,11 @@ def test_a_value_must_be_a_finite_number(tmp_path, value, says):
 
 def test_a_spread_cannot_be_negative(tmp_path):
     with pytest.raises(ValueError, match="spread"):
-        claims.Ledger("01_x", folder=tmp_path).record("c", section="1", figure="f", value=1.0, spread=-0.1, verdict="shown")
+        kit.Ledger("01_x", folder=tmp_path).record("c", section="1", figure="f", value=1.0, spread=-0.1, verdict="shown")
 
 
 def test_numpy_numbers_and_a_numeric_section_are_stored_as_json_can(tmp_path):
-    row = claims.Ledger("01_x", folder=tmp_path).record(
+    row = kit.Ledger("01_x", folder=tmp_path).record(
         "c", section=4, figure="f", value=np.float32(0.25), spread=np.float64(0.5), verdict="shown")
     assert row["section"] == "4" and type(row["value"]) is float and row["value"] == 0.25
     assert _file(tmp_path, "01_x")["claims"][0]["spread"] == 0.5
@@ -98,23 +102,23 @@ def test_numpy_numbers_and_a_numeric_section_are_stored_as_json_can(tmp_path):
 @pytest.mark.parametrize("claim, figure", [("", "f"), ("  ", "f"), ("c", ""), ("c", " ")])
 def test_a_claim_needs_its_text_and_figure(tmp_path, claim, figure):
     with pytest.raises(ValueError, match="needs its text and the figure"):
-        claims.Ledger("01_x", folder=tmp_path).record(claim, section="1", figure=figure, value=1.0, verdict="shown")
+        kit.Ledger("01_x", folder=tmp_path).record(claim, section="1", figure=figure, value=1.0, verdict="shown")
 
 
 def test_load_reads_every_ledger_by_notebook(tmp_path):
-    claims.Ledger("02_feature_extraction", folder=tmp_path).record("b", verdict="shown", **ROW)
-    first = claims.Ledger("01_what_is_transfer_learning", folder=tmp_path)
+    kit.Ledger("02_feature_extraction", folder=tmp_path).record("b", verdict="shown", **ROW)
+    first = kit.Ledger("01_what_is_transfer_learning", folder=tmp_path)
     first.record("a1", verdict="shown", **ROW)
     first.record("a2", verdict="mixed", **ROW)
     (tmp_path / "07_text_transfer.json.tmp").write_text("{half a fi", encoding="utf-8")  # an interrupted write
-    found = claims.load(tmp_path)
+    found = kit.load(tmp_path)
     assert list(found) == ["01_what_is_transfer_learning", "02_feature_extraction"]
     assert [r["claim"] for r in found["01_what_is_transfer_learning"]] == ["a1", "a2"]
-    assert claims.load(tmp_path / "none") == {}
+    assert kit.load(tmp_path / "none") == {}
 
 
 def test_the_file_is_replaced_whole_never_written_in_place(tmp_path, monkeypatch):
-    ledger = claims.Ledger("03_fine_tuning", folder=tmp_path)
+    ledger = kit.Ledger("03_fine_tuning", folder=tmp_path)
     ledger.record("kept", verdict="shown", **ROW)
     before = (tmp_path / "03_fine_tuning.json").read_bytes()
 
@@ -182,7 +186,7 @@ def test_conclusion_follows_the_outcome_not_a_typed_verdict():
 
 
 def test_a_recorded_comparison_brings_its_verdict_value_and_contrast(tmp_path):
-    ledger = claims.Ledger("03_fine_tuning", folder=tmp_path)
+    ledger = kit.Ledger("03_fine_tuning", folder=tmp_path)
     far = claims.compare([0.95, 0.96, 0.95], [0.90, 0.91, 0.91])
     near = claims.compare([0.70, 0.64, 0.69], [0.66, 0.68, 0.66])
     row = ledger.record("fine-tuning improves on feature extraction", section="4", figure="test accuracy, FT - FE",
@@ -196,7 +200,7 @@ def test_a_recorded_comparison_brings_its_verdict_value_and_contrast(tmp_path):
 
 
 def test_a_comparison_cannot_be_given_a_verdict_or_value_by_hand(tmp_path):
-    ledger = claims.Ledger("03_fine_tuning", folder=tmp_path)
+    ledger = kit.Ledger("03_fine_tuning", folder=tmp_path)
     c = claims.compare([0.95, 0.96, 0.95], [0.90, 0.91, 0.91])
     with pytest.raises(ValueError, match="brings its own value and verdict"):
         ledger.record("c", section="1", figure="f", comparison=c, verdict="not shown")
@@ -207,10 +211,28 @@ def test_a_comparison_cannot_be_given_a_verdict_or_value_by_hand(tmp_path):
     assert _file(tmp_path)["claims"] == []
 
 
+def test_record_lesson_records_each_declaration_from_the_lessons_variables(tmp_path, monkeypatch):
+    (tmp_path / "03_fine_tuning.py").write_text(
+        'where = f"digits at {SIZE} px"\n'
+        'record("fine-tuning improves on feature extraction", section="3", figure="FT - FE", comparison=far,\n'
+        '       condition=where)\n'
+        'record("a claim of a cell that failed", section="4", figure="f", comparison=not_computed)\n'
+        'record("a cited claim", section="6", figure="Masters and Luschi (2018)", value=None, verdict="shown (cited)")\n')
+    monkeypatch.setattr(kit, "DECLARATIONS", tmp_path)
+    far = claims.compare([0.95, 0.96, 0.95], [0.90, 0.91, 0.91])
+    said = kit.record_lesson("03_fine_tuning", {"SIZE": 28, "far": far}, folder=tmp_path / "out")
+    document = _file(tmp_path / "out")
+    assert [(r["claim"], r["verdict"]) for r in document["claims"]] == [
+        ("fine-tuning improves on feature extraction", "shown"), ("a cited claim", "shown (cited)")]
+    assert document["claims"][0]["condition"] == "digits at 28 px" and document["claims"][0]["value"] == far.effect
+    assert document["problems"] == ["03_fine_tuning.py line 4: NameError: name 'not_computed' is not defined"]
+    assert said.startswith("ledger 03_fine_tuning.json: 2 claims recorded, 1 problems")
+
+
 def test_seed_claims_are_distinct_and_assigned_to_lessons():
-    assert len(claims.SEED_CLAIMS) == 18 and all(c == c.strip() and c for c in claims.SEED_CLAIMS)
+    assert len(kit.SEED_CLAIMS) == 18 and all(c == c.strip() and c for c in kit.SEED_CLAIMS)
     lessons = {p.stem for p in (Path(__file__).resolve().parents[1] / "notebooks" / "src").glob("*.py")}
-    assert set(claims.SEED_CLAIMS.values()) <= lessons
+    assert set(kit.SEED_CLAIMS.values()) <= lessons
 
 
 # --- interactive: controls ------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Notebook hygiene: what the course asks of every lesson, checked on the files in git.
 
 Also static checks of the sources: the repository names no file it does not contain, no markdown
-heading hides in a code cell, and each lesson records its seed claims (tlcourse.claims.SEED_CLAIMS).
+heading hides in a code cell, and each lesson's declarations (benchmarks/claims/) record its seed claims
+(benchmarks/ledger.py's SEED_CLAIMS).
 The notebooks themselves run end to end under nbval (pytest collects notebooks/).
 """
 
@@ -15,9 +16,10 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from tlcourse import claims
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import ledger as kit  # noqa: E402 - benchmarks/ledger.py, the authors' claims ledger
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CHECKED_TAG = "nbval-check-output"
 SOLUTION_TAG = "solution"
@@ -269,31 +271,64 @@ def test_code_cell_heading_check_can_fail():
     assert code_cell_headings(source) == [(5, "# ## 2. Lost")]
 
 
-def recorded_claims(source):
-    """Every string constant inside a ``.record(...)`` call of ``source`` (the claim texts a lesson records)."""
-    found = set()
+def _record_calls(source):
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record":
-            found |= {n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
-    return found
+        if isinstance(node, ast.Call) and "record" in (getattr(node.func, "attr", None), getattr(node.func, "id", None)):
+            yield node
+
+
+def recorded_claims(source):
+    """Every string constant inside a ``record(...)`` call of ``source`` (the claim texts it records)."""
+    return {n.value for call in _record_calls(source) for n in ast.walk(call)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+
+
+def declarations(lesson):
+    return (ROOT / "benchmarks" / "claims" / f"{lesson}.py").read_text(encoding="utf-8")
 
 
 def test_every_seed_claim_belongs_to_a_lesson_that_exists():
-    assert set(claims.SEED_CLAIMS.values()) <= {p.stem for p in SOURCES}
+    assert set(kit.SEED_CLAIMS.values()) <= {p.stem for p in SOURCES}
 
 
-@pytest.mark.parametrize("lesson", sorted(set(claims.SEED_CLAIMS.values())))
+@pytest.mark.parametrize("lesson", sorted(set(kit.SEED_CLAIMS.values())))
 def test_each_lesson_records_its_seed_claims(lesson):
-    recorded = recorded_claims((ROOT / "notebooks" / "src" / f"{lesson}.py").read_text(encoding="utf-8"))
-    missing = [claim for claim, owner in claims.SEED_CLAIMS.items() if owner == lesson and claim not in recorded]
-    assert not missing, f"{lesson} does not record (in a `.record(` call, with SEED_CLAIMS' exact text): {missing}"
+    recorded = recorded_claims(declarations(lesson))
+    missing = [claim for claim, owner in kit.SEED_CLAIMS.items() if owner == lesson and claim not in recorded]
+    assert not missing, f"benchmarks/claims/{lesson}.py does not record (with SEED_CLAIMS' exact text): {missing}"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_a_lesson_records_nothing_itself_and_defines_what_its_declarations_read(path):
+    source = path.read_text(encoding="utf-8")
+    assert not list(_record_calls(source)), f"{path.name}: claims are declared in benchmarks/claims/, not recorded here"
+    assert "ledger" not in source, f"{path.name}: no lesson imports the authors' kit"
+    if not (ROOT / "benchmarks" / "claims" / path.name).exists():
+        return
+    defined = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            defined.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    unknown = kit.declared_names(path.stem) - defined
+    assert not unknown, f"benchmarks/claims/{path.name} reads {sorted(unknown)}, which {path.name} never defines"
+
+
+def test_declared_names_are_what_a_declaration_file_reads(tmp_path, monkeypatch):
+    (tmp_path / "09_x.py").write_text('here = f"{SIZE} px"\nrecord("c", figure=here, comparison=far[0], note=str(n))\n')
+    monkeypatch.setattr(kit, "DECLARATIONS", tmp_path)
+    assert kit.declared_names("09_x") == {"SIZE", "far", "n"}
 
 
 def test_recorded_claims_reads_record_calls_only():
     source = ('ledger.record("a claim", section="1", figure="f", value=1.0, verdict="shown")\n'
               'ledger.record(\n    "two lines "\n    "joined", section="2", figure="g", value=None, verdict="shown (cited)")\n'
+              'record("a declared claim", section="3", figure="h", comparison=far)\n'
               'print("not a record call")\n')
-    assert {"a claim", "two lines joined"} <= recorded_claims(source)
+    assert {"a claim", "two lines joined", "a declared claim"} <= recorded_claims(source)
     assert "not a record call" not in recorded_claims(source)
 
 
@@ -304,20 +339,19 @@ def hand_typed_verdicts(source):
     cited from a published source may pass ``verdict="shown (cited)"``.
     """
     found = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record":
-            given = {k.arg: k.value for k in node.keywords}
-            if "comparison" in given:
-                continue
-            verdict = given.get("verdict")
-            said = verdict.value if isinstance(verdict, ast.Constant) else ast.unparse(verdict) if verdict else None
-            if said != "shown (cited)":
-                found.append((node.lineno, said))
+    for node in _record_calls(source):
+        given = {k.arg: k.value for k in node.keywords}
+        if "comparison" in given:
+            continue
+        verdict = given.get("verdict")
+        said = verdict.value if isinstance(verdict, ast.Constant) else ast.unparse(verdict) if verdict else None
+        if said != "shown (cited)":
+            found.append((node.lineno, said))
     return found
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
-def test_a_lesson_never_types_a_measured_verdict_by_hand(path):
+@pytest.mark.parametrize("path", sorted((ROOT / "benchmarks" / "claims").glob("*.py")), ids=lambda p: p.stem)
+def test_a_declaration_never_types_a_measured_verdict_by_hand(path):
     typed = hand_typed_verdicts(path.read_text(encoding="utf-8"))
     assert not typed, f"{path.name}: record(...) without comparison= at lines {typed}: use claims.compare"
 
@@ -326,5 +360,5 @@ def test_the_hand_typed_verdict_check_can_fail():
     source = ('ledger.record("a", section="1", figure="f", comparison=c)\n'
               'ledger.record("b", section="1", figure="f", value=None, verdict="shown (cited)")\n'
               'ledger.record("c", section="1", figure="f", value=0.1, verdict="shown" if x > 0 else "mixed")\n'
-              'ledger.record("d", section="1", figure="f", value=0.1, verdict="not shown")\n')
+              'record("d", section="1", figure="f", value=0.1, verdict="not shown")\n')
     assert hand_typed_verdicts(source) == [(3, "'shown' if x > 0 else 'mixed'"), (4, "not shown")]

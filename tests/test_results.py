@@ -14,7 +14,10 @@ import pytest
 from tlcourse import claims, settings
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = list(claims.SEED_CLAIMS)
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import ledger as kit  # noqa: E402 - benchmarks/ledger.py, the authors' claims ledger
+
+SEEDS = list(kit.SEED_CLAIMS)
 FT = "03_fine_tuning"
 
 
@@ -35,7 +38,7 @@ def ledgers(tmp_path, monkeypatch):
     monkeypatch.setenv(settings.PROFILE_ENV, "quick")
     settings.reload()
     folder = tmp_path / "claims"
-    ft = claims.Ledger(FT, folder=folder)
+    ft = kit.Ledger(FT, folder=folder)
     ft.record("fine-tuning improves on feature extraction", section="5",
               figure="LP-FT minus feature extraction, test accuracy, mean of 3 seeds (sd)",
               value=0.0123, spread=0.008, verdict="not shown")
@@ -43,7 +46,7 @@ def ledgers(tmp_path, monkeypatch):
               value=0.21, spread=0.03, unit="(fraction)", verdict="shown", note="3 seeds")
     ft.record("a cosine | step schedule costs nothing", section="6", figure="epoch time", value=1234.5,
               unit="s", verdict="mixed")
-    cited = claims.Ledger("02_feature_extraction", folder=folder)
+    cited = kit.Ledger("02_feature_extraction", folder=folder)
     cited.record("early layers are generic, later layers specific", section="3",
                  figure="Yosinski et al. 2014, figure 2", value=None, verdict="shown (cited)")
     return folder
@@ -68,9 +71,9 @@ def _everything(folder):
     """Every seed claim recorded by its own lesson (and the decision table's other claims by 05), as a
     comparison with a contrast."""
     by_lesson = {}
-    others = {claim: "05_best_practices" for claim in _cited_claims() - set(claims.SEED_CLAIMS)}
-    for claim, lesson in {**claims.SEED_CLAIMS, **others}.items():
-        by_lesson.setdefault(lesson, claims.Ledger(lesson, folder=folder)).record(
+    others = {claim: "05_best_practices" for claim in _cited_claims() - set(kit.SEED_CLAIMS)}
+    for claim, lesson in {**kit.SEED_CLAIMS, **others}.items():
+        by_lesson.setdefault(lesson, kit.Ledger(lesson, folder=folder)).record(
             claim, section="1", figure="a measured difference", comparison=HELPS, condition="where it helps",
             contrast=NOTHING, contrast_condition="where it should not")
     return folder
@@ -197,8 +200,21 @@ def test_strict_exits_non_zero_when_a_seed_claim_is_missing(ledgers, tmp_path, c
     assert "not recorded" not in out.read_text(encoding="utf-8").split("## The seed", 1)[1]
 
 
+def test_a_declared_claim_the_lesson_never_computed_fails_strict(tmp_path, monkeypatch, capsys):
+    everything = _everything(tmp_path / "all")
+    out = tmp_path / "RESULTS.md"
+    assert _run(everything, out, "--write-expected") == 0
+    (tmp_path / "decl").mkdir()
+    (tmp_path / "decl" / "08_extra.py").write_text('record("x", section="1", figure="f", comparison=never_computed)\n')
+    monkeypatch.setattr(kit, "DECLARATIONS", tmp_path / "decl")
+    said = kit.record_lesson("08_extra", {}, folder=everything)
+    assert "0 claims recorded, 1 problems" in said and "NameError" in said
+    assert _run(everything, out, "--strict", "--expected", str(tmp_path / "expected_verdicts.json")) == 1
+    assert "08_extra: a declared claim was not recorded: 08_extra.py line 1: NameError" in capsys.readouterr().err
+
+
 def test_a_seed_claim_recorded_by_another_lesson_is_shown_and_flagged(ledgers, tmp_path, capsys):
-    claims.Ledger("07_text_transfer", folder=ledgers).record(
+    kit.Ledger("07_text_transfer", folder=ledgers).record(
         "fine-tune with a small batch", section="2", figure="batch 8 minus batch 64", value=0.01, verdict="not shown")
     assert _run(ledgers, tmp_path / "RESULTS.md", "--strict") == 1
     rows = {r[0]: r[1:] for r in _rows((tmp_path / "RESULTS.md").read_text(encoding="utf-8"), "The seed")}
@@ -269,7 +285,7 @@ def test_the_links_point_at_notebooks_that_exist(ledgers, tmp_path):
 
 
 def test_a_ledger_of_no_lesson_is_flagged_and_not_linked(ledgers, tmp_path):
-    claims.Ledger("09_not_a_lesson", folder=ledgers).record("x", section="1", figure="y", value=1.0, verdict="shown")
+    kit.Ledger("09_not_a_lesson", folder=ledgers).record("x", section="1", figure="y", value=1.0, verdict="shown")
     text, problems = results.render(results.read_ledgers(ledgers), tmp_path / "RESULTS.md", revision="a", generated="b")
     assert "| x | y: 1 | - | 09_not_a_lesson §1 | shown |" in text
     assert any("09_not_a_lesson: a ledger for a notebook the course does not have" in p for p in problems)
@@ -303,9 +319,9 @@ def test_a_verdict_that_flips_fails_strict_and_says_which(tmp_path, capsys):
     assert saved[FT]["fine-tuning improves on feature extraction"] == {"verdict": "shown",
                                                                       "contrast": "no difference detected"}
     assert _run(folder, out, "--strict") == 0
-    claims.Ledger("05_best_practices", folder=folder)  # the lesson re-runs and ...
-    ledger = claims.Ledger(FT, folder=folder)
-    for claim, lesson in claims.SEED_CLAIMS.items():
+    kit.Ledger("05_best_practices", folder=folder)  # the lesson re-runs and ...
+    ledger = kit.Ledger(FT, folder=folder)
+    for claim, lesson in kit.SEED_CLAIMS.items():
         if lesson == FT:  # ... this time fine-tuning's verdict flips, and its contrast too
             ledger.record(claim, section="1", figure="f", comparison=NOTHING, contrast=HELPS)
     ledger.record("a claim nobody expected", section="2", figure="f", comparison=HELPS)
@@ -326,9 +342,9 @@ def test_strict_fails_without_an_expected_verdicts_file(tmp_path, capsys):
 
 def test_the_repository_expects_a_verdict_for_every_seed_claim():
     expected = json.loads((ROOT / "benchmarks" / "expected_verdicts.json").read_text(encoding="utf-8"))
-    for claim, lesson in claims.SEED_CLAIMS.items():
+    for claim, lesson in kit.SEED_CLAIMS.items():
         verdict = expected.get(lesson, {}).get(claim, {}).get("verdict")
-        assert all(v in claims.VERDICTS for v in (verdict if isinstance(verdict, list) else [verdict])), claim
+        assert all(v in kit.VERDICTS for v in (verdict if isinstance(verdict, list) else [verdict])), claim
 
 
 def test_the_decision_table_cites_a_measured_figure_in_every_cell(tmp_path):
@@ -342,7 +358,7 @@ def test_the_decision_table_cites_a_measured_figure_in_every_cell(tmp_path):
     page = results.decisions_page(found, tmp_path / "DECISIONS.md")
     assert page.startswith("# What to do when") and "RESULTS.md" in page
     # a cell whose figure no lesson recorded says so, and the run names it
-    empty = claims.Ledger("03_fine_tuning", folder=tmp_path / "few")
+    empty = kit.Ledger("03_fine_tuning", folder=tmp_path / "few")
     lines, missing = results.decision_table(results.read_ledgers(tmp_path / "few"), tmp_path / "DECISIONS.md")
     assert "not measured in this run" in "".join(lines) and len(missing) >= 4
     assert empty.rows == []

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tlcourse import timings
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -28,6 +26,7 @@ def _load_tool(name: str):
 
 schedule = _load_tool("schedule")
 nbbuild = schedule.nbbuild
+timings = nbbuild.timings  # tools/minutes.py
 LESSONS = list(timings.notebook_minutes(nbbuild.read_table()).values())
 
 

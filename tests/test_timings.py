@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tlcourse import timings
+from tlcourse import doctor
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
@@ -30,14 +30,15 @@ def _load_tool(name: str):
 
 
 nbbuild = _load_tool("nbbuild")
+timings = nbbuild.timings  # tools/minutes.py
 update_minutes = _load_tool("update_minutes")
 
 
 def test_timings_file_is_package_data_with_every_notebook():
-    assert (ROOT / "tlcourse" / timings.MINUTES_FILE).is_file()
+    assert timings.MINUTES == nbbuild.MINUTES == ROOT / "tlcourse" / "minutes.json"
     assert '"minutes.json"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert list(timings.notebook_minutes()) == [s.stem for s in SOURCES]
-    assert timings.load_table() == nbbuild.read_table()  # the package reads this checkout's file
+    assert list(doctor.lesson_minutes(1.0)) == [s.stem for s in SOURCES]  # the package reads this checkout's file
     for m in timings.notebook_minutes().values():
         assert 10 <= m.teaching <= 35 and m.compute_quick > 0 and m.compute_full > 0
 
@@ -106,14 +107,15 @@ def test_exercise_parser_refuses_a_heading_without_minutes():
 
 
 def test_estimate_scales_by_the_speed_ratio():
-    reference = timings.reference_images_per_second()
-    measured = {name: m.compute_quick for name, m in timings.notebook_minutes().items()}
-    assert timings.estimate_minutes(reference) == pytest.approx(measured)
-    slow = timings.estimate_minutes(reference / 2)
-    fast = timings.estimate_minutes(reference * 4)
-    for name, minutes in measured.items():
-        assert slow[name] == pytest.approx(2 * minutes)
-        assert fast[name] == pytest.approx(minutes / 4)
+    reference = nbbuild.read_table()["images_per_second"]
+    lessons = timings.notebook_minutes()
+    for speed, factor in ((reference, 1), (reference / 2, 2), (reference * 4, 1 / 4)):
+        estimate = doctor.lesson_minutes(speed)
+        for name, m in lessons.items():
+            assert estimate[name]["computing"] == pytest.approx(m.compute_quick * factor)
+            assert (estimate[name]["teaching"], estimate[name]["exercises"]) == (m.teaching, m.exercises)
+    on_gpu = doctor.lesson_minutes(reference / 100, full_profile=True)  # the GPU estimate, whatever the speed
+    assert {name: e["computing"] for name, e in on_gpu.items()} == {n: m.compute_full for n, m in lessons.items()}
 
 
 def test_total_is_teaching_exercises_and_computing():

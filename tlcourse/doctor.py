@@ -2,15 +2,17 @@
 and how fast it trains.
 
 Used by ``tlcourse doctor``, ``tlcourse fetch`` and 00_setup_check (which scales the course's minutes
-by :func:`time_training_step` with :func:`tlcourse.timings.estimate_minutes`).
+to this machine: :func:`time_training_step`, then :func:`lesson_minutes`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ from tlcourse import settings
 from tlcourse.assets import datasets, text_model, weights
 from tlcourse.assets.errors import ChecksumError, DataNotFoundError, WeightsNotAvailableError
 
-__all__ = ["Asset", "course_assets", "fetch", "time_training_step", "weights_needed"]
+__all__ = ["Asset", "course_assets", "fetch", "lesson_minutes", "time_training_step", "weights_needed"]
 
 
 @dataclass
@@ -232,3 +234,35 @@ def time_training_step(image_size: int = 96, batch_size: int = 32, steps: int = 
         model.train_on_batch(x, y)
     step = (time.perf_counter() - t0) / steps
     return {"first_step_s": first, "step_s": step, "images_per_s": batch_size / step}
+
+
+def lesson_minutes(images_per_s: float, *, full_profile: bool = False) -> dict[str, dict[str, float]]:
+    """Minutes each lesson takes here: teaching, exercises, and computing scaled to this machine's speed.
+
+    Introduced in 00_setup_check.
+
+    The course's minutes (``minutes.json``, shipped in the package) were measured on a 2-core CPU that
+    trains ``images_per_second`` images a second; a machine twice as fast computes in half the time. In the
+    full profile (a GPU) the computing is the course map's estimate instead.
+
+    Parameters
+    ----------
+    images_per_s
+        Training speed measured here (:func:`time_training_step`).
+    full_profile
+        True on the full profile: the GPU estimate, not a scaled CPU measurement.
+
+    Examples
+    --------
+    >>> table = json.loads(resources.files("tlcourse").joinpath("minutes.json").read_text(encoding="utf-8"))
+    >>> same, twice = lesson_minutes(table["images_per_second"]), lesson_minutes(2 * table["images_per_second"])
+    >>> same["03_fine_tuning"]["computing"] == table["notebooks"]["03_fine_tuning"]["compute_quick"]
+    True
+    >>> twice["03_fine_tuning"]["computing"] == same["03_fine_tuning"]["computing"] / 2
+    True
+    """
+    table = json.loads(resources.files("tlcourse").joinpath("minutes.json").read_text(encoding="utf-8"))
+    factor = float(table["images_per_second"]) / max(images_per_s, 1e-6)
+    return {name: {"teaching": float(m["teaching"]), "exercises": float(m["exercises"]),
+                   "computing": float(m["compute_full"]) if full_profile else float(m["compute_quick"]) * factor}
+            for name, m in sorted(table["notebooks"].items())}

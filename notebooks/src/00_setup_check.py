@@ -18,7 +18,7 @@
 import numpy as np
 
 import tlcourse
-from tlcourse import data, doctor, models, plots, timings
+from tlcourse import data, doctor, models, plots
 
 report = tlcourse.setup(seed=42)
 
@@ -136,18 +136,13 @@ print(base.name, "output", base.output_shape, models.trainable_summary(base))
 # %%
 speed = doctor.time_training_step(image_size=96, batch_size=32, steps=5)
 print(f"first step (tracing): {speed['first_step_s']:.1f} s; then {speed['images_per_s']:.0f} images/s")
-estimate = timings.estimate_minutes(speed["images_per_s"])
-on_gpu = PROFILE.name == "full"  # the full profile's minutes are GPU estimates, not scaled CPU ones
-rows = []
-for name, m in timings.notebook_minutes().items():
-    compute = m.compute_full if on_gpu else estimate[name]
-    rows.append((name, m.teaching, m.exercises, compute))
+minutes = doctor.lesson_minutes(speed["images_per_s"], full_profile=PROFILE.name == "full")
 print(f"  {'notebook':32s} {'teaching':>8s} {'exercises':>9s} {'computing':>9s} {'total':>6s}  (min)")
-for name, teaching, exercises, compute in rows:
-    print(f"  {name:32s} {teaching:8.0f} {exercises:9.0f} {compute:9.1f} {teaching + exercises + compute:6.0f}")
-totals = [sum(r[i] for r in rows) for i in (1, 2, 3)]
-print(f"whole course ({PROFILE.name} profile): about {sum(totals) / 60:.1f} h = {totals[0]:.0f} min teaching"
-      f" + {totals[1]:.0f} min exercises + {totals[2]:.0f} min computing on this machine")
+for name, m in minutes.items():
+    print(f"  {name:32s} {m['teaching']:8.0f} {m['exercises']:9.0f} {m['computing']:9.1f} {sum(m.values()):6.0f}")
+totals = {kind: sum(m[kind] for m in minutes.values()) for kind in ("teaching", "exercises", "computing")}
+print(f"whole course ({PROFILE.name} profile): about {sum(totals.values()) / 60:.1f} h = {totals['teaching']:.0f} min "
+      f"teaching + {totals['exercises']:.0f} min exercises + {totals['computing']:.0f} min computing on this machine")
 assert speed["images_per_s"] > 0
 
 # %% [markdown]

@@ -50,7 +50,6 @@ VAL_PER_CLASS = 30                      # validation photos: when to stop traini
 SHOTS = [5, 20, None] if PROFILE.name == "quick" else [1, 5, 10, 20, 50, None]  # None = whole pool
 SEEDS = list(range(PROFILE.seeds))
 MAX_EPOCHS, PATIENCE, MIN_EPOCH_STEPS = 25, 3, 16   # the scratch CNN trains until validation stops improving
-ledger = claims.Ledger("01_what_is_transfer_learning")   # the lesson's claims and what it measured of them
 print(PROFILE.name, IMAGE_SIZE, MAX_PER_CLASS, SEEDS)
 
 # %% [markdown]
@@ -134,7 +133,6 @@ f_pool = features.cached_features(extractor, preprocess(x_pool.astype("float32")
 f_test = features.cached_features(extractor, preprocess(x_test.astype("float32")), name="flowers_test", cache_dir=None)
 extract_seconds = time.perf_counter() - start
 print(f"{len(f_pool) + len(f_test)} photos through the base in {extract_seconds:.1f} s")
-
 
 # %%
 def nearest(queries, keys):
@@ -296,13 +294,6 @@ def scratch_matches(name):   # the smallest k at which the scratch CNN reaches `
 
 print(f"the scratch CNN matches the pretrained features with 5 photos per class "
       f"({np.mean(results['pretrained'][5]):.3f}) at k = {scratch_matches('pretrained')}")
-ledger.record("transfer needs less labelled data", section="3", comparison=few, contrast=plenty,
-              condition=f"5 labelled flower photos per class, both at {SCRATCH_SIZE} px, the scratch CNN stopped "
-                        "on validation", contrast_condition=f"the whole pool, {MAX_PER_CLASS} photos per class",
-              figure=f"test accuracy, logistic regression on the pretrained base's features minus the CNN from "
-                     f"scratch, same photos, {len(SEEDS)} seeds",
-              note=f"the scratch CNN matches the pretrained features' accuracy at 5 per class at k = "
-                   f"{scratch_matches('pretrained')}");
 
 # %% [markdown]
 # Given the whole pool, is the pretrained model *better*, not only cheaper in labels? Same photos, same
@@ -323,14 +314,6 @@ placebo = claims.compare([random_accuracy] * len(SEEDS), results["scratch"][None
 # %%
 print(claims.conclusion(plenty, "the pretrained features", "the scratch CNN", f"on the whole pool at {SCRATCH_SIZE} px"))
 print(claims.conclusion(placebo, "random weights' features", "the scratch CNN", "on the whole pool"))
-ledger.record("transfer gives better results", section="3", comparison=plenty, contrast=placebo,
-              condition=f"flowers, the whole pool ({MAX_PER_CLASS} per class), both at {SCRATCH_SIZE} px, the scratch "
-                        f"CNN trained until validation stopped improving (at most {MAX_EPOCHS} epochs)",
-              contrast_condition="the same network with random weights instead of ImageNet's",
-              figure=f"test accuracy, logistic regression on the base's features minus the CNN from scratch, "
-                     f"{len(SEEDS)} seeds",
-              note=f"for information, the base at its own {IMAGE_SIZE} px minus the scratch CNN at {SCRATCH_SIZE} px: "
-                   f"{gain('pretrained, 160 px', None)}");
 
 # %% [markdown]
 # How big the gain is depends on the base. The offline mirror only has the smallest ImageNet MobileNets
@@ -361,12 +344,6 @@ for k in (None, 5):
           f"({np.mean(results['pretrained'][k]):.3f})")
     print("  " + claims.conclusion(time_saved(k), "the pretrained features", "the scratch CNN",
                                    f"in seconds of training (feature extraction counted), {label} per class"))
-ledger.record("transfer needs less training time", section="4", comparison=time_saved(None), contrast=time_saved(5),
-              condition=f"the whole pool ({MAX_PER_CLASS} per class), {SCRATCH_SIZE} px, the scratch CNN until its "
-                        "best validation epoch, the pretrained features' extraction counted",
-              contrast_condition="5 labelled photos per class", unit="s",
-              figure=f"training seconds, the CNN from scratch minus the pretrained features, {len(SEEDS)} seeds",
-              note="wall times on the machine that ran the lesson; the pretrained base's own training is not counted");
 
 # %% [markdown]
 # Read the seconds with the accuracies beside them: a learner that is faster but worse has not saved
@@ -418,7 +395,6 @@ digit_models = {"from scratch": digits_model_for(digits_cnn(num_classes=5)[0]),
                 "pretrained on 0-4": digits_model_for(conv_part),
                 "pretrained on 0-4, dense layer included": digits_model_for(source_fe)}
 
-
 # %%
 def digits_run(model, seed, shots=SHOTS_DIGITS):
     training.fresh_start(model, seed)       # frozen conv_part keeps its pretrained weights
@@ -449,18 +425,6 @@ for n, c in reuse.items():
     print(claims.conclusion(c, "the reused convolutions", "the CNN from scratch", f"with {n} images per class"))
 print(claims.conclusion(dense_cost, "the convolutions alone", "the dense layer reused as well",
                         f"with {SHOTS_DIGITS} images per class"))
-
-# %%
-ledger.record("train a model on plentiful data to reuse it where data is scarce", section="5",
-              comparison=reuse[SHOTS_DIGITS], contrast=reuse[PLENTY_DIGITS],
-              condition=f"digits 5-9 with {SHOTS_DIGITS} labelled images per class",
-              contrast_condition=f"digits 5-9 with {PLENTY_DIGITS} labelled images per class",
-              figure="digits 5-9 test accuracy, the frozen convolutions pretrained on digits 0-4 plus a new head "
-                     f"minus the same CNN from scratch, {len(SEEDS)} seeds");
-ledger.record("reuse the convolutions, not the dense layer trained for the source's classes", section="5",
-              comparison=dense_cost, condition=f"digits 5-9 with {SHOTS_DIGITS} labelled images per class",
-              figure="digits 5-9 test accuracy with the convolutions reused minus with the dense layer reused too, "
-                     f"{len(SEEDS)} seeds");
 
 # %% [markdown]
 # Read the verdicts above. In the course's runs the features learned on digits 0-4 (strokes, loops,

@@ -48,7 +48,6 @@ TEST_PER_CLASS = 60 if PROFILE.name == "quick" else 150
 EPOCHS = PROFILE.epochs
 BATCH_SIZE = PROFILE.batch_size
 SEEDS = list(range(PROFILE.seeds))
-ledger = claims.Ledger("02_feature_extraction")   # the lesson's claims and what it measured of them
 print(PROFILE.name, IMAGE_SIZE, TRAIN_PER_CLASS, TEST_PER_CLASS, EPOCHS)
 
 # %% [markdown]
@@ -316,17 +315,6 @@ for t, c in works.items():
     print(claims.conclusion(c, "the frozen ImageNet base", "the same network with random weights",
                             f"on {t}, with a linear head on {LAST}"))
 
-# %%
-ledger.record("a frozen base plus a new head works", section="4", comparison=works["flowers"],
-              figure=f"test accuracy of a logistic regression on the pooled {LAST} features, frozen ImageNet base "
-                     f"minus the same network with random weights, {PROBE_PER_CLASS} photos per class, "
-                     f"{len(PROBE_SEEDS)} paired draws",
-              condition=f"flowers, photos like ImageNet's ({IMAGE_SIZE} px)",
-              contrast=works["digits"], contrast_condition=f"handwritten digits at {DIGITS_SIZE} px, far from ImageNet",
-              note=f"ImageNet base: flowers {np.mean(runs['flowers'][LAST]):.3f}, digits "
-                   f"{np.mean(runs['digits'][LAST]):.3f}; random weights: flowers {np.mean(random_runs['flowers']):.3f}, "
-                   f"digits {np.mean(random_runs['digits']):.3f}; chance {chance:.2f}");
-
 # %% [markdown]
 # Which depth to take on each target? The deepest intermediate layer probed (`block_13_expand_relu`)
 # against the last, with the same draws: on digits, far from ImageNet, the last layer may be too specific
@@ -337,11 +325,6 @@ MIDDLE = "block_13_expand_relu"
 deeper = {t: claims.compare(runs[t][MIDDLE], runs[t][LAST]) for t in runs}
 for t, c in deeper.items():
     print(claims.conclusion(c, MIDDLE, LAST, f"on {t}"))
-ledger.record("on a far target an intermediate layer's features beat the last layer's", section="4",
-              comparison=deeper["digits"], condition=f"handwritten digits at {DIGITS_SIZE} px, far from ImageNet",
-              contrast=deeper["flowers"], contrast_condition=f"flowers at {IMAGE_SIZE} px, photos like ImageNet's",
-              figure=f"linear probe test accuracy, {MIDDLE} minus {LAST} of one ImageNet base, "
-                     f"{len(PROBE_SEEDS)} paired draws of {PROBE_PER_CLASS} photos per class");
 
 # %% [markdown]
 # A linear probe measures how easily a linear classifier separates the new classes in a layer's features;
@@ -427,14 +410,6 @@ ax.errorbar([3.08], [np.mean(transfer[("AnB+", 3)])], yerr=[np.std(transfer[("An
             capsize=3, label="AnB+ (fine-tuned)")
 ax.set_xticks(list(BLOCKS)); ax.set_xlabel("blocks copied (n)"); ax.set_ylabel("digits 5-9 test accuracy")
 ax.legend(fontsize=8); ax.set_title(f"transfer from digits 0-4 against self-transfer, {len(SEEDS)} seeds");
-
-# %%
-ledger.record("early layers are generic, later layers specific", section="4", comparison=loss[3],
-              figure="digits 5-9 test accuracy, self-transfer (BnB) minus transfer from the digits 0-4 network (AnB), "
-                     f"the first n blocks copied and frozen (Yosinski et al. 2014's set-up), {len(SEEDS)} seeds",
-              condition="n = 3: the dense layer copied too (the later layers)",
-              contrast=loss[2], contrast_condition="n = 2: the two convolution blocks only (the early layers)",
-              note=f"n = 1: {loss[1]}; fine-tuned instead (AnB+ minus BnB, n = 3): {tuned}");
 
 # %% [markdown]
 # Read the verdicts above. Copying the convolution blocks from the network trained on digits 0-4 should

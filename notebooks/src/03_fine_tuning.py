@@ -55,7 +55,6 @@ BATCH = 32
 N_TEST = {"digits": 100, "flowers": 100}  # test images a class, fixed for every seed
 OUT = Path("outputs/03_fine_tuning")
 OUT.mkdir(parents=True, exist_ok=True)
-ledger = claims.Ledger("03_fine_tuning")
 
 # %% [markdown]
 # ## 1. Two targets: one far from ImageNet, one near
@@ -79,7 +78,6 @@ for name, (x, y) in targets.items():
     split[name] = {"test": test, "pool": np.setdiff1d(np.arange(len(y)), test)}
     print(f"{name}: {x.shape[1:]} images, {len(np.unique(y))} classes, {len(test)} test, "
           f"{len(split[name]['pool'])} to draw labelled images from")
-
 
 # %%
 def labelled(target, seed, k=LABELS):
@@ -231,7 +229,6 @@ for name, (_, feats, m) in nets.items():
     heads[name] = keras.Model(f_in, m.layers[-1](f_in))
     heads[name].compile(keras.optimizers.Adam(FT_LR), "sparse_categorical_crossentropy")
 
-
 # %%
 def cosine(lr, epochs):
     """The rate of each epoch: lr at the first, decaying along a cosine towards 0 at the end."""
@@ -257,7 +254,6 @@ def lp_ft(target, seed, k=LABELS, lr=FT_LR, epochs=EPOCHS, head="probe", head_ep
     ft = model.evaluate(x[split[target]["test"]], y[split[target]["test"]], batch_size=128, verbose=0)[1]
     return {"fe": fe, "ft": ft, "moved": training.weight_distance(base.get_weights(), PRETRAINED[target])}
 
-
 # %%
 t0 = time.perf_counter()
 runs = {"digits": [lp_ft("digits", s) for s in SEEDS]}
@@ -277,13 +273,6 @@ print(claims.conclusion(far, "fine-tuning", "feature extraction", f"on digits ({
 print(claims.conclusion(near, "fine-tuning", "feature extraction", f"on flowers ({LABELS} labels a class)"))
 
 # %%
-ledger.record("fine-tuning improves on feature extraction", section="3",
-              figure=f"test accuracy, LP-FT (the whole base but BatchNormalization, Adam {FT_LR:g}, {EPOCHS} epochs) "
-                     f"minus feature extraction (the same probe), {LABELS} labels a class, paired by seed",
-              comparison=far, condition=f"MNIST digits at {DIGIT_SIZE} px, far from ImageNet",
-              contrast=near, contrast_condition=f"flower photos at {FLOWER_SIZE} px, near ImageNet")
-
-
 def draw_target(target):  # extra code - each seed's pair of accuracies
     fig, ax = plt.subplots(figsize=(5, 2.6))
     for i, r in enumerate(runs[target]):
@@ -334,12 +323,6 @@ def gain(arm_a, arm_b, what="ft"):
 low_rate = {head: gain((head, FT_LR), (head, HEAD_LR)) for head in ("random", "probe")}
 for head, c in low_rate.items():
     print(claims.conclusion(c, f"lr {FT_LR:g}", f"the head's lr {HEAD_LR:g}", f"from a {head} head"))
-ledger.record("fine-tune with a small learning rate", section="4",
-              figure=f"digits, {FEW} labels a class, {EPOCHS} epochs: test accuracy at lr {FT_LR:g} minus at the "
-                     f"head's {HEAD_LR:g}, paired by seed", comparison=low_rate["random"],
-              condition="a random head (large early gradients), the whole base trainable",
-              contrast=low_rate["probe"], contrast_condition="the probe's fitted head (LP-FT)",
-              note="each run also reports the distance of the base from its pretrained weights")
 
 # %% [markdown]
 # Read the accuracy together with the distance. At the head's rate the base moved furthest from its ImageNet
@@ -365,11 +348,6 @@ for (head, lr), c in stepwise.items():
     print(f"{head} head: gradual {np.round([r['ft'] for r in gradual[head, lr]], 3).tolist()}, "
           f"all at once {np.round([r['ft'] for r in rates[head, lr]], 3).tolist()}")
     print(claims.conclusion(c, "gradual unfreezing", "all at once", f"from a {head} head at lr {lr:g}"))
-ledger.record("fine-tune gradually rather than all layers at once", section="5",
-              figure=f"digits, {FEW} labels a class: test accuracy, {HEAD_EPOCHS} epochs of the head alone then "
-                     f"{EPOCHS} of everything, minus {EPOCHS} epochs of everything from the start, paired by seed",
-              comparison=stepwise["random", FT_LR], condition=f"a random head, fine-tuned at lr {FT_LR:g}",
-              contrast=stepwise["probe", FT_LR], contrast_condition=f"the probe's fitted head (LP-FT), lr {FT_LR:g}")
 
 # %% [markdown]
 # Two stages are the coarsest gradual unfreezing; ULMFiT's one group per epoch would need one more compile (and
@@ -385,13 +363,6 @@ ledger.record("fine-tune gradually rather than all layers at once", section="5",
 # number of epochs a small batch takes more (noisier) steps, and a trainable BatchNormalization layer normalises
 # with statistics that are noisier in small batches. This recipe freezes BatchNormalization, which removes the
 # second; the course does not measure the claim here, and records it as cited.
-
-# %%
-ledger.record("fine-tune with a small batch", section="6", value=None, verdict="shown (cited)",
-              figure="Masters and Luschi (2018), Revisiting Small Batch Training for Deep Neural Networks, "
-                     "arXiv:1804.07612: best test accuracy with batch sizes 2 to 32 (CIFAR-10/100, ImageNet; "
-                     "training, not fine-tuning)",
-              note="not measured in this lesson; the recipe here uses batch 32 with BatchNormalization frozen")
 
 # %% [markdown]
 # Where this matters in practice: on a GPU the batch is often as large as memory allows. If fine-tuning with a

@@ -61,7 +61,6 @@ DIGITS_PER_CLASS, DIGITS_VAL_PER_CLASS = 10, 20  # few labels: where regulariser
 STEPS, EVAL_EVERY = (300, 20) if QUICK else (600, 20)  # training steps of the digits CNN; validation every 20
 OUT = Path("outputs/05_best_practices")
 OUT.mkdir(parents=True, exist_ok=True)
-ledger = claims.Ledger("05_best_practices")
 
 # %% [markdown]
 # Two data sets. **Digits**: MNIST's 10,000 test digits (28 px), shuffled once with a fixed seed and split into
@@ -117,7 +116,6 @@ sources = {"MNIST digits": (x_digits[digit_pool], y_digits[digit_pool], 1),
            "flower photos": (x_photos, flowers.labels[source_photos], 6), "random weights": None}
 print(f"sources: {len(digit_pool)} digits (1 epoch), {len(x_photos)} photos (6 epochs: about as many steps)")
 
-
 # %%
 def usps_probe(source, seed, per_class=10):
     keras.utils.set_random_seed(seed)  # the same initial CNN for the three starts: only the source differs
@@ -146,10 +144,6 @@ similar = claims.compare(usps["MNIST digits"], usps["random weights"])
 distant = claims.compare(usps["flower photos"], usps["random weights"])
 print(claims.conclusion(similar, "pretraining on MNIST digits", "random weights", "on USPS digits"))
 print(claims.conclusion(distant, "pretraining on flower photos", "random weights", "on USPS digits"))
-ledger.record("start from a model trained on similar data (negative transfer otherwise)", section="1",
-              figure="USPS probe accuracy on the reused convolutions, pretrained minus random weights",
-              comparison=similar, condition="source like the target: MNIST digits for USPS digits",
-              contrast=distant, contrast_condition="distant source: flower photos at 28 px grayscale for USPS digits")
 
 # %% [markdown]
 # Read the two lines together, and the accuracies above them. A similar source is expected to give
@@ -197,9 +191,6 @@ gain = rows["MobileNetV2 0.35, ImageNet"][0].astype(float) - rows["MobileNetV2 0
 photos = claims.compare([gain.mean()], se_floor=gain.std(ddof=1) / np.sqrt(len(gain)),
                         over=f"the {len(gain)} test photos of one run")
 print(claims.conclusion(photos, "ImageNet pretraining", "random weights of the same network", "on flower photos"))
-ledger.record("ImageNet weights beat random weights of the same network on photos", section="1",
-              figure="flowers probe accuracy, MobileNetV2 0.35 ImageNet minus random weights, one split",
-              comparison=photos, condition="flower photos (near ImageNet), 100 photos per class")
 
 # %% [markdown]
 # ## 2. Better ImageNet models transfer better
@@ -289,7 +280,6 @@ def train_cnn(seed, augmentation=None, dropout=0.0, optimizer=None, noise=0.0, c
     predicted = np.asarray(cnn.predict(x_digits[digit_test], batch_size=1000, verbose=0)).argmax(1)
     return float(np.mean(predicted == y_digits[digit_test])), history
 
-
 # %%
 def shifts():
     return keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
@@ -314,10 +304,6 @@ helps = claims.compare(digits_acc["shifts and rotations"], digits_acc["none"])
 wrong_kind = claims.compare(digits_acc["flips"], digits_acc["none"])
 print(claims.conclusion(helps, "shifting and rotating", "no augmentation", "on 10 digits per class"))
 print(claims.conclusion(wrong_kind, "flipping", "no augmentation", "on 10 digits per class"))
-ledger.record("augmentation helps when data is small", section="3",
-              figure="MNIST test accuracy of the tiny CNN, with augmentation minus without",
-              comparison=helps, condition="shifts and rotations (label-preserving), 10 labelled digits per class",
-              contrast=wrong_kind, contrast_condition="horizontal flips of digits (they change what a digit is)")
 
 # %% [markdown]
 # **Why flips do little for a head on frozen features.** A popular recipe adds mirrored photos when training a
@@ -358,11 +344,6 @@ def head_with_flips(seed, flipped, k=10):
 flip_heads = claims.compare([head_with_flips(s, True) for s in range(CNN_SEEDS)],
                             [head_with_flips(s, False) for s in range(CNN_SEEDS)])
 print(claims.conclusion(flip_heads, "adding flipped copies", "not adding them", "for a head on frozen ImageNet features"))
-ledger.record("augmentation (flipped copies) helps a head on frozen features", section="3",
-              figure="flowers test accuracy of a logistic regression on pooled features, with flipped copies minus without",
-              comparison=flip_heads, condition="10 photos per class, MobileNetV2 0.35 pooled features (frozen)",
-              note=f"cosine similarity of a photo's features and its mirror's: {mirror.mean():.3f}; "
-                   f"of two photos of one class: {other.mean():.3f}")
 
 # %% [markdown]
 # ### Exercise 1 (about 5 min)
@@ -416,11 +397,6 @@ for noise, runs in over.items():
 stop_gain = {noise: claims.compare([a for a, _ in r["stopped"]], [a for a, _ in r["full"]]) for noise, r in over.items()}
 print(claims.conclusion(stop_gain[0.4], "early stopping", "the full run", "with 40% wrong labels"))
 print(claims.conclusion(stop_gain[0.0], "early stopping", "the full run", "with clean labels"))
-ledger.record("watch over-fitting: stop when validation stops improving", section="4",
-              figure="MNIST test accuracy of the tiny CNN, early stopping (best validation loss) minus the full run",
-              comparison=stop_gain[0.4], condition=f"10 digits per class, 40% of training labels wrong (validation "
-                                                   f"labels right), {STEPS} steps",
-              contrast=stop_gain[0.0], contrast_condition="the same with clean labels")
 # extra code - training and validation loss of the first seed, in both conditions
 plots.learning_curves({"40% wrong labels": over[0.4]["full"][0][1], "clean labels": over[0.0]["full"][0][1]},
                       metrics=["loss"], title="loss every 20 steps");
@@ -481,12 +457,6 @@ for name in ("dropout", "weight decay"):
     regularised[name] = (claims.compare(digits_acc[name], digits_acc["none"]), claims.compare(heads[name], heads["none"]))
     print(claims.conclusion(regularised[name][0], name, f"no {name}", "for the tiny CNN on 10 digits per class"))
     print(claims.conclusion(regularised[name][1], name, f"no {name}", "for a linear head on frozen features"))
-where = dict(section="5", condition="tiny CNN trained from scratch, 10 digits per class",
-             contrast_condition="linear head on frozen MobileNetV2 features, 80 flower photos per class")
-ledger.record("dropout helps", figure="test accuracy, with dropout (0.5) minus without",
-              comparison=regularised["dropout"][0], contrast=regularised["dropout"][1], **where)
-ledger.record("weight decay helps", figure=f"test accuracy, with weight decay (AdamW, {DECAY:g}) minus without",
-              comparison=regularised["weight decay"][0], contrast=regularised["weight decay"][1], **where)
 
 # %% [markdown]
 # **You have used weight decay all along.** Every logistic regression in this course minimises its log-loss
@@ -552,10 +522,6 @@ for rate, runs in schedules.items():
     print(f"rate {rate:g}: " + ", ".join(f"{name} {np.mean(accs):.3f}" for name, accs in runs.items()))
     scheduled[rate] = claims.compare(runs["warm-up + cosine"], runs["constant"])
     print(claims.conclusion(scheduled[rate], "the warm-up + cosine schedule", "a constant rate", f"at Adam {rate:g}"))
-ledger.record("a learning-rate schedule helps", section="6",
-              figure="MNIST test accuracy of the tiny CNN, warm-up + cosine decay minus a constant rate",
-              comparison=scheduled[HIGH_RATE], condition=f"Adam at a high rate ({HIGH_RATE:g}), {STEPS} steps, 10 digits per class",
-              contrast=scheduled[LOW_RATE], contrast_condition=f"Adam at a low rate ({LOW_RATE:g})")
 
 # %% [markdown]
 # At a low rate the network is still learning when the steps run out, and a schedule that spends a tenth of

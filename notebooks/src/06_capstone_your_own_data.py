@@ -36,7 +36,6 @@ from tlcourse import capstone, claims, cli, data, interactive, models, plots, se
 from tlcourse.exercises import capstone as exercises
 
 report = tlcourse.setup(seed=42)
-ledger = claims.Ledger("06_capstone_your_own_data")           # the headline figures, in outputs/claims/
 
 # %% [markdown]
 # ## Your folder
@@ -150,7 +149,6 @@ def classifier(n_classes, base, *, image_size, rescale=(1 / 127.5, -1.0), augmen
     outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name="classifier")(x)
     return keras.Model(inputs, outputs, name=name)
 
-
 # %% [markdown]
 # Phase 1 trains the new head with the base frozen. Phase 2 unfreezes the top of the base, from `from_layer` up,
 # but keeps every BatchNormalization layer frozen (in Keras 3 that also keeps it in inference mode: 03 measured
@@ -178,7 +176,6 @@ def fine_tune(model, base, train, val, *, epochs, learning_rate=1e-4, from_layer
         callbacks = [keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True), *callbacks]
     return model.fit(train, validation_data=val, epochs=epochs, class_weight=class_weight, callbacks=list(callbacks),
                      verbose=verbose)
-
 
 # %% [markdown]
 # Run it on the folder: a `tf.data` pipeline of each split at 160 px (decoded once, then from memory), random
@@ -331,19 +328,8 @@ print(claims.conclusion(lpft, f"LP-FT ({ft.name} kept)", "feature extraction", "
 # Read the two verdicts printed above. An interval over the test photos of one run says nothing of another
 # seed: over three seeds on ants/bees and on all the flowers (`benchmarks/capstone_recipe.py recipe`) LP-FT's
 # mean gain was smaller than the seeds' spread. Where validation sent the model back to the
-# feature-extraction weights, the two stages are the same model and the difference is exactly zero. The
-# ledger records both; on a folder of your own the verdicts follow your figures.
-
-# %%
-folder_name = "the ants/bees photos" if USING_DEFAULT else Path(FOLDER).name
-ledger.record("transfer beats a baseline without pretraining on the capstone folder", section="7",
-              figure="feature extraction minus a logistic regression on 16x16 thumbnails, test accuracy",
-              comparison=transfer, condition=f"{folder_name}, one run, interval over the test photos (paired bootstrap)")
-ledger.record("LP-FT improves on feature extraction on the capstone folder", section="7",
-              figure="LP-FT (kept on validation) minus feature extraction, test accuracy",
-              comparison=lpft, condition=f"{folder_name}, one run, interval over the test photos (paired bootstrap)",
-              note="benchmarks/capstone_recipe.py recipe, seeds 0-2: a mean gain smaller than the seeds' spread "
-                   "on ants/bees and on the flowers")
+# feature-extraction weights, the two stages are the same model and the difference is exactly zero. On a
+# folder of your own the verdicts follow your figures.
 
 # %% [markdown]
 # ### Exercise 2 (about 3 min)

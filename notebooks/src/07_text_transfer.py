@@ -36,7 +36,6 @@ from tlcourse import adapt, claims, data, interactive, text
 from tlcourse.exercises import text_transfer as ex
 
 report = tlcourse.setup(seed=42)
-ledger = claims.Ledger("07_text_transfer")           # the headline figures, in outputs/claims/
 
 # %% [markdown]
 # The quick profile embeds a subset (500 Amazon sentences, 200 each of Yelp and IMDb) at 32 word pieces
@@ -251,21 +250,12 @@ few, many = claims.compare(curve["encoder + LR"][FEW_LABELS], curve["scratch Ker
     claims.compare(curve["encoder + LR"][None], curve["scratch Keras"][None])
 print(claims.conclusion(few, "the frozen encoder + LR", "a model from scratch", f"with {FEW_LABELS} labels"))
 print(claims.conclusion(many, "the frozen encoder + LR", "a model from scratch", f"with all {len(x_train)} labels"))
-ledger.record("a pretrained text encoder beats training from scratch", section="4",
-              figure="frozen encoder + LR minus a Keras model trained from scratch, Amazon test accuracy, "
-                     "paired over the seeds that draw the labelled sentences",
-              comparison=few, condition=f"{FEW_LABELS} labelled Amazon sentences, seeds {FEW_SEEDS[0]}-{FEW_SEEDS[-1]}",
-              contrast=many, contrast_condition=f"all {len(x_train)} labelled sentences")
 
 # %%
 lead = {k: np.array(curve["encoder + LR"][k]) - np.array(curve["TF-IDF + LR"][k]) for k in SIZES}
 print("encoder minus TF-IDF:", "  ".join(f"{k or 'all'}: {g.mean():+.2f}" for k, g in lead.items()))
 shrinks = claims.compare(lead[FEW_LABELS][: len(lead[None])], lead[None])  # paired: the seeds both ran
 print(claims.conclusion(shrinks, "the lead over TF-IDF with 32 labels", f"the lead with all {len(x_train)}"))
-ledger.record("the encoder's lead over TF-IDF is larger with few labels than with all", section="4",
-              figure="(encoder minus TF-IDF at 32 labels) minus (the same with all labels), Amazon test accuracy",
-              comparison=shrinks, condition=f"32 against all {len(x_train)} labelled Amazon sentences, "
-                                            f"seeds {SEEDS[0]}-{SEEDS[-1]}")
 
 # %% [markdown]
 # Another way to read the curve: how many labelled sentences does each method need to reach a given
@@ -385,9 +375,6 @@ for method, d in drops.items():
     print(f"{method:14s} loss to the worse site: {np.mean(d):.3f} ± {np.std(d):.3f}")
 keeps = claims.compare(-np.array(drops["encoder + LR"]), -np.array(drops["TF-IDF + LR"]))
 print(claims.conclusion(keeps, "the frozen encoder", "TF-IDF", "in accuracy kept from Amazon to the worse site"))
-ledger.record("a frozen text encoder loses less than TF-IDF from Amazon to Yelp and IMDb", section="6",
-              figure="TF-IDF's loss minus the frozen encoder's, Amazon test to the worse of Yelp and IMDb",
-              comparison=keeps, condition=f"{len(SEEDS)} re-splits of {len(all_x)} Amazon sentences")
 
 # %% [markdown]
 # Where TF-IDF loses more (the verdict above), the reason is plain: the words that mark sentiment in phone
@@ -445,15 +432,8 @@ both_sites = {n: np.mean([table[s][n] for s in table], 0) - np.mean([table[s]["s
 coral_shift, coral_control = claims.compare(both_sites["CORAL (no labels)"]), claims.compare(coral_none)
 print(claims.conclusion(coral_shift, "CORAL", "source only", "on Yelp and IMDb (mean of the two)"))
 print(claims.conclusion(coral_control, "CORAL", "source only", "on Amazon (no shift)"))
-ledger.record("CORAL on the frozen encoder's features closes part of the text domain shift", section="6",
-              figure="CORAL minus source only, accuracy on the unlabelled target sentences, mean of Yelp and IMDb",
-              comparison=coral_shift, condition=f"Amazon -> Yelp and IMDb, {len(SEEDS)} draws of the held-out sentences",
-              contrast=coral_control, contrast_condition="Amazon -> Amazon test sentences (no shift), re-splits")
 few_gain = claims.compare(both_sites[add])
 print(claims.conclusion(few_gain, f"adding {FEW_TARGET} target labels", "source only", "on Yelp and IMDb (mean)"))
-ledger.record(f"adding {FEW_TARGET} labelled target sentences closes part of the text domain shift", section="6",
-              figure=f"{add} minus source only, accuracy on the other target sentences, mean of Yelp and IMDb",
-              comparison=few_gain, condition=f"Amazon -> Yelp and IMDb, {len(SEEDS)} draws of the labelled sentences")
 
 # %% [markdown]
 # Read the verdicts plainly: the frozen encoder already transfers well, so there is not much left to
@@ -548,7 +528,7 @@ quiz.show("07_text_transfer")
 # ## Key points
 # - The image recipe carries over to text: a frozen pretrained encoder, cached sentence embeddings and a
 #   small head. Measure it as a pair: against a model from scratch with few labels and with all of them
-#   (section 4; the printed verdicts and the claims ledger say what this run found), and count the labels
+#   (section 4; the printed verdicts say what this run found), and count the labels
 #   each method needs to reach the same accuracy.
 # - A BERT tokeniser splits rare words into word pieces and adds `[CLS]`/`[SEP]`; padding and truncation
 #   fix the length. At 32-64 word pieces the dense layers, not attention's square, dominate the cost: it

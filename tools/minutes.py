@@ -1,9 +1,11 @@
-"""How long each notebook takes: teaching, exercises and computing, from one file.
+"""How long each notebook takes: teaching, exercises and computing, from one file (authors' kit).
 
 ``tlcourse/minutes.json`` is the single source of a notebook's minutes. The
 README's course map, the "**Estimated time:**" line of every notebook (both
-written by ``tools/nbbuild.py``) and the estimate 00_setup_check prints for the
-learner's machine are all generated from it, so they cannot disagree.
+written by ``tools/nbbuild.py``), the workshop timetables (``tools/schedule.py``)
+and the estimate 00_setup_check prints for the learner's machine
+(``tlcourse.doctor.lesson_minutes``, which reads the file as package data) are
+all generated from it, so they cannot disagree.
 
 What the file holds, per notebook:
 
@@ -25,7 +27,7 @@ What the file holds, per notebook:
 Maintainers: after a clean test run, ``python tools/update_minutes.py`` merges
 the minutes it measured (``outputs/notebook_minutes.json``, written by the
 root ``conftest.py``) into ``compute_quick`` and rebuilds the notebooks and the
-README. This module imports no TensorFlow.
+README. No lesson imports this module.
 """
 
 from __future__ import annotations
@@ -33,21 +35,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "MINUTES_FILE",
-    "NotebookMinutes",
-    "estimate_minutes",
-    "exercise_minutes",
-    "load_table",
-    "notebook_minutes",
-    "reference_images_per_second",
-]
+__all__ = ["MINUTES", "NotebookMinutes", "exercise_minutes", "notebook_minutes"]
 
-#: Name of the timings file inside the package (shipped as package data).
-MINUTES_FILE = "minutes.json"
+#: This checkout's timings file (package data of tlcourse, read there by ``doctor.lesson_minutes``).
+MINUTES = Path(__file__).resolve().parents[1] / "tlcourse" / "minutes.json"
 
 # A markdown heading (in a percent-format source, a comment line such as
 # "# ### Exercise 2 (about 10 min)") that starts with the word "Exercise"; the
@@ -127,27 +121,13 @@ def exercise_minutes(text: str, source: str = "<text>") -> int:
     return total
 
 
-def load_table() -> dict[str, Any]:
-    """Return the timings file of the installed package, as parsed JSON.
-
-    Examples
-    --------
-    >>> load_table()["images_per_second"] > 0
-    True
-    """
-    text = resources.files("tlcourse").joinpath(MINUTES_FILE).read_text(encoding="utf-8")
-    return json.loads(text)
-
-
 def notebook_minutes(table: dict[str, Any] | None = None) -> dict[str, NotebookMinutes]:
     """Minutes per notebook, in course order.
-
-    Introduced in 00_setup_check.
 
     Parameters
     ----------
     table
-        A parsed timings file (default: the package's own, :func:`load_table`).
+        A parsed timings file (default: this checkout's ``tlcourse/minutes.json``).
 
     Examples
     --------
@@ -155,44 +135,9 @@ def notebook_minutes(table: dict[str, Any] | None = None) -> dict[str, NotebookM
     >>> m.teaching, m.exercises
     (10.0, 3.0)
     """
-    table = load_table() if table is None else table
+    table = json.loads(MINUTES.read_text(encoding="utf-8")) if table is None else table
     return {
         name: NotebookMinutes(name, float(entry["teaching"]), float(entry["exercises"]),
                               float(entry["compute_quick"]), float(entry["compute_full"]))
         for name, entry in sorted(table["notebooks"].items())
     }
-
-
-def reference_images_per_second() -> float:
-    """Training speed of the machine the ``compute_quick`` minutes were measured on.
-
-    Examples
-    --------
-    >>> reference_images_per_second() > 0
-    True
-    """
-    return float(load_table()["images_per_second"])
-
-
-def estimate_minutes(images_per_s: float) -> dict[str, float]:
-    """Computing minutes per notebook (quick profile) scaled to a machine's training speed.
-
-    Introduced in 00_setup_check.
-
-    The test machine's minutes times the ratio of its speed to this one's: a
-    machine twice as fast computes in half the time.
-
-    Parameters
-    ----------
-    images_per_s
-        Training speed measured here (``doctor.time_training_step``).
-
-    Examples
-    --------
-    >>> fast = estimate_minutes(2 * reference_images_per_second())
-    >>> fast["03_fine_tuning"] == notebook_minutes()["03_fine_tuning"].compute_quick / 2
-    True
-    """
-    factor = reference_images_per_second() / max(images_per_s, 1e-6)
-    return {name: m.compute_quick * factor for name, m in notebook_minutes().items()}
-
