@@ -313,8 +313,13 @@ def test_a_lesson_records_nothing_itself_and_defines_what_its_declarations_read(
             defined.add(node.name)
         elif isinstance(node, ast.Import | ast.ImportFrom):
             defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
-    unknown = kit.declared_names(path.stem) - defined
-    assert not unknown, f"benchmarks/claims/{path.name} reads {sorted(unknown)}, which {path.name} never defines"
+    read = kit.declared_names(path.stem)
+    assert not read - defined, f"benchmarks/claims/{path.name} reads {sorted(read - defined)}, which {path.name} never defines"
+    # The declarations run after the last cell: a name bound again later (a loop variable reused) would hand them
+    # the later value instead of the measured one.
+    bound = [n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+    again = sorted({name for name in read if bound.count(name) > 1})
+    assert not again, f"{path.name} binds {again} more than once: give what benchmarks/claims/{path.name} reads its own name"
 
 
 def test_declared_names_are_what_a_declaration_file_reads(tmp_path, monkeypatch):

@@ -393,14 +393,14 @@ table = {site: {} for site in targets}
 coral = {site: encoder_head(adapt.coral_align(emb["train"], emb[site], eps=0.1), y_train) for site in targets}
 for (site, (t_texts, t_y)), seed in ((s, seed) for s in targets.items() for seed in SEEDS):
     rng = np.random.default_rng(seed)
-    few = np.r_[rng.choice(np.flatnonzero(t_y == 1), FEW_TARGET // 2, replace=False),
-                rng.choice(np.flatnonzero(t_y == 0), FEW_TARGET // 2, replace=False)]
-    rest = np.setdiff1d(np.arange(len(t_y)), few)   # test on the sentences not labelled
+    labelled = np.r_[rng.choice(np.flatnonzero(t_y == 1), FEW_TARGET // 2, replace=False),
+                     rng.choice(np.flatnonzero(t_y == 0), FEW_TARGET // 2, replace=False)]
+    rest = np.setdiff1d(np.arange(len(t_y)), labelled)   # test on the sentences not labelled
     def score(model, feats=emb[site]):
         return model.score(feats[rest], t_y[rest])
     for name, model in [("source only", head), ("CORAL (no labels)", coral[site]),
-                        (f"+ {FEW_TARGET} target labels", encoder_head(np.r_[emb["train"], emb[site][few]], np.r_[y_train, t_y[few]])),
-                        (f"only the {FEW_TARGET} target labels", encoder_head(emb[site][few], t_y[few]))]:
+                        (f"+ {FEW_TARGET} target labels", encoder_head(np.r_[emb["train"], emb[site][labelled]], np.r_[y_train, t_y[labelled]])),
+                        (f"only the {FEW_TARGET} target labels", encoder_head(emb[site][labelled], t_y[labelled]))]:
         table[site].setdefault(name, []).append(score(model))
 gain = {site: {name: np.array(a) - np.array(row["source only"]) for name, a in row.items()} for site, row in table.items()}
 for name in table["yelp"]:
