@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -43,6 +44,21 @@ def test_largest_useful_size_follows_the_photos():
     assert capstone.largest_useful_size([]) == 224
 
 
+def _right(k, n):
+    return np.r_[np.ones(k), np.zeros(n - k)]
+
+
+def test_validation_overrules_the_photos_guess_only_where_it_can_tell():
+    assert capstone.choose_size({224: _right(180, 200), 160: _right(150, 200)}, 160) == 224
+    assert capstone.choose_size({224: _right(150, 200), 160: _right(180, 200)}, 224) == 160
+    assert capstone.choose_size({224: _right(33, 36), 160: _right(31, 36)}, 160) == 160  # 2 photos of 36
+    assert capstone.choose_size({224: _right(31, 36), 160: _right(33, 36)}, 224) == 224
+    assert capstone.choose_size({224: _right(30, 36), 160: _right(30, 36)}, 192) == 160  # no guess probed: the best
+    plan = capstone.plan_run(COUNTS, SPEED_224, 600, largest=160)
+    plan.probe, plan.guess = {224: 0.5, 160: 0.75}, 160
+    assert "probe: validation accuracy 0.500 at 224 px, 0.750 at 160 px; the photos suggested 160 px" in str(plan)
+
+
 @pytest.fixture(scope="module")
 def parts_and_cache(tmp_path_factory):
     from tlcourse import data
@@ -59,6 +75,21 @@ def parts_and_cache(tmp_path_factory):
     parts = capstone.split_model(model, base, "mobilenet_v2")
     cache = capstone.cache_splits(parts.bottom, splits, image_size=96, batch_size=8)
     return model, base, parts, cache, splits
+
+
+def test_the_probe_scores_each_size_on_validation_and_leaves_out_a_photo_gone_since_the_audit(parts_and_cache):
+    *_, splits = parts_and_cache
+    correct = capstone.probe_sizes(splits, sizes=(96, 64), per_class=4)
+    assert list(correct) == [96, 64] and all(c.shape == (len(splits.val.files),) for c in correct.values())
+    assert all(set(np.unique(c)) <= {0.0, 1.0} for c in correct.values())
+    gone = splits.val.files[0]
+    kept = Path(gone).read_bytes()
+    Path(gone).unlink()
+    try:
+        again = capstone.probe_sizes(splits, sizes=(96,), per_class=4)
+    finally:
+        Path(gone).write_bytes(kept)
+    assert again[96][splits.val.files.index(gone)] == 0, "a photo gone since the audit counts as wrong"
 
 
 def test_head_on_the_cache_computes_what_the_model_computes_on_the_photo(parts_and_cache):

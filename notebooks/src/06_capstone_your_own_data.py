@@ -218,8 +218,10 @@ plots.learning_curves({"phase 1, head": phase1, "phase 2, top unfrozen": phase2}
 # image instead of random flips), cut at the same layer, and the top blocks and head train on the cached
 # activations with `fine_tune`, the function above. Phase 1 becomes a closed-form fit of the softmax layer
 # (section 6), which needs no learning rate and no epoch count to guess. How big an image, how many epochs? The
-# plan times this machine on a few of the folder's photos, then chooses the largest size (up to 224 px, no
-# larger than most photos) and the most epochs that fit `BUDGET`.
+# photos suggest a size (no larger than most of them); a linear probe on the frozen base's pooled features at
+# that size, at 224 and at 160 px, scored on validation, overrules the suggestion where validation can tell
+# another size is better (`claims.compare_examples`, the rule of 04; a few dozen validation photos rarely can).
+# Then the plan times this machine on a few photos and chooses the most epochs that fit what is left of `BUDGET`.
 
 # %%
 model, base, parts, plan, speed = capstone.planned_model(audit, splits, budget=BUDGET, base_name=BASE_MODEL,

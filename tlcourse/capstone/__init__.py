@@ -33,10 +33,10 @@ IMAGE...``) is :mod:`tlcourse.cli`.
 """
 
 from tlcourse.capstone.audit import MIN_PER_CLASS, SPLIT_NAMES, Audit, FolderError, audit_folder
-from tlcourse.capstone.budget import Plan, Speed, measure_speed, plan_run
+from tlcourse.capstone.budget import Plan, Speed, choose_size, largest_useful_size, measure_speed, plan_run, probe_sizes
 from tlcourse.capstone.cache import Cache, CachedSplit, ModelParts, cache_splits, split_model
 from tlcourse.capstone.review import show_stage, worst_mistakes
-from tlcourse.capstone.run import DEFAULT_BUDGET, check_arguments, largest_useful_size, planned_model, train
+from tlcourse.capstone.run import DEFAULT_BUDGET, check_arguments, planned_model, train
 from tlcourse.capstone.saving import (
     CLASSES_FILE,
     MODEL_FILE,
@@ -78,20 +78,22 @@ __all__ = [
     "StageResult",
     "audit_folder",
     "baseline",
+    "choose_size",
     "build_model",
     "cache_splits",
     "check_arguments",
     "check_out_dir",
     "feature_extraction",
     "fine_tune",
-    "load",
     "largest_useful_size",
+    "load",
     "make_splits",
     "measure_speed",
     "plan_run",
     "planned_model",
     "predict",
     "predict_proba",
+    "probe_sizes",
     "save",
     "show_stage",
     "split_model",

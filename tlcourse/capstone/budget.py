@@ -1,12 +1,17 @@
-"""How big and how long: the image size and fine-tuning epochs that fit a time budget on this machine.
+"""How big and how long: the image size validation prefers, and the fine-tuning epochs that fit a time budget.
 
 ``tlcourse train`` gets a budget in seconds (``--budget``, a few minutes by
-default), not an image size: a learner cannot know what 224 px costs on their
-laptop, and the course can measure it. :func:`measure_speed` times the three
-things the run repeats (decoding photos through the frozen bottom of the base,
-the top and head forward, a training step of the top and head) on a few of the
-folder's own photos; :func:`plan_run` turns the counts of photos and those
-speeds into the largest image size, and the most epochs, whose estimate fits.
+default), not an image size: a learner cannot know which size their photos need
+or what 224 px costs on their laptop, and the course can measure both.
+:func:`probe_sizes` fits a linear probe on the frozen base's pooled features at
+each candidate size, on a sample of the training photos, and scores it on
+validation: the size the folder's own validation photos prefer (photos of 128 px
+may still gain from 224, photos far from ImageNet may not) caps the plan.
+:func:`measure_speed` times the three things the run repeats (decoding photos
+through the frozen bottom of the base, the top and head forward, a training step
+of the top and head) on a few of the folder's own photos; :func:`plan_run` turns
+the counts of photos and those speeds into the largest image size up to the
+probe's choice, and the most epochs, whose estimate fits.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 import keras
 import numpy as np
 
-__all__ = ["SIZES", "Plan", "Speed", "measure_speed", "plan_run"]
+__all__ = ["SIZES", "Plan", "Speed", "choose_size", "largest_useful_size", "measure_speed", "plan_run", "probe_sizes"]
 
 #: Candidate image sizes, largest first (the base's own 224, down to where ImageNet features blur).
 SIZES = (224, 192, 160, 128)
@@ -52,12 +57,18 @@ class Plan:
     estimate_s: float
     budget_s: float
     notes: list[str] = field(default_factory=list)
+    #: Validation accuracy of the linear probe by image size (:func:`probe_sizes`), where it ran.
+    probe: dict[int, float] = field(default_factory=dict)
+    #: The size the photos' pixels suggested (:func:`largest_useful_size`), which validation kept or overruled.
+    guess: int | None = None
 
     def __str__(self) -> str:
         ft = (f"fine-tuning {self.epochs} epoch(s) at rate(s) {', '.join(f'{r:g}' for r in self.learning_rates)}"
               if self.epochs else "no fine-tuning")
+        probe = ("\n  probe: validation accuracy " + ", ".join(f"{v:.3f} at {k} px" for k, v in self.probe.items())
+                 + f"; the photos suggested {self.guess} px" if self.probe else "")
         return (f"plan: {self.image_size} px, {ft}; estimated {self.estimate_s:.0f} s of a {self.budget_s:.0f} s budget"
-                + "".join(f"\n  note: {n}" for n in self.notes))
+                + probe + "".join(f"\n  note: {n}" for n in self.notes))
 
 
 def estimate_seconds(counts: dict[str, int], speed: Speed, epochs: int, n_rates: int) -> float:
@@ -143,3 +154,95 @@ def measure_speed(bottom: Any, head: Any, files: list[str], *, image_size: int, 
     pairs = list(zip(acts, labels))
     train_rate = best_rate(lambda p: trainer.train_on_batch(p[0], p[1]) is not None and len(p[0]), pairs)
     return Speed(image_size, bottom_rate, head_rate, train_rate)
+
+
+def largest_useful_size(sizes: list[tuple[int, int]]) -> int:
+    """The photos' own guess at a size: the smallest candidate at least as large as most photos' short side.
+
+    A photo of 128 px may gain little from being stretched to 224; 160 px is the floor, where the small
+    ImageNet bases start to see what they learnt to see. :func:`choose_size` keeps this guess unless
+    validation says another size is better.
+
+    Examples
+    --------
+    >>> largest_useful_size([(500, 375)] * 3), largest_useful_size([(128, 96)] * 3)
+    (224, 160)
+    """
+    if not sizes:
+        return SIZES[0]
+    short = float(np.median([min(w, h) for w, h in sizes]))
+    fitting = [s for s in sorted(SIZES) if s >= short]
+    return max(160, fitting[0] if fitting else SIZES[0])
+
+
+def choose_size(correct: dict[int, np.ndarray], guess: int) -> int:
+    """The size whose probe validation says is better than the photos' ``guess``; else the guess.
+
+    ``correct[size]`` is 1 where the probe at that size got a validation photo right (the same photos at
+    every size). The best size replaces the guess only where the course's rule for "does A beat B?"
+    (``claims.compare_examples``, a paired bootstrap over the photos) says *better*: 36 validation
+    photos cannot tell 0.92 from 0.86, and a size chosen on noise would cost accuracy as often as win it.
+
+    Examples
+    --------
+    >>> right = lambda k, n: np.r_[np.ones(k), np.zeros(n - k)]
+    >>> choose_size({224: right(180, 200), 160: right(150, 200)}, 160)   # 0.90 against 0.75: validation can tell
+    224
+    >>> choose_size({224: right(33, 36), 160: right(31, 36)}, 160)       # 2 photos of 36: it cannot
+    160
+    """
+    from tlcourse.claims import compare_examples
+
+    best = max(sorted(correct), key=lambda size: float(np.mean(correct[size])))  # of a tie, the smallest
+    if best == guess or guess not in correct:
+        return best if guess not in correct else guess
+    return best if compare_examples(correct[best], correct[guess]).outcome == "better" else guess
+
+
+def probe_sizes(splits: Any, *, base_name: str = "mobilenet_v2", alpha: float | None = 0.35,
+                sizes: tuple[int, ...] = (224, 160), per_class: int = 50, seed: int = 0,
+                batch_size: int = 32) -> dict[int, np.ndarray]:
+    """Which validation photos a linear probe on the frozen base's pooled features gets right, at each size.
+
+    At most ``per_class`` training and validation photos of each class are used, the same at every
+    size; the probe is a logistic regression on the features (divided by their spread), its strength
+    chosen on validation. A few seconds a size on a laptop; :func:`choose_size` reads the result.
+    A validation photo unreadable since the audit counts as wrong at every size.
+
+    Examples
+    --------
+    >>> correct = probe_sizes(splits)  # doctest: +SKIP
+    >>> {size: round(float(c.mean()), 3) for size, c in correct.items()}  # doctest: +SKIP
+    {224: 0.917, 160: 0.861}
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    from tlcourse.capstone.cache import read_batches
+    from tlcourse.models import base_spec, load_base
+
+    rng = np.random.default_rng(seed)
+
+    def sample(folder: Any) -> tuple[list[str], np.ndarray]:
+        labels = np.asarray(folder.labels)
+        rows = np.sort(np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:per_class]
+                                       for c in np.unique(labels)]))
+        return [folder.files[i] for i in rows], labels[rows]
+
+    chosen = {"train": sample(splits.train), "val": sample(splits.val)}
+    correct = {}
+    for size in sizes:
+        base = load_base(base_name, input_size=size, alpha=alpha)
+        pooled = keras.Sequential([keras.Input((size, size, 3)), keras.layers.Rescaling(*base_spec(base_name).rescale),
+                                   base, keras.layers.GlobalAveragePooling2D()])
+        features = {}
+        for name, (files, labels) in chosen.items():
+            parts = [(np.asarray(pooled(x, training=False)), ok.numpy())
+                     for x, ok in read_batches(files, image_size=size, batch_size=batch_size, failed={})]
+            features[name] = np.concatenate([f for f, _ in parts]), labels, np.concatenate([ok for _, ok in parts])
+        (f_train, y_train, ok_train), (f_val, y_val, ok_val) = features["train"], features["val"]
+        scale = float(np.std(f_train[ok_train])) or 1.0
+        fits = [LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+                .fit(f_train[ok_train] / scale, y_train[ok_train]) for c in (0.1, 1.0)]
+        right = [(clf.predict(f_val / scale) == y_val) & ok_val for clf in fits]
+        correct[size] = max(right, key=lambda r: float(r.mean())).astype(np.float32)
+    return correct

@@ -15,18 +15,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 
 from tlcourse import runtime
 from tlcourse.capstone.audit import audit_folder
-from tlcourse.capstone.budget import SIZES, Plan, Speed, measure_speed, plan_run
+from tlcourse.capstone.budget import Plan, Speed, choose_size, largest_useful_size, measure_speed, plan_run, probe_sizes
 from tlcourse.capstone.cache import ModelParts, cache_splits, split_model
 from tlcourse.capstone.saving import CLASSES_FILE, MODEL_FILE, REPORT_FILE, check_out_dir, save
 from tlcourse.capstone.splits import make_splits
 from tlcourse.capstone.stages import baseline, build_model, feature_extraction, fine_tune
 
-__all__ = ["DEFAULT_BUDGET", "MAX_IMAGE_SIZE", "MIN_IMAGE_SIZE", "check_arguments", "largest_useful_size",
-           "planned_model", "train"]
+__all__ = ["DEFAULT_BUDGET", "MAX_IMAGE_SIZE", "MIN_IMAGE_SIZE", "check_arguments", "planned_model", "train"]
 
 #: Seconds ``tlcourse train`` plans for by default: a few minutes on a 2-core laptop.
 DEFAULT_BUDGET = 240.0
@@ -61,32 +61,20 @@ def check_arguments(*, budget: float = DEFAULT_BUDGET, image_size: int | None = 
         raise ValueError("; ".join(problems))
 
 
-def largest_useful_size(sizes: list[tuple[int, int]]) -> int:
-    """The largest image size worth its cost: the smallest candidate at least as large as most photos' short side.
-
-    A photo of 128 px gains little from being stretched to 224; 160 px is the floor,
-    where the small ImageNet bases start to see what they learnt to see.
-
-    Examples
-    --------
-    >>> largest_useful_size([(500, 375)] * 3), largest_useful_size([(128, 96)] * 3)
-    (224, 160)
-    """
-    if not sizes:
-        return SIZES[0]
-    short = float(np.median([min(w, h) for w, h in sizes]))
-    fitting = [s for s in sorted(SIZES) if s >= short]
-    return max(160, fitting[0] if fitting else SIZES[0])
-
-
 def planned_model(audit: Any, splits: Any, *, budget: float, base_name: str = "mobilenet_v2",
                   alpha: float | None = 0.35, image_size: int | None = None, fine_tune_epochs: int | None = None,
-                  verbose: bool = False) -> tuple[Any, Any, ModelParts, Plan, Speed]:
-    """Build the model at the largest useful size, time this machine on it, plan, and rebuild if the plan is smaller.
+                  seed: int = 42, verbose: bool = False) -> tuple[Any, Any, ModelParts, Plan, Speed]:
+    """Ask validation which image size pays, time this machine at that size, and plan the rest of the budget.
 
     Introduced in 06_capstone_your_own_data.
 
-    ``image_size`` and ``fine_tune_epochs`` fix what the plan would otherwise choose.
+    The photos' pixels suggest a size (:func:`~tlcourse.capstone.budget.largest_useful_size`); a linear
+    probe at that size and at 224 and 160 px (:func:`~tlcourse.capstone.budget.probe_sizes`) overrules
+    the guess where validation says another size is better (:func:`~tlcourse.capstone.budget.choose_size`).
+    That size caps the plan; the seconds the probe took come off the budget. ``image_size`` and
+    ``fine_tune_epochs`` fix what the plan would otherwise choose (a fixed size skips the probe). The
+    random generators are seeded with ``seed`` after the probe, so that the model trains the same whether
+    the probe chose its size or ``image_size`` fixed it.
 
     Returns
     -------
@@ -96,12 +84,21 @@ def planned_model(audit: Any, splits: Any, *, budget: float, base_name: str = "m
     --------
     >>> model, base, parts, plan, speed = planned_model(audit, splits, budget=120)  # doctest: +SKIP
     """
-    size = image_size or largest_useful_size(audit.sizes)
+    start = time.perf_counter()
+    guess = largest_useful_size(audit.sizes)
+    correct = {} if image_size else probe_sizes(splits, base_name=base_name, alpha=alpha,
+                                                sizes=tuple(sorted({224, 160, guess}, reverse=True)))
+    size = image_size or choose_size(correct, guess)
+    spent = time.perf_counter() - start  # the probe's seconds come off the budget
+    keras.utils.set_random_seed(seed)  # what the probe drew from the generators does not change the training
     n_classes = len(audit.class_names)
     model, base = build_model(n_classes, image_size=size, base_name=base_name, alpha=alpha)
     parts = split_model(model, base, base_name)
     speed = measure_speed(parts.bottom, parts.head, splits.train.files, image_size=size)
-    plan = plan_run({name: len(f) for name, f in splits.items()}, speed, budget, largest=size)
+    plan = plan_run({name: len(f) for name, f in splits.items()}, speed, budget - spent, largest=size)
+    plan.budget_s, plan.guess = budget, guess
+    plan.probe = {k: float(np.mean(v)) for k, v in correct.items()}
+    plan.estimate_s += spent
     if fine_tune_epochs is not None:
         plan.epochs = fine_tune_epochs
         plan.learning_rates = plan.learning_rates or (1e-4,)
@@ -183,7 +180,7 @@ def train(
     t = time.perf_counter()
     model, base, parts, plan, speed = planned_model(audit, splits, budget=budget, base_name=profile.base_model,
                                                     alpha=profile.base_alpha, image_size=image_size,
-                                                    fine_tune_epochs=fine_tune_epochs, verbose=verbose)
+                                                    fine_tune_epochs=fine_tune_epochs, seed=seed, verbose=verbose)
     seconds["plan"] = round(time.perf_counter() - t, 1)
     say(f"[2/6] {plan}\n      measured at {speed.image_size} px: {speed.bottom:.0f} photos/s through the frozen bottom, "
         f"{speed.head_train:.0f}/s training the top")
@@ -237,7 +234,8 @@ def _report(audit: Any, splits: Any, stages: list[Any], plan: Plan, seconds: dic
         "seconds": seconds,
         "saved_stage": saved,
         "plan": {"image_size": plan.image_size, "epochs": plan.epochs, "learning_rates": list(plan.learning_rates),
-                 "estimate_s": round(plan.estimate_s, 1), "budget_s": plan.budget_s, "notes": plan.notes},
+                 "estimate_s": round(plan.estimate_s, 1), "budget_s": plan.budget_s, "notes": plan.notes,
+                 "probe_validation_accuracy": {str(k): round(v, 4) for k, v in plan.probe.items()}},
         "folder": str(Path(folder).resolve()),
         "layout": audit.layout,
         "split_sizes": {name: len(f) for name, f in splits.items()},
