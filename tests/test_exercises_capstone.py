@@ -54,15 +54,15 @@ def test_per_class_accuracy_passes(answer):
 
 @pytest.mark.parametrize("answer, words", [
     (None, "you have not answered yet"),
-    ({"ants": None, "bees": None}, "ants: no value"),
+    ({"ants": None, "bees": None}, "ants has no value (None)"),
     ([0.75, 4 / 6], "give a dict"),
     ({0: 0.75, 1: 4 / 6}, "the keys are class numbers"),
     ({"ant": 0.75, "bee": 4 / 6}, "the keys should be the class names"),
     ({"ants": 75.0, "bees": 400 / 6}, "is a percentage"),
-    ({"ants": 0.6, "bees": 0.8}, "ants: 0.600 is the precision"),
+    ({"ants": 0.6, "bees": 0.8}, "ants: 0.6 is the precision"),
     ({"ants": 0.7, "bees": 0.7}, "is the accuracy over all classes"),
     ({"ants": 4 / 6, "bees": 0.75}, "is the accuracy of 'bees'"),
-    ({"ants": "0.75", "bees": 4 / 6}, "ants: '0.75': give a number"),
+    ({"ants": "0.75", "bees": 4 / 6}, "ants is text ('0.75'), not a number"),
     ({"ants": 0.71, "bees": 4 / 6}, "ants: 0.71 is not it"),
 ], ids=["skipped", "None values", "a list", "numbers as keys", "wrong names", "percent", "precision", "overall",
         "swapped", "a string", "wrong"])

@@ -174,7 +174,9 @@ class Checker:
           [x] n_test is True, a bool, not a number: count the files.
           [x] n_test is 152.5, not a whole number: count the files.
         """
-        if isinstance(value, (bool, np.bool_)):
+        if value is None:
+            problem = "has no value (None)"
+        elif isinstance(value, (bool, np.bool_)):
             problem = f"is {value!r}, a bool, not a number"
         elif isinstance(value, (str, bytes)):
             problem = f"is text ({value!r}), not a number"

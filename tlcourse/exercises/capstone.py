@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 from collections.abc import Mapping, Sequence
@@ -96,65 +95,40 @@ def check_per_class_accuracy(
     --------
     >>> check_per_class_accuracy({"a": 1.0, "b": 0.5}, [0, 1, 1], [0, 1, 0], ["a", "b"]).passed
     True
-    >>> print(check_per_class_accuracy({"a": None, "b": None}, [0, 1, 1], [0, 1, 0], ["a", "b"]))
+    >>> print(check_per_class_accuracy({"a": 1.0, "b": 50}, [0, 1, 1], [0, 1, 0], ["a", "b"]))
     Exercise 2: accuracy per class: NOT YET
       [ok] one entry per class
-      [x] a: no value: give a number between 0 and 1.
-      [x] b: no value: give a number between 0 and 1.
+      [ok] a: 1.000
+      [x] b: 50 is a percentage: give the fraction, between 0 and 1.
     """
     c = Checker("Exercise 2: accuracy per class")
-    if not c.given(answer, "compute per_class, a dict {class name: accuracy} (for example {'ants': 0.9, 'bees': 0.8})."):
-        return c.result()
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if not isinstance(answer, Mapping):
-        c.expect(False, f"per_class is a {type(answer).__name__}: give a dict {{class name: accuracy}}, for example "
-                        "{'ants': 0.9, 'bees': 0.8}.")
-        return c.result()
-    names = list(class_names)
-    if set(answer) == set(range(len(names))) or set(answer) == {str(i) for i in range(len(names))}:
-        c.expect(False, f"the keys are class numbers: use the class names {names} (class i is class_names[i]).")
+    names, y_true, y_pred = list(class_names), np.asarray(y_true), np.asarray(y_pred)
+    if not (c.given(answer, "compute per_class, a dict {class name: accuracy}, for example {'ants': 0.9, 'bees': 0.8}.")
+            and c.require(isinstance(answer, Mapping), f"per_class is a {type(answer).__name__}: give a dict "
+                                                       "{class name: accuracy}, for example {'ants': 0.9, 'bees': 0.8}.")
+            and c.require({str(k) for k in answer} != {str(i) for i in range(len(names))},
+                          f"the keys are class numbers: use the class names {names} (class i is class_names[i]).")):
         return c.result()
     c.expect(set(answer) == set(names), f"the keys should be the class names {names}, not {list(answer)}.",
              ok="one entry per class")
-    recall = {name: float(np.mean(y_pred[y_true == i] == i)) if np.any(y_true == i) else float("nan")
-              for i, name in enumerate(names)}
-    precision = {name: float(np.mean(y_true[y_pred == i] == i)) if np.any(y_pred == i) else float("nan")
-                 for i, name in enumerate(names)}
-    overall = float(np.mean(y_true == y_pred))
-    for name in names:
-        if name not in answer:
+    recall = {n: float(np.mean(y_pred[y_true == i] == i)) for i, n in enumerate(names) if np.any(y_true == i)}
+    precision = {n: float(np.mean(y_true[y_pred == i] == i)) for i, n in enumerate(names) if np.any(y_pred == i)}
+    for name in [n for n in names if n in answer]:
+        if name not in recall:  # no test image of this class: nothing to measure
+            c.expect((v := _number(answer[name])) is None or bool(np.isnan(v)), f"{name}: there is no "
+                     f"test image of {name!r}, so no accuracy to give: use None or float('nan').", ok=f"{name}: none")
             continue
-        expected = recall[name]
-        value = _number(answer[name])
-        if np.isnan(expected):  # no test image of this class: nothing to measure
-            c.expect(value is None or np.isnan(value), f"{name}: there is no test image of {name!r}, so there is "
-                                                       "no accuracy to give: use None or float('nan').",
-                     ok=f"{name}: no test image")
-            continue
-        if value is None:
-            c.expect(False, f"{name}: {'no value' if answer[name] is None else repr(answer[name])}: give a number "
-                            "between 0 and 1.")
-        elif not math.isfinite(value):
-            c.expect(False, f"{name}: {value:g} is not a number between 0 and 1: give the fraction of the test images "
-                            f"of {name!r} that the model predicted as {name!r}.")
-        elif abs(value - expected) < 1e-6:
-            c.expect(True, "", ok=f"{name}: {expected:.3f}")
-        elif abs(value / 100 - expected) < 1e-6:
-            c.expect(False, f"{name}: {value:g} is a percentage: give the fraction, between 0 and 1.")
-        elif not 0 <= value <= 1:
-            c.expect(False, f"{name}: {value:g} is not between 0 and 1: an accuracy is a fraction of the test images "
-                            f"of {name!r}.")
-        elif abs(value - precision[name]) < 1e-6:
-            c.expect(False, f"{name}: {value:.3f} is the precision (of the images predicted as {name!r}, the share "
-                            f"that are {name!r}). Take the images whose true class is {name!r} instead.")
-        elif abs(value - overall) < 1e-6:
-            c.expect(False, f"{name}: {value:.3f} is the accuracy over all classes: take only the test images whose "
-                            f"true class is {name!r}.")
-        elif any(abs(value - recall[other]) < 1e-6 for other in names if other != name):
-            other = next(o for o in names if o != name and abs(value - recall[o]) < 1e-6)
-            c.expect(False, f"{name}: {value:.3f} is the accuracy of {other!r}: class i is class_names[i], in that "
-                            "order.")
-        else:
-            c.expect(False, f"{name}: {value:g} is not it. Among the test images whose true class is {name!r}, "
-                            f"what fraction did the model predict as {name!r}?")
+        how = (f"among the test images whose true class is {name!r}, what fraction did the model predict as "
+               f"{name!r}? (a number between 0 and 1)")
+        slips = {"a percentage: give the fraction, between 0 and 1": 100 * recall[name],
+                 f"the precision (of the images predicted as {name!r}, the share that are {name!r}); take the images "
+                 f"whose true class is {name!r} instead": precision.get(name, -1),
+                 f"the accuracy over all classes: take only the test images whose true class is {name!r}":
+                     float(np.mean(y_true == y_pred)),
+                 **{f"the accuracy of {o!r}: class i is class_names[i], in that order": r
+                    for o, r in recall.items() if o != name}}
+        if (value := c.number(answer[name], name, how=how)) is not None:
+            slip = next((what for what, v in slips.items() if abs(value - v) < 1e-6), None)
+            c.expect(abs(value - recall[name]) < 1e-6, f"{name}: {value:g} is {slip}." if slip else
+                     f"{name}: {value:g} is not it: {how}", ok=f"{name}: {recall[name]:.3f}")
     return c.result()
