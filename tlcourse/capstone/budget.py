@@ -3,10 +3,11 @@
 ``tlcourse train`` gets a budget in seconds (``--budget``, a few minutes by
 default), not an image size: a learner cannot know which size their photos need
 or what 224 px costs on their laptop, and the course can measure both.
-:func:`probe_sizes` fits a linear probe on the frozen base's pooled features at
-each candidate size, on a sample of the training photos, and scores it on
-validation: the size the folder's own validation photos prefer (photos of 128 px
-may still gain from 224, photos far from ImageNet may not) caps the plan.
+The photos' pixels suggest a size (:func:`largest_useful_size`); :func:`probe_sizes`
+fits a linear probe on the frozen base's pooled features at that size, 224 and
+160 px, on a sample of the training photos, and scores it on validation; and
+:func:`choose_size` keeps the suggestion unless validation can tell that another
+size is better (photos of 128 px may still gain from 224). That size caps the plan.
 :func:`measure_speed` times the three things the run repeats (decoding photos
 through the frozen bottom of the base, the top and head forward, a training step
 of the top and head) on a few of the folder's own photos; :func:`plan_run` turns
@@ -22,6 +23,8 @@ from typing import Any
 
 import keras
 import numpy as np
+
+from tlcourse.claims import compare_examples
 
 __all__ = ["SIZES", "Plan", "Speed", "choose_size", "largest_useful_size", "measure_speed", "plan_run", "probe_sizes"]
 
@@ -191,8 +194,6 @@ def choose_size(correct: dict[int, np.ndarray], guess: int) -> int:
     >>> choose_size({224: right(33, 36), 160: right(31, 36)}, 160)       # 2 photos of 36: it cannot
     160
     """
-    from tlcourse.claims import compare_examples
-
     best = max(sorted(correct), key=lambda size: float(np.mean(correct[size])))  # of a tie, the smallest
     if best == guess or guess not in correct:
         return best if guess not in correct else guess
