@@ -46,12 +46,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "notebooks" / "src"
 OUT = ROOT / "notebooks"
 README = ROOT / "README.md"
-MINUTES = ROOT / "tlcourse" / "minutes.json"
 # This checkout's package, not whichever tlcourse is installed: the build must
 # read the timings file it writes.
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 import backlinks  # noqa: E402 - needs the path above
 import minutes as timings  # noqa: E402 - needs the path above (tools/minutes.py, the authors' kit)
+
+MINUTES = timings.MINUTES  # this checkout's tlcourse/minutes.json
 
 __all__ = ["build", "estimated_time_line", "format_minutes", "generated", "main", "render", "render_readme", "stale_files"]
 

@@ -195,9 +195,9 @@ def choose_size(correct: dict[int, np.ndarray], guess: int) -> int:
     160
     """
     best = max(sorted(correct), key=lambda size: float(np.mean(correct[size])))  # of a tie, the smallest
-    if best == guess or guess not in correct:
-        return best if guess not in correct else guess
-    return best if compare_examples(correct[best], correct[guess]).outcome == "better" else guess
+    if guess not in correct or (best != guess and compare_examples(correct[best], correct[guess]).outcome == "better"):
+        return best
+    return guess
 
 
 def probe_sizes(splits: Any, *, base_name: str = "mobilenet_v2", alpha: float | None = 0.35,
@@ -219,7 +219,7 @@ def probe_sizes(splits: Any, *, base_name: str = "mobilenet_v2", alpha: float | 
     from sklearn.linear_model import LogisticRegression
 
     from tlcourse.capstone.cache import read_batches
-    from tlcourse.models import base_spec, load_base
+    from tlcourse.capstone.stages import build_model
 
     rng = np.random.default_rng(seed)
 
@@ -232,9 +232,8 @@ def probe_sizes(splits: Any, *, base_name: str = "mobilenet_v2", alpha: float | 
     chosen = {"train": sample(splits.train), "val": sample(splits.val)}
     correct = {}
     for size in sizes:
-        base = load_base(base_name, input_size=size, alpha=alpha)
-        pooled = keras.Sequential([keras.Input((size, size, 3)), keras.layers.Rescaling(*base_spec(base_name).rescale),
-                                   base, keras.layers.GlobalAveragePooling2D()])
+        model, _ = build_model(2, image_size=size, base_name=base_name, alpha=alpha)  # the run's own model
+        pooled = keras.Model(model.inputs, model.get_layer("pool").output)  # up to its pooled features
         features = {}
         for name, (files, labels) in chosen.items():
             parts = [(np.asarray(pooled(x, training=False)), ok.numpy())
