@@ -11,6 +11,7 @@ extracted safely and moved into the first writable data folder in one step.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import os
 import shutil
 import tempfile
@@ -394,7 +395,9 @@ def fetch_dataset(name: str) -> Path:
                                source=remote.checksum_source)
                 shutil.copy2(got, tmp_path / remote.filename)
         except ConnectionError as exc:
-            raise DataNotFoundError(_not_found_message(spec, f"the download failed ({exc})")) from exc
+            raise DataNotFoundError(_not_found_message(
+                spec, f"the download failed ({exc}); run the fetch again: it goes on from the files already verified"
+            )) from exc
         staging = tmp_path / "staging"
         if spec.prepare is None:
             raise DataNotFoundError(f"{name} has no preparation step in the registry.")
@@ -408,5 +411,7 @@ def fetch_dataset(name: str) -> Path:
             shutil.rmtree(target)
         shutil.move(str(staging), str(target))
     shutil.rmtree(cache, ignore_errors=True)
+    with contextlib.suppress(OSError):  # downloads/ itself once no other fetch has files there
+        cache.parent.rmdir()
     _verify(spec, target)
     return target

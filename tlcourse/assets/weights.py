@@ -254,14 +254,19 @@ def download_weights(name: str, *, alpha: float | None = None) -> Path:
         raise weights_not_available(name, fname, "offline mode ($TLCOURSE_OFFLINE) and not in the Keras cache")
     import keras
 
+    # get_file saves to /tmp/.keras, silently, when the folder it is given is missing or read-only.
     try:
-        path = keras.utils.get_file(fname, spec.origin + fname, file_hash=spec.md5,
-                                    cache_dir=str(settings.current().keras_home), cache_subdir="models")
+        keras_cache_dir().mkdir(parents=True, exist_ok=True)
+        path = Path(keras.utils.get_file(fname, spec.origin + fname, file_hash=spec.md5,
+                                         cache_dir=str(settings.current().keras_home), cache_subdir="models"))
     except Exception as exc:  # noqa: BLE001 - get_file raises a bare Exception on URL failures
         advice = explain_download_failure(exc)
         cause = f"the download failed ({exc})" + (f"\n  {advice.rstrip('.')}" if advice else "")
         raise weights_not_available(name, fname, cause) from exc
-    return Path(path)
+    if path.parent.resolve() != keras_cache_dir().resolve():
+        raise weights_not_available(name, fname, f"{keras_cache_dir()} is not writable, so Keras saved the download "
+                                                 f"to {path}; set KERAS_HOME to a folder you can write to")
+    return path
 
 
 _CHECKED: dict[tuple[str, int, int], str | None] = {}
