@@ -2,6 +2,7 @@ import email.message
 import socket
 import ssl
 import urllib.error
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,25 @@ def test_doctor_says_what_is_missing(env, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "[MISSING] data     usps" in out and "tlcourse fetch" in out
     assert "all-MiniLM-L6-v2" in out
+
+
+def test_doctor_says_what_to_run_when_tensorflow_is_outside_the_supported_range(monkeypatch, capsys):
+    """As on a platform that ships an older TensorFlow (Colab, Kaggle): the fix is printed, the exit code is 1."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    from tlcourse import runtime
+
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: "2.12.0" if name == "tensorflow" else real(name))
+    assert cli.main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    declared = [str(r) for r in map(Requirement, metadata.requires("tlcourse"))
+                if r.name in ("tensorflow", "keras") and r.marker is None]
+    assert "TensorFlow 2.12.0 is outside the versions the course supports" in out
+    assert "pip install " + " ".join(f'"{r}"' for r in declared) in out and "Restart session" in out
+    assert runtime.TROUBLESHOOTING in out and (Path(__file__).parents[1] / runtime.TROUBLESHOOTING).is_file()
 
 
 def test_fetch_copies_from_a_mirror(env, tmp_path, capsys):

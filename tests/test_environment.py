@@ -115,3 +115,39 @@ def test_dependencies_are_pinned_to_minor_versions():
         name = re.split(r"[~=<>\[]", req)[0]
         if name != "h5py":  # left to TensorFlow, which pins its own range
             assert "~=" in req, f"{req} is not pinned to a minor version"
+
+
+def test_the_version_has_one_home_that_the_citation_and_the_package_metadata_show():
+    """tlcourse.__version__ is the version: pyproject.toml reads it, CITATION.cff and doctor's report show it."""
+    import yaml
+
+    import tlcourse
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" in project["project"]["dynamic"] and "version" not in project["project"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "tlcourse.__version__"}
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["title"] and citation["authors"]
+    assert str(citation["version"]) == tlcourse.__version__
+    assert citation["license"] == "MIT" and (ROOT / "LICENSE").read_text().startswith("MIT License")
+    report = tlcourse.setup(seed=0, verbose=False)
+    assert str(report).startswith(f"tlcourse {tlcourse.__version__} set-up")
+
+
+def test_every_lesson_first_installs_the_course_where_it_is_missing_and_does_nothing_where_it_is(monkeypatch):
+    """The cell after each lesson's title: on Colab or Kaggle, pip installs the course from its repository."""
+    import importlib.util
+    import json
+
+    repository = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    calls: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "run", lambda command, check: calls.append(command) if check else None)
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cell = json.loads(path.read_text())["cells"][1]
+        assert cell["cell_type"] == "code" and cell["metadata"]["tags"] == ["install"], path.name
+        exec("".join(cell["source"]), {})  # here the course is installed: nothing runs
+        assert calls == [], path.name
+        with monkeypatch.context() as m:
+            m.setattr(importlib.util, "find_spec", lambda name, *args: None if name == "tlcourse" else object())
+            exec("".join(cell["source"]), {})
+        assert calls.pop() == [sys.executable, "-m", "pip", "install", "--quiet", f"tlcourse @ git+{repository}"]

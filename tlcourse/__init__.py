@@ -14,7 +14,8 @@ libraries, and ``capstone``, ``cli`` and ``exercises`` at the top); tlcourse/REA
 says what each holds and what it may import.
 """
 
-from tlcourse.runtime import Profile, SetupReport, active_profile, setup
+__version__ = "0.1.0"  # the one home of the course's version: pyproject.toml, CITATION.cff and the site read it
+
+from tlcourse.runtime import Profile, SetupReport, active_profile, setup  # noqa: E402 - after the version
 
 __all__ = ["Profile", "SetupReport", "active_profile", "setup", "__version__"]
-__version__ = "0.1.0"

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+import tlcourse
 from tlcourse import settings
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "choose_strategy",
     "gpu_devices",
     "setup",
+    "version_notes",
 ]
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ class SetupReport:
     def __str__(self) -> str:
         p = self.profile
         lines = [
-            f"tlcourse set-up (seed {self.seed})",
+            f"tlcourse {tlcourse.__version__} set-up (seed {self.seed})",
             f"  Python {self.python} | TensorFlow {self.tensorflow} | Keras {self.keras}",
             f"  CPUs: {len(self.cpus)} logical ({os.cpu_count()} cores)"
             f" | GPUs: {', '.join(self.gpus) if self.gpus else 'none'}",
@@ -217,6 +219,45 @@ def _gpu_gains_from_float16(gpu: Any) -> bool:
     return bool(capability) and tuple(capability) >= (7, 0)
 
 
+TROUBLESHOOTING = "notebooks/TROUBLESHOOTING.md"
+
+
+def version_notes(installed: dict[str, str] | None = None) -> list[str]:
+    """What to do where TensorFlow or Keras is outside the versions the course declares it supports.
+
+    The range is the installed course's own requirement (pyproject.toml's ``dependencies``), so it has one
+    home. ``installed`` (``{"tensorflow": "2.19.0", ...}``) defaults to what is installed; a checkout run
+    without installing the course declares nothing, and gets no note.
+
+    Examples
+    --------
+    >>> version_notes({"tensorflow": "1.15.0", "keras": "2.3.1"})[0][:52]
+    'TensorFlow 1.15.0 and Keras 2.3.1 are outside the ve'
+    >>> from importlib import metadata
+    >>> version_notes({"tensorflow": metadata.version("tensorflow"), "keras": metadata.version("keras")})
+    []
+    """
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    try:
+        declared = [Requirement(r) for r in metadata.requires("tlcourse") or []]
+    except metadata.PackageNotFoundError:
+        return []
+    ranges = {r.name: r for r in declared if r.name in ("tensorflow", "keras") and r.marker is None}
+    installed = installed or {name: metadata.version(name) for name in ranges}
+    outside = [name for name, r in ranges.items() if not r.specifier.contains(installed[name], prereleases=True)]
+    if not outside:
+        return []
+    names = {"tensorflow": "TensorFlow", "keras": "Keras"}
+    which = " and ".join(f"{names[n]} {installed[n]}" for n in outside)
+    wanted = " ".join(f'"{r}"' for r in ranges.values())
+    return [f"{which} {'are' if len(outside) > 1 else 'is'} outside the versions the course supports "
+            f"({', '.join(str(r) for r in ranges.values())}): run `pip install {wanted}`, then restart the kernel "
+            f"(Colab: Runtime > Restart session) and run the notebook again from the top; see {TROUBLESHOOTING}"]
+
+
 def setup(
     seed: int = 42,
     *,
@@ -274,7 +315,7 @@ def setup(
     import keras
     import tensorflow as tf
 
-    notes: list[str] = []
+    notes = version_notes()
     gpus = gpu_devices()
     for gpu in gpus:
         try:

@@ -77,6 +77,25 @@ model with these functions on the photos themselves; ``tlcourse train``
 :func:`fine_tune` on cached activations of the frozen bottom of the base, the same
 functions made fast.
 """
+INSTALL_TAG = "install"
+INSTALL_CELL = """\
+# Colab, Kaggle, or anywhere the course is not installed yet: install it (elsewhere this cell does nothing).
+# pip keeps the platform's TensorFlow and Keras when they are in the range the course supports.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("tlcourse") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "tlcourse @ git+{repository}"], check=True)"""
+
+
+def repository() -> str:
+    """The course's repository, ``[project.urls] Repository`` in pyproject.toml: its one home."""
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]["Repository"]
+
+
 HEADER = re.compile(r"^# %%(?: \[(?P<kind>markdown|output)\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
 METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
@@ -174,6 +193,11 @@ def build(src: Path, minutes: timings.NotebookMinutes | None = None) -> dict:
         elif kind is not None:
             lines.append(line)
     flush()
+    # After the title: a learner who opened the lesson from the web installs the course first.
+    install = INSTALL_CELL.format(repository=repository()).split("\n")
+    cells.insert(1, _cell("code", install, [INSTALL_TAG], 1))
+    for i, cell in enumerate(cells):
+        cell["id"] = f"cell-{i:03d}"
     return {"cells": cells, "metadata": METADATA, "nbformat": 4, "nbformat_minor": 5}
 
 
