@@ -38,6 +38,7 @@ ValueError: verdict 'proven' is not one of shown, not detected, opposite, not sh
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import math
 import os
@@ -168,10 +169,38 @@ class Ledger:
         document = {"notebook": self.notebook, "written": time.strftime("%Y-%m-%d %H:%M:%S"),
                     "machine": f"{platform.node() or 'unknown'}, {os.cpu_count()} cores, {platform.system()}",
                     "profile": settings.current().profile or "auto (TLCOURSE_PROFILE unset: quick without a GPU)",
+                    "data": photos_used(),
                     "claims": self.rows, "problems": self.problems}
         temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         temporary.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         temporary.replace(self.path)
+
+
+@functools.cache
+def photos_used() -> str:
+    """The photo sets the lessons read, as found: how many photos, and their sizes (from the files' headers).
+
+    A classroom mirror's copy and the official download may differ: RESULTS.md says which photos the figures
+    were measured on.
+    """
+    from PIL import Image
+
+    from tlcourse import data
+
+    described = []
+    for name in ("flowers", "hymenoptera"):
+        try:
+            files = data.scan_images(data.dataset_path(name, download_if_missing=False), check=False).files
+        except (FileNotFoundError, ValueError) as err:
+            described.append(f"{name}: not found ({type(err).__name__})")
+            continue
+        sides = set()
+        for f in files:
+            with Image.open(f) as im:
+                sides.add(max(im.size))
+        size = f"{min(sides)} px" if len(sides) == 1 else f"{min(sides)}-{max(sides)} px on the long side"
+        described.append(f"{name} {len(files):,} photos at {size}")
+    return "; ".join(described)
 
 
 def load(folder: str | Path = LEDGERS) -> dict[str, list[dict[str, Any]]]:

@@ -433,6 +433,10 @@ def render(results: Results, output: Path = OUTPUT, revision: str = "", generate
         f"- Commit: {revision or commit()}",
         f"- Machine: {_cell(_one({n: d['machine'] for n, d in ledgers.items()}, 'machines'))}",
         f"- Profile: {_cell(_one({n: _profile(d['profile']) for n, d in ledgers.items()}, 'profiles'))}",
+        f"- Photos: {_cell(_one({n: d.get('data', 'not recorded') for n, d in ledgers.items()}, 'data folders'))}. "
+        "The official download (`tlcourse fetch`) is TensorFlow's flower_photos, 3,670 photos at their original",
+        "  sizes (TensorFlow's image classification tutorial); a classroom mirror may hold another copy. No lesson",
+        "  depends on the count or the size, but figures measured on other photos differ a little.",
         f"- Lessons run: {written[0]} to {written[-1]}" if written else "- Lessons run: none",
         f"- Ledgers: {len(ledgers)} of {len(lessons)} lessons" + (f" (none from {', '.join(silent)})" if silent else ""),
         f"- Generated: {generated or time.strftime('%Y-%m-%d %H:%M')}",

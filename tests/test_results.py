@@ -147,6 +147,7 @@ def test_header_names_commit_machine_profile_dates_and_the_command(ledgers, tmp_
     text = out.read_text(encoding="utf-8")
     written = json.loads((ledgers / f"{FT}.json").read_text(encoding="utf-8"))
     assert f"- Machine: {written['machine']}\n" in text and "- Profile: quick\n" in text
+    assert f"- Photos: {written['data']}. " in text and re.search(r"^- Photos: flowers [\d,]+ photos at \d", text, re.M)
     assert re.search(r"^- Lessons run: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d to \d{4}-\d\d-\d\d ", text, re.M)
     assert "- Ledgers: 2 of " in text and "none from 00_setup_check" in text
     assert "make results" in text and re.search(r"^- Generated: \d{4}-\d\d-\d\d \d\d:\d\d$", text, re.M)
