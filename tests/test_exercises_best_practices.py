@@ -45,7 +45,7 @@ def test_safe_model_passes(lambda_model):
     (lambda m: m, "Lambda layer(s)"),
     (lambda m: _rescaling(1 / 255), "the outputs differ"),
     (lambda m: _rescaling(1 / 127.5), "the outputs differ"),
-    (lambda m: keras.layers.Rescaling(1 / 127.5, -1.0), "build a keras.Model"),
+    (lambda m: keras.layers.Rescaling(1 / 127.5, -1.0), "not a keras.Model: build it as a keras.Model"),
     (lambda m: _custom(), "load_model(..., safe_mode=True) failed"),
 ], ids=["none", "the lambda model", "1/255", "no offset", "a layer", "unregistered layer"])
 def test_safe_model_refuses(lambda_model, make, words):

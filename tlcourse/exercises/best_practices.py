@@ -39,35 +39,26 @@ def check_safe_model(model: Any, reference: Any) -> CheckResult:
       [x] you have not answered yet: build safe_model...
     """
     c = Checker("Exercise 2: a model that loads in safe mode")
-    if not c.given(model, "build safe_model, the same computation as lambda_model without a Lambda layer."):
+    if not (c.model_given(model, name="safe_model", how="computing what lambda_model does, without a Lambda layer.")
+            and c.require(not (lambdas := [l.name for l in all_layers(model) if isinstance(l, keras.layers.Lambda)]),
+                          f"the model still has Lambda layer(s) {lambdas}: use keras.layers.Rescaling instead.")):
         return c.result()
-    if not isinstance(model, keras.Model):
-        c.expect(False, f"safe_model is a {type(model).__name__}: build a keras.Model (for example with "
-                        "keras.Model(inputs, outputs)).")
-        return c.result()
-    lambdas = [layer.name for layer in all_layers(model) if isinstance(layer, keras.layers.Lambda)]
-    c.expect(not lambdas, f"the model still has Lambda layer(s) {lambdas}: use keras.layers.Rescaling instead.",
-             ok="no Lambda layer")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.keras"
-        ran, _ = c.attempt(lambda: model.save(path), failed="model.save(...) failed:")
-        if not ran:
-            return c.result()
-        ran, loaded = c.attempt(lambda: keras.saving.load_model(path, safe_mode=True),
-                                failed="keras.saving.load_model(..., safe_mode=True) failed:",
-                                hint="" if lambdas else "A layer class of your own must be registered "
+        ran, loaded = c.attempt(lambda: model.save(path) or keras.saving.load_model(path, safe_mode=True),
+                                failed="model.save(...), then keras.saving.load_model(..., safe_mode=True) failed:",
+                                hint="A layer class of your own must be registered "
                                      "(keras.saving.register_keras_serializable); a built-in layer needs nothing.")
-        if not ran:
-            return c.result()
-    c.expect(True, "", ok="saved and loaded with safe_mode=True")
-    shape = tuple(int(d) for d in reference.input_shape[1:])
-    x = np.random.default_rng(0).uniform(0, 255, size=(2,) + shape).astype("float32")
-    ran, same = c.attempt(lambda: np.allclose(np.asarray(loaded(x)), np.asarray(reference(x)), atol=1e-4),
-                          failed=f"the loaded model does not take the reference's input {shape}:")
-    if not ran:
-        return c.result()
-    c.expect(same, "the outputs differ from the Lambda model's: check the scale and offset of the rescaling "
-                   "(x / 127.5 - 1 is scale 1/127.5, offset -1).", ok="same outputs as the Lambda model")
+    x = np.random.default_rng(0).uniform(0, 255, size=(2, *reference.input_shape[1:])).astype("float32")
+    ran, out = c.attempt(lambda: np.asarray(loaded(x)), failed=f"the loaded model does not take the reference's input "
+                                                                f"{x.shape[1:]}:") if ran else (False, None)
+    if ran:  # its outputs against the Lambda model's, and against what the usual slips give
+        same = [what for what, v in {"the Lambda model's": np.asarray(reference(x)), "x / 255": x / 255,
+                                     "x / 127.5, without the offset": x / 127.5}.items()
+                if v.shape == out.shape and np.allclose(out, v, atol=1e-4)]
+        c.expect(same[:1] == ["the Lambda model's"], "the outputs differ from the Lambda model's" + "".join(
+                 f": they are {what}" for what in same[:1]) + ": check the rescaling's scale and offset (x / 127.5 - 1 is "
+                 "scale 1/127.5, offset -1).", ok="saved, loaded with safe_mode=True: same outputs as the Lambda model")
     return c.result()
 
 
@@ -108,48 +99,28 @@ def check_augmentation(augmentation: Any, judge: Any, images: np.ndarray, labels
     False
     """
     c = Checker("Exercise 1: an augmentation that keeps a digit a digit")
-    if not c.given(augmentation, "build my_augmentation, a keras.Sequential of random layers (shifts, small "
-                                 "rotations, zoom)."):
+    if not (c.given(augmentation, "build my_augmentation, a keras.Sequential of random layers (shifts, small rotations, zoom).")
+            and c.require(isinstance(augmentation, keras.layers.Layer), f"my_augmentation is a {type(augmentation).__name__}: "
+                          "give a Keras layer, for example keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1), ...]).")):
         return c.result()
-    if not isinstance(augmentation, keras.layers.Layer):
-        c.expect(False, f"my_augmentation is a {type(augmentation).__name__}: give a Keras layer, for example "
-                        "keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1), ...]).")
+    flips = [l.name for l in [augmentation, *getattr(augmentation, "layers", [])] if isinstance(l, keras.layers.RandomFlip)]
+    c.expect(not flips, f"{flips} flips the digits: a mirrored 2, 3, 4, 5 or 7 is no digit at all, so the model learns "
+                        "from images that contradict their labels. Leave flips out for digits.", ok="no flip")
+    x, same = np.asarray(images, "float32"), "an augmentation gives back images of the shape it is given (random layers do)."
+    ran, raw = c.attempt(lambda: [augmentation(x, training=t) for t in (False, True)],
+                         failed="running my_augmentation on a batch of digits raised")
+    outs = c.array(raw, "what my_augmentation returns", how=same) if ran else None  # at inference, then in training
+    if outs is None or not c.require(outs.shape[1:] == x.shape, f"my_augmentation returns shape {outs.shape[1:]} for "
+                                                                f"digits of shape {x.shape}: {same}"):
         return c.result()
-    layers = [augmentation, *getattr(augmentation, "layers", [])]
-    flips = [layer.name for layer in layers if isinstance(layer, keras.layers.RandomFlip)]
-    c.expect(not flips, f"{flips} flips the digits: a mirrored 2, 3, 4, 5 or 7 is no digit at all, so the model "
-                        "learns from images that contradict their labels. Leave flips out for digits.",
-             ok="no flip")
-    x = np.asarray(images, "float32")
-    same_shape = "an augmentation gives back images of the shape it is given (random layers do; Dense does not)."
-    ran, raw = c.attempt(lambda: augmentation(x, training=False), failed="my_augmentation does not take a batch of "
-                                                                         "digits:")
-    at_inference = c.array(raw, "what my_augmentation returns", how=same_shape) if ran else None
-    if at_inference is None:
-        return c.result()
-    if at_inference.shape != x.shape:
-        c.expect(False, f"my_augmentation returns shape {at_inference.shape} for digits of shape {x.shape}: "
-                        f"{same_shape}")
-        return c.result()
-    c.expect(np.allclose(at_inference, x, atol=1e-5),
-             "at inference (training=False) my_augmentation changes the digits: an augmentation must leave "
-             "them alone outside training (random layers do; Rescaling or a fixed transformation do not).",
-             ok="nothing changes at inference")
-    ran, raw = c.attempt(lambda: augmentation(x, training=True), failed="in training (training=True) my_augmentation "
-                                                                        "raised")
-    trained = c.array(raw, "what my_augmentation returns in training", how=same_shape) if ran else None
-    if trained is None:
-        return c.result()
-    c.expect(trained.shape == x.shape and float(np.abs(trained - x).mean()) > 1e-3,
-             "in training my_augmentation leaves the digits (almost) unchanged: it needs random layers with a "
-             "non-zero strength, for example RandomTranslation(0.1, 0.1).", ok="the digits change in training")
-    if trained.shape != x.shape:
-        return c.result()
-    clean = float(np.mean(np.asarray(judge(x)).argmax(1) == labels))
-    augmented = float(np.mean(np.asarray(judge(trained)).argmax(1) == labels))
-    c.expect(augmented >= clean - tolerance,
-             f"a model trained on many digits recognises {augmented:.2f} of your augmented digits against "
-             f"{clean:.2f} of the originals: the augmentation changes what many digits are (too far a shift, "
-             "a rotation of more than about 20 degrees, a flip). Make it gentler.",
+    at_inference, trained = outs
+    c.expect(np.allclose(at_inference, x, atol=1e-5), "at inference (training=False) my_augmentation changes the digits: it "
+             "must leave them alone (random layers do; Rescaling, a fixed transform do not).", ok="nothing changes at inference")
+    c.expect(np.abs(trained - x).mean() > 1e-3, "in training my_augmentation leaves the digits (almost) unchanged: use random "
+             "layers of a non-zero strength, for example RandomTranslation(0.1, 0.1).", ok="the digits change in training")
+    clean, augmented = (float(np.mean(np.asarray(judge(v)).argmax(1) == labels)) for v in (x, trained))  # the reference first
+    c.expect(augmented >= clean - tolerance, f"a model trained on many digits recognises {augmented:.2f} of your augmented "
+             f"digits against {clean:.2f} of the originals: the augmentation changes what many digits are (too far a shift, a "
+             "rotation of more than about 20 degrees, a flip): make it gentler.",
              ok=f"still the same digits ({augmented:.2f} recognised, {clean:.2f} before)")
     return c.result()

@@ -45,28 +45,21 @@ def check_test_split(split_name: str | None, n_test: int | None, splits: Any) ->
     if not c.given(split_name if split_name is not None else n_test,
                    'set test_from (a folder name, or "carved") and n_test (a number).'):
         return c.result()
-    carved = any("stratified split" in n for n in splits.notes)
-    expected_name = "carved" if carved else splits.test.root.name
-    name = Path(str(split_name).strip()).name.lower() if isinstance(split_name, (str, os.PathLike)) else ""
-    if split_name is not None and not isinstance(split_name, (str, os.PathLike)):
-        c.expect(False, f"test_from is a {type(split_name).__name__}: give the name of the folder the test images "
-                        'come from as text (for example "val"), or "carved".')
-    elif not name:
-        c.expect(False, 'set test_from too: the name of the folder the test images come from, or "carved".')
-    elif carved and name == Path(str(splits.test.root)).name.lower():
-        c.expect(False, f"the test images were carved out of {name!r} by a stratified split (read `splits.notes`): "
-                        'answer "carved".')
-    else:
-        c.expect(name == expected_name.lower(),
-                 f"{split_name!r} is not it: `splits.notes` says where the test images come from "
-                 f"(look at `splits.test.root` too).", ok=f"the test images come from {expected_name!r}")
-    n = len(splits.test.files)
-    if n_test is None:
-        c.expect(False, "set n_test too: the number of test images.")
-    elif (count := c.number(n_test, "n_test", whole=True,
-                            how="give a whole number of images: count `splits.test.files`.")) is not None:
-        c.expect(count == n, f"{n_test} test images is not right: count `splits.test.files` (duplicates are "
-                             "already removed).", ok=f"{n} test images")
+    folder, n = splits.test.root.name, len(splits.test.files)
+    right = "carved" if any("stratified split" in note for note in splits.notes) else folder
+    name = Path(str(split_name or "").strip()).name.lower() if isinstance(split_name, (str, os.PathLike, type(None))) else None
+    slips = {None: f"test_from is a {type(split_name).__name__}: give the name of the folder the test images come from "
+                   'as text (for example "val"), or "carved".',
+             "": 'set test_from too: the name of the folder the test images come from, or "carved".',
+             folder.lower(): f"the test images were carved out of {folder!r} by a stratified split (read `splits.notes`): "
+                             'answer "carved".'}
+    c.expect(name == right.lower(), slips.get(name, f"{split_name!r} is not it: `splits.notes` says where the test images "
+                                                   "come from (look at `splits.test.root` too)."),
+             ok=f"the test images come from {right!r}")
+    if c.given(n_test, "set n_test too: the number of test images.") and (count := c.number(
+            n_test, "n_test", whole=True, how="give a whole number of images: count `splits.test.files`.")) is not None:
+        c.expect(count == n, f"{n_test} test images is not right: count `splits.test.files` (duplicates are already "
+                             "removed).", ok=f"{n} test images")
     return c.result()
 
 

@@ -6,8 +6,11 @@ import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
 from tlcourse.checks import Checker, CheckResult
 from tlcourse.exercises.probes import contains, expect_base_call
+from tlcourse.features import one_blas_thread
 from tlcourse.models import all_layers
 
 __all__ = ["check_feature_extractor_model", "check_best_layer", "check_far_target_features"]
@@ -36,29 +39,24 @@ def check_feature_extractor_model(model: Any, base: Any, num_classes: int, *, pr
     Exercise 1: a feature-extraction model: NOT YET
       [x] you have not answered yet: build fe_model, ...
     """
-
     c = Checker("Exercise 1: a feature-extraction model")
     if not c.model_given(model, name="fe_model", how="with the functional API: keras.Input -> Rescaling -> "
                                                 "fe_base(x, training=False) -> pooling -> dropout -> Dense"):
         return c.result(show=show)
-    inside = contains(model, base)
+    kinds, inside = {type(layer).__name__ for layer in all_layers(model)}, contains(model, base)
     c.expect(inside, "the model does not contain `fe_base` (a new base, or the one of section 2?): call "
                      "fe_base(x, training=False) inside it.", ok="contains the pretrained base")
-    c.expect(not base.trainable_weights, "the base has trainable weights: set fe_base.trainable = False before "
-                                         "compile.", ok="base frozen")
+    c.expect(not base.trainable_weights, "the base has trainable weights: set fe_base.trainable = False before compile.",
+             ok="base frozen")
     if inside:
         expect_base_call(c, model, base, preprocess=preprocess)
-    kinds = {type(layer).__name__ for layer in all_layers(model)}
-    c.expect(bool(kinds & {"GlobalAveragePooling2D", "GlobalMaxPooling2D"}),
-             "no global pooling layer: add keras.layers.GlobalAveragePooling2D() after the base.", ok="global pooling")
-    c.expect("Dropout" in kinds, "no Dropout layer: add keras.layers.Dropout(0.2) before the dense layer.",
-             ok="dropout")
-    ran, shape = c.attempt(lambda: tuple(model.output_shape), failed="fe_model has no output shape yet:",
-                           hint="Start it with keras.Input(...), the size of the images, as the functional API does.")
-    if ran:
-        c.expect(shape[1:] == (num_classes,), f"output shape {shape}, expected (None, {num_classes}): one output "
-                                              "per class.", ok=f"{num_classes} outputs")
-    n_trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
+    c.expect(kinds & {"GlobalAveragePooling2D", "GlobalMaxPooling2D"}, "no global pooling layer: add "
+             "keras.layers.GlobalAveragePooling2D() after the base.", ok="global pooling")
+    c.expect("Dropout" in kinds, "no Dropout layer: add keras.layers.Dropout(0.2) before the dense layer.", ok="dropout")
+    c.attempt(lambda: c.expect(tuple(model.output_shape)[1:] == (num_classes,), f"output shape {model.output_shape}, "
+                               f"expected (None, {num_classes}): one output per class.", ok=f"{num_classes} outputs"),
+              failed="fe_model has no output shape yet:", hint="Start it with keras.Input(...), the size of the images.")
+    n_trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     c.expect(0 < n_trainable < 100_000, f"{n_trainable:,} trainable parameters: only the dense head should train.",
              ok=f"{n_trainable:,} trainable parameters (the head)")
     return c.result(show=show)
@@ -80,61 +78,20 @@ def check_best_layer(answer: Any, probe: Mapping[str, float], *, show: bool = Fa
     c = Checker("Exercise 2: which layer to take features from")
     if not c.given(answer, "put the name of a layer (a key of `probe`) in best_layer."):
         return c.result(show=show)
-    names = list(probe)
-    best = max(probe.values())
-    if isinstance(answer, (tuple, list)):
-        if answer and isinstance(answer[0], str) and answer[0] in probe:
-            c.expect(False, f"{answer!r} is a pair: give the name alone, {answer[0]!r}.")
-        else:
-            c.expect(False, f"best_layer is a {type(answer).__name__}: give one layer's name, a key of `probe` (for "
-                            f"example {names[0]!r}).")
-        return c.result(show=show)
-    if isinstance(answer, numbers.Real) and not isinstance(answer, bool):
-        c.expect(False, f"{answer!r} is an accuracy: give the layer's name, a key of `probe` (for example "
-                        f"{names[0]!r}).")
-        return c.result(show=show)
-    name = str(answer).strip()
-    c.expect(name in probe, f"{answer!r} is not one of the probed layers {names}.", ok="a probed layer")
-    if name in probe:
-        top = [n for n in names if probe[n] == best]
-        c.expect(probe[name] == best,
-                 f"{name!r} scored {probe[name]:.3f}, but {top[0]!r} scored {best:.3f}: read the highest accuracy "
-                 "in `probe` (max(probe, key=probe.get)).",
-                 ok=f"{name!r} is the best ({best:.3f}); the first layer ({names[0]!r}, {probe[names[0]]:.3f}) "
-                    "sees edges and colours, too generic to tell flowers apart")
+    best, first, several = max(probe, key=probe.get), next(iter(probe)), isinstance(answer, (tuple, list))
+    name = str(answer[0] if several and answer else answer).strip()
+    slips = {  # what is wrong with the answer, and the fix -> whether it is so (the first that is, is said)
+        f"{answer!r} is a pair: give the name alone, {name!r}.": several and name in probe and isinstance(answer[0], str),
+        f"best_layer is a {type(answer).__name__}: give one layer's name, a key of `probe` (for example {first!r}).": several,
+        f"{answer!r} is an accuracy: give the layer's name, a key of `probe` (for example {first!r}).":
+            isinstance(answer, numbers.Real) and not isinstance(answer, bool),
+        f"{answer!r} is not one of the probed layers {list(probe)}.": name not in probe,
+        f"{name!r} scored {probe.get(name, 0):.3f}, but {best!r} scored {probe[best]:.3f}: read the highest accuracy in "
+        "`probe` (max(probe, key=probe.get)).": probe.get(name) != probe[best]}
+    c.expect(not any(slips.values()), next((slip for slip, is_so in slips.items() if is_so), ""),
+             ok=f"{name!r} is the best ({probe[best]:.3f}); the first layer ({first!r}, {probe[first]:.3f}) sees edges "
+                "and colours, too generic to tell flowers apart")
     return c.result(show=show)
-
-
-def _scored_beside_reference(c: Checker, clf: Any, name: str, train: tuple, test: tuple,
-                             label: str) -> tuple[float, float] | None:
-    """``clf``'s test accuracy on layer ``name``'s features and the check's own fit's; None, and why, if refused."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    (f_tr, y_tr), (f_te, y_te) = train, test
-    if not c.require(hasattr(clf, "score"), f"{label} is a {type(clf).__name__}, not a fitted classifier: store "
-                                            "what make_pipeline(...).fit(features, labels) returns."):
-        return None
-    width, d = getattr(clf, "n_features_in_", f_te[name].shape[1]), f_te[name].shape[1]
-    if width != d:
-        other = [n for n in f_te if f_te[n].shape[1] == width] or ["something else (the images? the flowers?)"]
-        return c.expect(False, f"{label} takes {width} features, {name}'s pooled features are {d}: it was fitted on "
-                               f"{' or '.join(other)}. Fit it on {name}'s features of xd_train.")
-    ran, scores = c.attempt(lambda: (float(clf.score(f_tr[name], y_tr)), float(clf.score(f_te[name], y_te))),
-                            failed=f"{label}.score raised", hint=f"Fit it on {name}'s features first.")
-    if not ran:
-        return None
-    train_acc, acc = scores
-    ref = float(make_pipeline(StandardScaler(), LogisticRegression(max_iter=300, C=0.1))
-                .fit(f_tr[name], y_tr).score(f_te[name], y_te))
-    if acc > ref + 0.04 and acc >= train_acc - 0.01:   # better on the test digits than fitted ones: it saw them
-        return c.expect(False, f"{label} gets {acc:.3f} of the test digits right, the same classifier fitted on the "
-                               f"training digits {ref:.3f}: it has seen the test digits. Fit on xd_train's features only.")
-    close = c.require(acc >= ref - 0.05, f"{label} gets {acc:.3f} on the test digits, the same classifier fitted on "
-                                         f"{name}'s features of the training digits {ref:.3f}: fit on those (not "
-                                         "another layer's), with the labels yd_train in order.")
-    return (acc, ref) if close else None
 
 
 def check_far_target_features(digits_clf: Any, last_clf: Any, layer: Any, probes: Any, layers: list[str],
@@ -169,28 +126,41 @@ def check_far_target_features(digits_clf: Any, last_clf: Any, layer: Any, probes
     >>> check_far_target_features(fit(mid, y[:100][::-1]), fit(last), "mid", probes, ["mid", "last"], train, test).passed
     False
     """
-    import numpy as np
+    from sklearn import linear_model, pipeline, preprocessing
 
-    from tlcourse.features import one_blas_thread
-
-    c = Checker("Exercise 3: feature extraction on a far target")
-    if not (c.given(layer, f"put an intermediate layer's name in digits_layer (one of {list(layers[:-1])}).")
-            and c.require(isinstance(layer, str) and layer in layers[:-1],
-                          f"{layer!r} is not one of the intermediate layers probed, {list(layers[:-1])}.")):
-        return c.result(show=show)
-    if not (c.given(digits_clf, f"fit digits_clf on {layer}'s features.") & c.given(last_clf, "fit last_clf on "
-                                                                                    f"{layers[-1]}'s features.")):
+    c, inner = Checker("Exercise 3: feature extraction on a far target"), list(layers[:-1])
+    if not ((c.given(layer, f"put an intermediate layer's name in digits_layer (one of {inner}).") and c.require(
+            isinstance(layer, str) and layer in inner, f"{layer!r} is not one of the intermediate layers probed, {inner}."))
+            & c.given(digits_clf, "fit digits_clf on the features of digits_layer.")
+            & c.given(last_clf, f"fit last_clf on {layers[-1]}'s features.")):
         return c.result(show=show)
     outs = [probes.predict(x, batch_size=64, verbose=0) for x in (train[0], test[0])]
     f_tr, f_te = ({n: np.asarray(o) for n, o in zip(layers, out)} for out in outs)
-    with one_blas_thread():
-        scores = [_scored_beside_reference(c, clf, name, (f_tr, train[1]), (f_te, test[1]), label) for clf, name, label
-                  in ((digits_clf, layer, "digits_clf"), (last_clf, layers[-1], "last_clf"))]
-    for score, name, label in zip(scores, (layer, layers[-1]), ("digits_clf", "last_clf")):
-        if score:
-            c.expect(True, "", ok=f"{label}: {score[0]:.3f} of the test digits on {name}'s features (the check's "
-                                  f"fit: {score[1]:.3f})")
-    if all(scores):
+    scores = []
+    for label, clf, name in (("digits_clf", digits_clf, layer), ("last_clf", last_clf, layers[-1])):
+        width, d = getattr(clf, "n_features_in_", f_te[name].shape[1]), f_te[name].shape[1]
+        if not c.require(width == d, f"{label} takes {width} features, {name}'s pooled features are {d}: it was fitted on "
+                         f"{' or '.join(n for n in layers if f_te[n].shape[1] == width) or 'something else (the images?)'}. "
+                         f"Fit it on {name}'s features of xd_train."):
+            continue
+        with one_blas_thread():  # the reference: the same classifier, fitted on the same features, as the exercise says
+            ref = pipeline.make_pipeline(preprocessing.StandardScaler(), linear_model.LogisticRegression(max_iter=300, C=0.1))
+            ref = float(ref.fit(f_tr[name], train[1]).score(f_te[name], test[1]))
+            ran, accs = c.attempt(lambda: [float(clf.score(f[name], y)) for f, y in ((f_tr, train[1]), (f_te, test[1]))],  # noqa: B023
+                                  failed=f"{label} is a {type(clf).__name__}, not a fitted classifier: its score raised",
+                                  hint=f"Store what make_pipeline(...).fit({name}'s features, yd_train) returns.")
+        if not ran:
+            continue
+        fit_acc, acc = accs
+        slips = {  # what is wrong -> whether the accuracies show it
+            f"{label} gets {acc:.3f} of the test digits right, the same classifier fitted on the training digits {ref:.3f}: "
+            "it has seen the test digits. Fit on xd_train's features only.": acc > ref + 0.04 and acc >= fit_acc - 0.01,
+            f"{label} gets {acc:.3f} on the test digits, the same classifier fitted on {name}'s features of the training "
+            f"digits {ref:.3f}: fit on those (not another layer's), with the labels yd_train in order.": acc < ref - 0.05}
+        c.expect(not any(slips.values()), next((slip for slip, is_so in slips.items() if is_so), ""),
+                 ok=f"{label}: {acc:.3f} of the test digits on {name}'s features (the check's fit: {ref:.3f})")
+        scores.append((acc, ref))
+    if c.passed:  # both classifiers scored, and close to the check's fits
         (acc, ref), (acc_last, ref_last) = scores
         c.expect(True, "", ok=f"the gain of {layer} over {layers[-1]} you measured: {acc - acc_last:+.3f} (the "
                               f"check's fits: {ref - ref_last:+.3f})")

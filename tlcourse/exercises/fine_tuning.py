@@ -41,39 +41,25 @@ def check_phase_one(model: Any, base: Any) -> CheckResult:
       [x] you have not answered yet: build answer1...
     """
     c = Checker("Exercise 1: phase 1, the head on a frozen base")
-    if not c.given(model, "build answer1, a keras.Model from images to 2 probabilities around new_base."):
+    if not (c.model_given(model, name="answer1", how="from images to 2 probabilities, around new_base.")
+            and c.require(contains(model, base), "new_base is not inside your model: call it on the (rescaled) inputs.")):
         return c.result()
-    if not isinstance(model, keras.Model):
-        c.expect(False, "answer1 should be a keras.Model from images to 2 probabilities (it is "
-                        f"{type(model).__name__}).")
-        return c.result()
-    inside = contains(model, base)
-    c.expect(inside, "new_base is not inside your model: call it on the (rescaled) inputs.",
-             ok="the base is part of the model")
-    c.expect(not base.trainable and not base.trainable_weights,
-             "the base still has trainable weights: set new_base.trainable = False before training the head, "
-             "so that the random head's first, large gradients do not reach the base (03 measures what they cost).",
-             ok="the base is frozen")
-    output = expect_base_call(c, model, base) if inside else None
-    kinds = {type(layer).__name__ for layer in all_layers(model)}
-    c.expect(bool(kinds & {"GlobalAveragePooling2D", "GlobalMaxPooling2D"}),
-             "no pooling after the base: add keras.layers.GlobalAveragePooling2D() (a Flatten gives the head "
-             "thousands of position-bound inputs).", ok="average pooling")
-    head = _n_params(model.trainable_weights)
-    c.expect(0 < head < 100_000,
-             f"the model has {head:,} trainable parameters: only the new head (pooling + Dense) should train.",
-             ok=f"only the head trains ({head:,} parameters)")
-    ran, shape = c.attempt(lambda: tuple(model.output_shape), failed="answer1 has no output shape yet:",
-                           hint="Start it with keras.Input(...), the size of the images, as the functional API does.")
-    if ran:
-        c.expect(shape[1:] == (2,), f"the output has shape {shape}: two classes need Dense(2, activation='softmax').",
-                 ok="two outputs")
-    if output is not None and output.shape[-1:] == (2,):
-        sums = output.sum(axis=-1)
-        c.expect(bool(np.all(output >= 0) and np.allclose(sums, 1, atol=1e-3)),
-                 f"the outputs are not probabilities (on two images they sum to {np.round(sums, 3).tolist()}): end "
-                 "with Dense(2, activation='softmax'), which 03's compile (sparse_categorical_crossentropy, "
-                 "from probabilities) expects.", ok="softmax outputs: two probabilities that sum to 1")
+    head, pooling = _n_params(model.trainable_weights), (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
+    c.expect(not base.trainable_weights, "the base still has trainable weights: set new_base.trainable = False before "
+             "training the head, so that the random head's first, large gradients do not reach the base (03 measures what "
+             "they cost).", ok="the base is frozen")
+    c.expect(0 < head < 100_000, f"the model has {head:,} trainable parameters: only the new head (pooling + Dense) should "
+                                 "train.", ok=f"only the head trains ({head:,} parameters)")
+    c.expect(any(isinstance(layer, pooling) for layer in all_layers(model)), "no pooling after the base: add keras.layers."
+             "GlobalAveragePooling2D() (a Flatten gives the head thousands of position-bound inputs).", ok="global pooling")
+    output = expect_base_call(c, model, base)  # the model's outputs on two images, None when it did not run (said so)
+    if output is not None:
+        shape, sums = tuple(getattr(model, "output_shape", output.shape)), output.sum(axis=-1).astype(float)
+        c.expect(shape[1:] == (2,) and bool(np.all(output >= 0) and np.allclose(sums, 1, atol=1e-3)),
+                 f"the output has shape {shape}: two classes need Dense(2, activation='softmax')." if shape[1:] != (2,) else
+                 f"the outputs are not probabilities (on two images they sum to {np.round(sums, 3).tolist()}): end with "
+                 "Dense(2, activation='softmax'), which 03's compile (sparse_categorical_crossentropy) expects.",
+                 ok="two softmax outputs: two probabilities that sum to 1")
     return c.result()
 
 
@@ -100,83 +86,45 @@ def check_phase_two(model: Any, base: Any, *, head_lr: float, from_layer: str) -
     True
     """
     c = Checker("Exercise 2: phase 2, the top of the base unfrozen")
-    if not c.given(model, "unfreeze the top of new_base, compile answer1 again, and pass it in."):
+    names, bn = [layer.name for layer in base.layers], keras.layers.BatchNormalization
+    if not (c.given(model, "unfreeze the top of new_base, compile answer1 again, and pass it in.")
+            and c.require(isinstance(model, keras.Model), f"pass answer1, your phase-1 keras.Model, not {type(model).__name__}.")
+            and c.require(contains(model, base), "new_base is not inside the model you passed: pass answer1, your phase-1 model.")
+            and c.require(from_layer in names, f"the base has no layer {from_layer!r}.")):
         return c.result()
-    if not isinstance(model, keras.Model):
-        c.expect(False, f"pass your phase-1 model (a keras.Model), not {type(model).__name__}.")
-        return c.result()
-    if not contains(model, base):
-        c.expect(False, "new_base is not inside the model you passed: pass answer1, your phase-1 model.")
-        return c.result()
-    names = [layer.name for layer in base.layers]
-    if from_layer not in names:
-        c.expect(False, f"the base has no layer {from_layer!r}.")
-        return c.result()
-    start = names.index(from_layer)
-    bn = keras.layers.BatchNormalization
-    below = [l.name for l in base.layers[:start] if l.trainable_weights]
-    above = [l.name for l in base.layers[start:] if l.weights and not isinstance(l, bn) and not l.trainable]
+    start = names.index(from_layer)  # the reference: unfreeze_top(new_base, from_layer) trains the layers of `should`
+    should = [l for l in base.layers[start:] if l.weights and not isinstance(l, bn)]
+    below, frozen = [l.name for l in base.layers[:start] if l.trainable_weights], [l.name for l in should if not l.trainable]
     bns = [l.name for l in base.layers if isinstance(l, bn) and l.trainable]
-    c.expect(not below, f"layers below {from_layer} are trainable ({below[:3]}...): unfreeze the top only, "
-                        f"for example models.unfreeze_top(new_base, from_layer={from_layer!r}).",
-             ok=f"everything below {from_layer} stays frozen")
-    c.expect(not above, f"layers from {from_layer} up are still frozen ({above[:3]}): base.trainable = True "
-                        "first, then freeze the bottom layer by layer.", ok=f"the layers from {from_layer} up train")
-    c.expect(not bns, f"BatchNormalization layers are trainable ({bns[:3]}): keep them frozen on a small data "
-                      "set (unfreeze_top does that).", ok="BatchNormalization stays frozen")
-    n_outputs = len(getattr(model, "outputs", None) or [None])
-    if n_outputs != 1:
-        c.expect(False, f"the model has {n_outputs} outputs: pass answer1, your phase-1 model, with its one output of "
-                        "2 probabilities.")
+    c.expect(not below, f"layers below {from_layer} are trainable ({below[:3]}): unfreeze the top only, for example "
+             f"models.unfreeze_top(new_base, from_layer={from_layer!r}).", ok=f"everything below {from_layer} stays frozen")
+    c.expect(not frozen, f"layers from {from_layer} up are still frozen ({frozen[:3]}): new_base.trainable = True first, "
+             "then freeze the bottom layer by layer.", ok=f"the layers from {from_layer} up train")
+    c.expect(not bns, f"BatchNormalization layers are trainable ({bns[:3]}): keep them frozen on a small data set "
+             "(unfreeze_top does that).", ok="BatchNormalization stays frozen")
+    outputs, optimizer = len(getattr(model, "outputs", None) or [None]), getattr(model, "optimizer", None)
+    if not (c.require(outputs == 1, f"the model has {outputs} outputs: pass answer1, your phase-1 model, with its one "
+                                    "output of 2 probabilities.")
+            and c.require(optimizer is not None, "the model is not compiled: call model.compile(...) after changing trainable.")):
         return c.result()
-    opt = getattr(model, "optimizer", None)
-    if opt is None:
-        c.expect(False, "the model is not compiled: call model.compile(...) after changing trainable.")
-        return c.result()
-    rate = opt.learning_rate  # a variable (or, with a schedule, the current value)
-    lr = float(rate.numpy() if hasattr(rate, "numpy") else rate)
+    lr = float(optimizer.learning_rate)  # a variable, or a schedule's current value
     c.expect(head_lr / 100 * (1 - 1e-6) <= lr <= head_lr / 10 * (1 + 1e-6),  # float32 rounding of the rate
-             f"the learning rate is {lr:g}: for fine-tuning use {head_lr / 100:g} to {head_lr / 10:g} "
-             f"(10-100 times lower than the head's {head_lr:g}): larger updates move the base further from what it "
-             "learned (03 measures how far).",
-             ok=f"learning rate {lr:g}, {head_lr / lr:.0f} times lower than the head's")
+             f"the learning rate is {lr:g}: fine-tune at {head_lr / 100:g} to {head_lr / 10:g}, 10-100 times lower than the "
+             f"head's {head_lr:g} (larger steps take the base further from what it learned).", ok=f"learning rate {lr:g}")
     if not c.passed:
         return c.result()
-    _expect_training_moves(c, model, base, start)
-    return c.result()
-
-
-def _expect_training_moves(c: Checker, model: Any, base: Any, start: int) -> None:
-    """One step of the model's own training step: the unfrozen layers of ``base`` move, the others do not."""
-    bn = keras.layers.BatchNormalization
-    should = [l for l in base.layers[start:] if l.trainable_weights and not isinstance(l, bn)]
-    stale = (f"Keras lists {should[0].name} to {should[-1].name} as trainable, but the model's training step was "
-             "built when it first trained, before you unfroze them: fit would still update the head only (03's "
-             "pitfall; here one training step {evidence}). Call compile(...) again after changing trainable, with "
-             "a new optimizer.")
-    try:
-        moved = training_step_moves(model, probe_images(model, base))
-    except ValueError as err:
-        if "Unknown variable" not in str(err):
-            raise
-        # A new trace of the old step meets an optimizer built for the head's weights only.
-        c.expect(False, stale.format(evidence="failed: the optimizer knows only the phase-1 weights"))
-        return
+    try:  # the flags are right: does the model's own training step (built when it first trained) move those layers?
+        moved, evidence = training_step_moves(model, probe_images(model, base)), "did not move them"
     except Exception as err:  # noqa: BLE001 - report the learner's model's error, do not crash the check
-        c.expect(False, f"one training step on two images raised {type(err).__name__}: {err}")
-        return
-
-    def moves(layer: Any) -> bool:
-        return any(id(v) in moved for v in layer.trainable_weights)
-
-    still = [l.name for l in should if not moves(l)]
-    drifted = [l.name for l in base.layers if any(id(v) in moved for v in l.weights) and l not in should]
-    if len(still) == len(should):
-        c.expect(False, stale.format(evidence="did not move them"))
-        return
-    c.expect(not still, f"one training step did not move {still[:3]}: compile again after changing trainable.")
-    c.expect(not drifted, f"one training step changed frozen layers {drifted[:3]} (BatchNormalization statistics?): "
-                          "keep them frozen.")
-    if not still and not drifted:
-        c.expect(True, "", ok=f"one training step moves the unfrozen layers ({len(should)} with weights) and nothing "
-                              "below")
+        if "Unknown variable" not in str(err):  # else a new trace of the old step met an optimizer of the head only
+            c.expect(False, f"one training step on two images raised {type(err).__name__}: {err}")
+            return c.result()
+        moved, evidence = set(), "failed: the optimizer knows only the phase-1 weights"
+    trains = [l for l in should if l.trainable_weights]
+    still = [l.name for l in trains if not any(id(v) in moved for v in l.trainable_weights)]
+    c.expect(not still, f"one training step did not move {still[:3]}: compile again after changing trainable."
+             if len(still) < len(trains) else f"Keras lists the layers from {from_layer} up as trainable, but the model's "
+             "training step was built when it first trained, before you unfroze them: fit would still update the head only "
+             f"(03's pitfall; here one training step {evidence}). Call compile(...) again after changing trainable, with a new "
+             "optimizer.", ok=f"one training step moves the unfrozen layers ({len(trains)} with weights) and nothing below")
+    return c.result()

@@ -34,23 +34,16 @@ def check_profile(answer: str | None, report: Any) -> CheckResult:
       [x] 'full' is not the profile setup() chose: look at the 'profile:' line of the report ...
     """
     c = Checker("Exercise 1: the active profile")
-    if not c.given(answer, 'set MY_PROFILE to "quick" or "full", as the report of tlcourse.setup() says.'):
+    if not (c.given(answer, 'set MY_PROFILE to "quick" or "full", as the report of tlcourse.setup() says.')
+            and c.require(isinstance(answer, str), f"MY_PROFILE is a {type(answer).__name__}: give the profile's name, "
+                                                   'a string, "quick" or "full".')
+            and c.require(answer.strip().lower() in {"quick", "full"},
+                          f"{answer!r} is not a profile: the course has 'quick' and 'full'.")):
         return c.result()
-    if not isinstance(answer, str):
-        c.expect(False, f"MY_PROFILE is a {type(answer).__name__}: give the profile's name, a string, "
-                        '"quick" or "full".')
-        return c.result()
-    name = answer.strip().lower()
-    if name not in {"quick", "full"}:
-        c.expect(False, f"{answer!r} is not a profile: the course has 'quick' and 'full'.")
-        return c.result()
-    # Wrong answers are not told the right one: the exercise is to read the report.
-    c.expect(
-        name == report.profile.name,
-        f"{answer!r} is not the profile setup() chose: look at the 'profile:' line of the report (it follows the "
-        f"GPU list; $TLCOURSE_PROFILE, when set, decides).",
-        ok=f"the profile is {name!r}: {report.profile.image_size}-px images, {report.profile.epochs} epochs",
-    )
+    chosen = report.profile  # a wrong answer is not told the right one: the exercise is to read the report
+    c.expect(answer.strip().lower() == chosen.name, f"{answer!r} is not the profile setup() chose: look at the 'profile:' "
+             "line of the report (it follows the GPU list; $TLCOURSE_PROFILE, when set, decides).",
+             ok=f"the profile is {chosen.name!r}: {chosen.image_size}-px images, {chosen.epochs} epochs")
     return c.result()
 
 
@@ -71,25 +64,17 @@ def check_skipped_file(path: str | Path | None) -> CheckResult:
       [x] you have not answered yet: set SKIPPED to the path (or name) of the skipped file; it is in `folder.skipped`.
     """
     c = Checker("Exercise 2: the file that is not a photo")
-    if not c.given(path, "set SKIPPED to the path (or name) of the skipped file; it is in `folder.skipped`."):
+    kind, skipped = type(path).__name__, "imageNotFound.gif"  # what `folder.skipped` of ants/bees lists
+    if not (c.given(path, "set SKIPPED to the path (or name) of the skipped file; it is in `folder.skipped`.")
+            and c.require(not isinstance(path, (tuple, list)), f"SKIPPED is a {kind}: each entry of `folder.skipped` is "
+                                                               "(path, reason); give the path alone, folder.skipped[0][0].")
+            and c.require(isinstance(path, (str, os.PathLike)), f"SKIPPED is a {kind}: give the path of the skipped file "
+                                                                "as text (or a Path), from `folder.skipped`.")
+            and c.require("." in Path(path).name, f"{str(path)!r} is not a file name: give the path of the skipped file, "
+                                                  "from `folder.skipped`.")):
         return c.result()
-    if isinstance(path, (tuple, list)):
-        c.expect(False, f"SKIPPED is a {type(path).__name__}: each entry of `folder.skipped` is (path, reason); "
-                        "give the path alone, folder.skipped[0][0].")
-        return c.result()
-    if not isinstance(path, (str, os.PathLike)):
-        c.expect(False, f"SKIPPED is a {type(path).__name__}: give the path of the skipped file as text (or a Path), "
-                        "from `folder.skipped`.")
-        return c.result()
-    name = Path(path).name
-    if not name or "." not in name:
-        c.expect(False, f"{str(path)!r} is not a file name: give the path of the skipped file, from `folder.skipped`.")
-        return c.result()
-    c.expect(
-        name == "imageNotFound.gif",
-        f"{name!r} is a real photo. Look at `folder.skipped` after scan_images(): one file is a web "
-        f"placeholder saved in place of a photo.",
-        ok="imageNotFound.gif is a web placeholder (\"this image could not be found\") saved in place of a photo: "
-           "the loader reads GIFs, but skips and reports this flat graphic",
-    )
+    c.expect(Path(path).name == skipped, f"{Path(path).name!r} is a real photo. Look at `folder.skipped` after "
+             "scan_images(): one file is a web placeholder saved in place of a photo.",
+             ok=f"{skipped} is a web placeholder (\"this image could not be found\") saved in place of a photo: the "
+                "loader reads GIFs, but skips and reports this flat graphic")
     return c.result()

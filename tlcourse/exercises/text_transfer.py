@@ -35,38 +35,26 @@ def check_mean_pool(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Check
       [x] you have not answered yet: my_mean_pool returns None: ...
     """
     from tlcourse.text import mean_pool
-
     c = Checker("Exercise 1: mean pooling that ignores padding")
     if not own_function(c, fn, name="my_mean_pool", args="sequence_output, padding_mask",
                         course={"tlcourse.text.mean_pool": mean_pool}, own="pooling", how=" with NumPy"):
         return c.result()
-    rng = np.random.default_rng(7)
-    seq = rng.normal(size=(3, 5, 4)).astype("float32")
+    seq = np.random.default_rng(7).normal(size=(3, 5, 4)).astype("float32")  # 3 sentences of 5 tokens, 4 features each
     mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], bool)
-    expected = np.stack([seq[i, mask[i]].mean(0) for i in range(3)])
-    ran, raw = c.attempt(lambda: fn(seq, mask), hint="The mask is (batch, tokens) and the output (batch, tokens, "
-                                                      "hidden): give the mask a last axis, padding_mask[..., None].",
+    ran, raw = c.attempt(lambda: fn(seq.copy(), mask.copy()), hint="The mask is (batch, tokens) and the output (batch, tokens, "
+                         "hidden): give the mask a last axis, padding_mask[..., None].",
                          returned_none="my_mean_pool returns None: write its body, and return an array (batch, hidden).")
-    if not ran:
+    got = c.array(raw, "what my_mean_pool returns", how="return an array (batch, hidden).") if ran else None
+    if got is None or not c.require(got.shape == (3, 4), f"expected one vector per sentence, shape (3, 4); yours has "
+                                                         f"{got.shape} (average over the tokens, axis 1)."):
         return c.result()
-    got = c.array(raw, "what my_mean_pool returns", how="return an array (batch, hidden), one vector per sentence.")
-    if got is None:
-        return c.result()
-    c.expect(got.shape == (3, 4), f"expected one vector per sentence, shape (3, 4); yours has {got.shape} "
-                                  "(average over the tokens, axis 1).", ok="one vector per sentence")
-    if got.shape != (3, 4):
-        return c.result()
-    c.expect(np.allclose(got[1], expected[1], atol=1e-5), "a sentence without padding should get the plain mean.",
-             ok="plain mean where there is no padding")
-    if np.allclose(got, expected, atol=1e-5):
-        c.expect(True, "", ok="padding ignored")
-    elif np.allclose(got, (seq * mask[..., None]).sum(1), atol=1e-5):
-        c.expect(False, "that is the sum over the real tokens: divide by their number, padding_mask.sum(1).")
-    elif np.allclose(got, seq[:, 0], atol=1e-5):
-        c.expect(False, "that is the first token's vector ([CLS]): average over every real token.")
-    else:
-        c.expect(False, "padding tokens must not count: multiply by the mask and divide by the number of real "
-                        "tokens, not by the sequence length.")
+    how = "multiply by the mask, then divide by the number of real tokens, padding_mask.sum(1), not by the sequence length"
+    slips = {f"that is the mean over every token: padding tokens must not count; {how}": seq.mean(1),
+             "that is the sum over the real tokens: divide by their number, padding_mask.sum(1)": (seq * mask[..., None]).sum(1),
+             "that is the first token's vector ([CLS]): average over every real token": seq[:, 0]}
+    fix = next((slip for slip, v in slips.items() if np.allclose(got, v, atol=1e-5)), f"padding tokens must not count: {how}")
+    c.expect(np.allclose(got, [seq[i, mask[i]].mean(0) for i in range(3)], atol=1e-5), f"{fix}.",
+             ok="each sentence's mean over its real tokens")
     return c.result()
 
 
@@ -96,42 +84,27 @@ def check_coral_align(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Che
     False
     """
     from tlcourse.adapt import coral_align
-
     c = Checker("Exercise 2: CORAL by hand")
     if not own_function(c, fn, name="my_coral", args="source, target",
                         course={"tlcourse.adapt.coral_align": coral_align}, own="CORAL", how=" with NumPy"):
         return c.result()
-    rng = np.random.default_rng(11)
-    # The source has a mean of its own, so that forgetting to centre it shows.
-    source = rng.normal(size=(3000, 3)) @ np.array([[1.0, 0.0, 0.0], [0.4, 0.8, 0.0], [0.0, 0.3, 1.5]])
-    source += np.array([-2.0, 0.5, 3.0])
-    target = rng.normal(size=(3000, 3)) @ np.array([[2.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 0.5]]) + 1.0
+    rng = np.random.default_rng(11)  # the source has a mean of its own, so that forgetting to centre it shows
+    source = rng.normal(size=(3000, 3)) @ [[1.0, 0.0, 0.0], [0.4, 0.8, 0.0], [0.0, 0.3, 1.5]] + [-2.0, 0.5, 3.0]
+    target = rng.normal(size=(3000, 3)) @ [[2.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 0.5]] + 1.0
     ran, raw = c.attempt(lambda: fn(source.copy(), target.copy()),
                          hint="np.cov treats each row as a variable: use np.cov(f, rowvar=False) or np.cov(f.T).",
                          returned_none="my_coral returns None: write its body, and return the aligned source features.")
-    if not ran:
+    got = c.array(raw, "what my_coral returns", how="return the aligned source features, an array (n, d).") if ran else None
+    if got is None or not c.require(got.shape == (3000, 3), f"return one row per source row, shape (3000, 3), not {got.shape}."):
         return c.result()
-    got = c.array(raw, "what my_coral returns", how="return the aligned source features, an array (n, d) like the "
-                                                     "source.")
-    if got is None:
-        return c.result()
-    c.expect(got.shape == source.shape, f"return one row per source row, shape {source.shape}; yours {got.shape}.",
-             ok="same shape as the source")
-    if got.shape != source.shape:
-        return c.result()
-    if np.allclose(got, target, atol=1e-6):
-        c.expect(False, "that is the target itself: CORAL transforms the source, so that a classifier trained on "
-                        "the aligned source rows (with the source's labels) applies to the target.")
-        return c.result()
-    c.expect(np.allclose(np.cov(got.T), np.cov(target.T), atol=0.02),
-             "the aligned source should have the target's covariance: whiten with C_s^(-1/2), re-colour with "
-             "C_t^(1/2) (use np.linalg.eigh for the matrix powers).", ok="covariance matches the target's")
-    c.expect(np.allclose(got.mean(0), target.mean(0), atol=0.02),
-             "the aligned source should have the target's mean: centre the source on its own mean first, then "
-             "add the target's mean at the end.", ok="mean matches the target's")
-    if c.passed:
-        c.expect(np.allclose(got, coral_align(source, target, eps=1e-6), atol=1e-3),
-                 "the statistics match, but the rows are not CORAL's: use the symmetric powers C_s^(-1/2) and "
-                 "C_t^(1/2) from np.linalg.eigh (a Cholesky factor, for one, rotates the features).",
-                 ok="each row is its source row, re-coloured (the same as tlcourse.adapt.coral_align)")
+    slips = {"that is the target itself: CORAL transforms the source, so that a classifier trained on the aligned source "
+             "(with the source's labels) applies to the target": np.allclose(got, target, atol=1e-6),
+             "the aligned source should have the target's covariance: whiten with C_s^(-1/2), re-colour with C_t^(1/2) "
+             "(np.linalg.eigh gives the matrix powers)": not np.allclose(np.cov(got.T), np.cov(target.T), atol=0.02),
+             "the aligned source should have the target's mean: centre the source on its own mean first, then add the "
+             "target's mean at the end": not np.allclose(got.mean(0), target.mean(0), atol=0.02)}
+    fix = next((slip for slip, wrong in slips.items() if wrong), "the statistics match, but the rows are not CORAL's: use the "
+               "symmetric powers C_s^(-1/2) and C_t^(1/2) from np.linalg.eigh (a Cholesky factor, for one, rotates the features)")
+    c.expect(np.allclose(got, coral_align(source, target, eps=1e-6), atol=1e-3), f"{fix}.",
+             ok="each row is its source row, re-coloured (the same as tlcourse.adapt.coral_align)")
     return c.result()

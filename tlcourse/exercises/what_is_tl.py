@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from tlcourse.checks import Checker, CheckResult
-from tlcourse.models import all_layers
+from tlcourse.exercises.probes import contains
 
 __all__ = ["check_feature_classifier", "check_reused_extractor"]
 
@@ -39,8 +38,9 @@ def check_feature_classifier(clf: Any, features_test: np.ndarray, y_test: np.nda
         The test features and labels: the classifier must not have seen them.
     features_train, y_train
         The features and labels of the photos the exercise says to fit on (10 per class). The same kind of
-        classifier is fitted on them too: a classifier whose test predictions differ from it was fitted on
-        something else.
+        classifier is fitted on them too, the reference: a classifier whose test predictions differ from the
+        reference's was fitted on something else, and one that gives the reference's moved by one class was
+        fitted on labels moved by one.
 
     Examples
     --------
@@ -56,69 +56,32 @@ def check_feature_classifier(clf: Any, features_test: np.ndarray, y_test: np.nda
       [x] you have not answered yet: fit a classifier ...
     """
     c = Checker("Exercise 1: a classifier on pretrained features")
-    fit_hint = "clf = LogisticRegression(max_iter=1000).fit(f_pool[chosen], y_pool[chosen])"
-    if not c.given(clf, f"fit a classifier on the features of the chosen photos and store it in `clf`: {fit_hint}."):
+    fit = "clf = LogisticRegression(max_iter=1000).fit(f_pool[chosen], y_pool[chosen])"
+    what = (f"clf.predict is a {type(clf.predict).__name__}, not a method" if hasattr(clf, "predict")
+            else f"`clf` is a {type(clf).__name__}, not a classifier")
+    if not (c.given(clf, f"fit a classifier on the features of the chosen photos and store it in `clf`: {fit}.")
+            and c.require(callable(getattr(clf, "predict", None)), f"{what}: store what .fit(...) returns ({fit}).")):
         return c.result(show=show)
-    if not hasattr(clf, "predict"):
-        c.expect(False, f"`clf` is a {type(clf).__name__}, not a classifier: store what .fit(...) returns "
-                        f"({fit_hint}), not its predictions or its score.")
+    ran, raw = c.attempt(lambda: clf.predict(features_test), failed="clf.predict(test features) raised", hint="Fit it on "
+                         f"the chosen photos' features ({features_test.shape[1]} numbers each), not on the images: {fit}.")
+    pred = c.array(raw, "what clf.predict returns", how=f"one class number per test photo is expected: {fit}.") if ran else None
+    if pred is None or not c.require(pred.shape == np.shape(y_test) and np.all(pred % 1 == 0), f"clf.predict gives shape "
+                                     f"{pred.shape}, values like {pred.ravel()[:2].tolist()}: one class per test photo was "
+                                     f"expected, not probabilities: {fit}."):
         return c.result(show=show)
-    if not callable(clf.predict):
-        c.expect(False, f"clf.predict is a {type(clf.predict).__name__}, not a method: store the fitted classifier "
-                        f"itself in `clf` ({fit_hint}).")
-        return c.result(show=show)
-    y_test = np.asarray(y_test)
-    ran, raw = c.attempt(lambda: clf.predict(features_test), failed="clf.predict(test features) raised",
-                         hint=f"Fit it first, on the pooled features of the chosen photos (vectors of "
-                              f"{features_test.shape[1]} numbers), not on the images: {fit_hint}.")
-    if not ran:
-        return c.result(show=show)
-    if raw is None or isinstance(raw, Iterator):
-        c.expect(False, f"clf.predict returns {'None' if raw is None else f'a {type(raw).__name__}'}, not one class "
-                        f"per test photo: store a fitted scikit-learn classifier in `clf` ({fit_hint}).")
-        return c.result(show=show)
-    pred = np.asarray(raw)
-    if pred.shape != y_test.shape:
-        c.expect(False, f"clf.predict gives an array of shape {pred.shape}; one class per test photo was expected, "
-                        f"shape {y_test.shape} (a Keras model gives probabilities: use a scikit-learn classifier).")
-        return c.result(show=show)
-    whole = pred.dtype.kind in "iu" or (pred.dtype.kind == "f" and bool(np.all(np.isfinite(pred)))
-                                        and bool(np.all(pred % 1 == 0)))
-    if y_test.dtype.kind in "iu" and not whole:  # labels are class numbers: so must the predictions be
-        what = {"U": "text", "S": "text", "c": "complex numbers", "b": "True/False", "O": "objects"}.get(
-            pred.dtype.kind, "numbers that are not whole (or nan)")
-        c.expect(False, f"clf.predict gives {what} ({pred[:3].tolist()!r}...), not class numbers like y_test's "
-                        f"({np.unique(y_test)[:5].tolist()}...): fit the classifier on the labels themselves, "
-                        f"{fit_hint}.")
-        return c.result(show=show)
-    n_classes = len(np.unique(y_test))
-    acc = float(np.mean(pred == y_test))
-    predicted = len(np.unique(pred))
-    c.expect(predicted > 1, "it predicts one class for every test photo: was it fitted on a single class? "
-                            "Fit on all the chosen photos, f_pool[chosen] and y_pool[chosen] (10 of each class).",
-             ok=f"predicts {predicted} of {n_classes} classes")
-    if predicted == 1:
-        return c.result(show=show)
-    shifted = max(float(np.mean(pred == y_test + s)) for s in (-1, 1))
-    if shifted > max(acc + 0.2, min_accuracy):  # right up to a shift: the labels it learned were moved
-        c.expect(False, f"its predictions are off by one class ({shifted:.0%} right once shifted by one): fit on the "
-                        f"labels as they are, y_pool[chosen], not moved by one.")
-        return c.result(show=show)
-    same = _same_classifier_on(clf, features_train, y_train)
-    ref_acc = float(same.score(features_test, y_test))
-    if acc >= 0.98 and acc > ref_acc + 0.1:
-        c.expect(False, f"it gets {acc:.0%} of the test photos right, where the same classifier fitted on the chosen "
-                        f"photos gets {ref_acc:.0%}: it was fitted on the test features. Fit on f_pool[chosen] and "
-                        "y_pool[chosen]; a test photo seen in training makes the test score meaningless.")
-        return c.result(show=show)
-    agree = float(np.mean(pred == same.predict(features_test)))
-    c.expect(agree >= 0.9, f"its test predictions agree with those of the same classifier fitted on the chosen photos "
-                           f"for only {agree:.0%} of the photos: it was fitted on other photos (another seed, another "
-                           "number per class, the whole pool?). Fit on f_pool[chosen] and y_pool[chosen].",
-             ok=f"fitted on the chosen photos ({len(y_train)} of them)")
-    c.expect(acc >= min_accuracy, f"test accuracy {acc:.3f} is below {min_accuracy} (chance is {1 / n_classes:.2f}): "
-                                  "fit on the features of the chosen photos with their own labels.",
-             ok=f"test accuracy {acc:.3f} on photos it never saw (chance {1 / n_classes:.2f})")
+    ref = _same_classifier_on(clf, features_train, y_train).predict(features_test)  # the same classifier, fitted right
+    acc, ref_acc, agree = (float(np.mean(a == b)) for a, b in ((pred, y_test), (ref, y_test), (pred, ref)))
+    slips = {  # what is wrong -> whether the predictions show it
+        "it predicts one class for every test photo (fitted on a single class?)": len(np.unique(pred)) == 1,
+        "its predictions are off by one class (labels moved by one?)": max(np.mean(pred == ref + s) for s in (-1, 1)) > 0.9,
+        f"it gets {acc:.0%} of the test photos right, where the same classifier fitted on the chosen photos gets "
+        f"{ref_acc:.0%}: it was fitted on the test features, so its score means nothing": acc >= 0.98 and acc > ref_acc + 0.1,
+        f"its test predictions agree with the same classifier fitted on the chosen photos for only {agree:.0%} of the "
+        "photos: it was fitted on other photos (another seed or number per class, the whole pool?)": agree < 0.9,
+        f"test accuracy {acc:.3f} is below {min_accuracy}": acc < min_accuracy}
+    c.expect(not any(slips.values()), f"{next((s for s, shown in slips.items() if shown), '')}. Fit on f_pool[chosen] and "
+             "y_pool[chosen], 10 photos of each class, with their own labels.", ok=f"fitted on the chosen photos: test "
+             f"accuracy {acc:.3f} on photos it never saw (chance {1 / len(set(y_train)):.2f})")
     return c.result(show=show)
 
 
@@ -148,56 +111,35 @@ def check_reused_extractor(model: Any, extractor: Any, x: np.ndarray, y: np.ndar
     Exercise 2: reuse the pretrained convolutions: NOT YET
       [x] you have not answered yet: build digits_model, ...
     """
-
     c = Checker("Exercise 2: reuse the pretrained convolutions")
     if not c.model_given(model, name="digits_model", how="from conv_part (frozen) and a new Dense(5), for example "
                          "keras.Sequential([conv_part, keras.layers.Dense(5)]), trained on x_high[train_digits]"):
         return c.result(show=show)
-    layers = all_layers(model)
-
-    def inside(layer: Any) -> bool:
-        return any(layer is other for other in layers)
-
-    c.expect(inside(extractor) or all(inside(layer) for layer in extractor.layers),
-             "the model does not contain the pretrained `conv_part`: put conv_part itself in the model "
-             "(new layers, or a new digits_cnn(), would start from random weights).",
-             ok="reuses the pretrained convolutions")
-    if source is not None:
-        beyond = [layer for layer in source.layers if layer.weights and not any(layer is e for e in extractor.layers)]
-        c.expect(not (inside(source) or any(inside(layer) for layer in beyond)),
-                 "the model reuses the whole of source_fe, its dense layer included: section 5 reuses only the "
-                 "convolutions (conv_part, up to Flatten), since that dense layer was trained to separate digits "
-                 "0-4 and keeps little else.", ok="leaves out the dense layer trained for digits 0-4")
-    c.expect(not any(layer.trainable_weights for layer in extractor.layers),
-             "conv_part has trainable weights: set conv_part.trainable = False before compile, so 100 images "
-             "cannot overwrite what it learned.", ok="the convolutions are frozen")
     ran, shape = c.attempt(lambda: tuple(model.output_shape), failed="digits_model has no output shape yet:",
                            hint="Give it an input (keras.Input((28, 28, 1)) first), or train it: fit builds it.")
-    if ran:
-        c.expect(shape[1:] == (5,), f"the output shape is {shape}, expected (None, 5): one output per digit 5-9.",
-                 ok="5 outputs")
+    top = [] if source is None else [source, *(layer for layer in source.layers if not contains(extractor, layer))]
+    train, steps = np.asarray(train), (getattr(getattr(model, "history", None), "params", None) or {}).get("steps") or 0
+    others = np.setdiff1d(np.arange(len(y)), train)
+    slips = {  # what is wrong, and the fix -> whether digits_model has it (the last: Keras keeps the last fit's History)
+        "the model does not contain the pretrained `conv_part`: put conv_part itself in it (new layers start from "
+        "random weights).": not all(contains(model, layer) for layer in extractor.layers),
+        "the model reuses the whole of source_fe: leave out its dense layer, trained to separate digits 0-4 only (reuse "
+        "conv_part).": any(contains(model, layer) for layer in top if layer.weights),
+        "conv_part has trainable weights: set conv_part.trainable = False before compile, so that 100 images cannot "
+        "overwrite what it learned.": bool(extractor.trainable_weights),
+        f"the output shape is {shape}, expected (None, 5): one output per digit 5-9.": ran and shape[1:] != (5,),
+        "digits_model is not compiled, so it was not trained: compile it, then fit it on x_high[train_digits], "
+        "y_high[train_digits].": getattr(model, "optimizer", None) is None,
+        "`train` holds every image, leaving none to score on: train on 20 per class, data.few_shot(y_high, 20, seed=0).":
+            not others.size,
+        f"its last fit ran {steps} batches an epoch, more than the {len(train)} images of train_digits: it was trained on "
+        "other images (all of x_high?). Train on x_high[train_digits] only; the check scores on the others.": steps > len(train)}
+    for problem, has in slips.items():
+        c.expect(not has, problem)
     if not c.passed:
         return c.result(show=show)
-    if getattr(model, "optimizer", None) is None:
-        c.expect(False, "digits_model is not compiled, so it was not trained: compile it, then fit it on "
-                        "x_high[train_digits], y_high[train_digits].")
-        return c.result(show=show)
-    train = np.asarray(train)
-    others = np.setdiff1d(np.arange(len(y)), train)
-    if not others.size:
-        c.expect(False, "`train` holds every image, which leaves none to score on: train on 20 per class, "
-                        "data.few_shot(y_high, 20, seed=0).")
-        return c.result(show=show)
-    # Keras keeps the last fit's History on the model: more batches an epoch than training images means
-    # it was trained on more than `train` (on images the score below counts).
-    steps = (getattr(getattr(model, "history", None), "params", None) or {}).get("steps")
-    if steps and steps > len(train):
-        c.expect(False, f"its last fit ran {steps} batches an epoch, more than the {len(train)} images of "
-                        "train_digits: it was trained on other images (all of x_high?). Train on "
-                        "x_high[train_digits], y_high[train_digits] only; the check scores on the others.")
-        return c.result(show=show)
     acc = float(np.mean(np.argmax(np.asarray(model.predict(x[others], verbose=0)), axis=1) == np.asarray(y)[others]))
-    c.expect(acc >= min_accuracy, f"accuracy on the {others.size} images it did not train on is {acc:.3f} "
-                                  f"(< {min_accuracy}): train the head for more epochs, on the labels 0-4 (digit - 5).",
-             ok=f"accuracy {acc:.3f} on the {others.size} images of digits 5-9 it did not train on")
+    c.expect(acc >= min_accuracy, f"accuracy on the {others.size} images it did not train on is {acc:.3f} (< {min_accuracy}): "
+                                  "train the head for more epochs, on the labels 0-4 (digit - 5).", ok=f"conv_part reused, "
+             f"frozen, 5 outputs: accuracy {acc:.3f} on the {others.size} images of digits 5-9 it did not train on")
     return c.result(show=show)
