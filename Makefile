@@ -46,7 +46,7 @@ print("\n".join(p["build-system"]["requires"] + p["project"]["dependencies"]
 endef
 export REQUIREMENTS
 
-.PHONY: install install-offline wheelhouse check-python lab test unit lint notebooks student reference results clean
+.PHONY: install install-offline wheelhouse check-python lab test unit lint notebooks student reference results site site-test clean
 
 check-python:
 	@$(PYTHON) -c "$$PYTHON_CHECK" $(PRETEND_PYTHON)
@@ -117,5 +117,17 @@ RESULTS_ARGS ?=
 results: $(STAMP)
 	$(BIN)/python benchmarks/results.py $(RESULTS_ARGS)
 
+# The course's website in site/_build/html (git-ignored): the course map, every lesson with the outputs and
+# figures of the last test run (outputs/executed/, written by `make test`: nothing is run again), the
+# glossary, results, decisions and instructors' pages, search. Sphinx with MyST-NB, offline, about a minute.
+# `make site SITE_ARGS=--allow-missing` builds with only some lessons run (each missing one says so).
+SITE_ARGS ?=
+site: $(STAMP)
+	$(BIN)/python tools/website.py $(SITE_ARGS)
+
+# The built site in Chromium: every internal link resolves, every lesson shows its figures and run buttons.
+site-test: $(STAMP)
+	$(BIN)/python -m pytest -ra tests/test_site.py $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) notebooks/outputs outputs
+	rm -rf $(VENV) notebooks/outputs outputs site/_build

@@ -318,7 +318,7 @@ def front_end(monkeypatch):
     plt.close(plt.figure())  # pyplot sets its backend up at the first figure, asking the (fake) shell: before it
     shown, made = [], {}
     monkeypatch.setattr(IPython, "get_ipython", lambda: object())
-    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append((obj, raw)))
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False, metadata=None: shown.append((obj, raw)))
     real = interactive.widgets_for
     monkeypatch.setattr(interactive, "widgets_for", lambda controls: made.update(real(controls)) or made)
     return shown, made

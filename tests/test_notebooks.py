@@ -107,6 +107,7 @@ NOT_IN_GIT = {
     "notebooks/outputs/": "what the lessons write as they run, the claims ledgers among it (git-ignored)",
     "student/": "`make student` writes the student edition here (git-ignored)",
     "reference/": "`make reference` writes the lessons' HTML here (git-ignored)",
+    "site/_build/": "`make site` builds the course's website here (git-ignored)",
     "wheelhouse/": "`make wheelhouse` downloads the course's wheels here (git-ignored)",
     "data/cache/": "downloaded data sets are cached here (git-ignored)",
     "benchmarks/RESULTS.md": "`make results` writes it from a run of the lessons; committed once generated",

@@ -200,24 +200,31 @@ def widgets_for(controls: dict[str, Control]) -> dict[str, Any]:
     return {name: control.widget(name) for name, control in controls.items()}
 
 
-def _render(draw: Callable[..., Any], values: dict[str, Any]) -> tuple[str, bytes | None]:
-    """Call ``draw`` and return what it printed and its figure as PNG (None if it drew none)."""
+def _render(draw: Callable[..., Any], values: dict[str, Any]) -> tuple[str, bytes | None, dict[str, Any]]:
+    """Call ``draw``; return what it printed, its figure as PNG (None if it drew none) and the PNG's metadata.
+
+    The metadata is what the shell's display formatter gives the figure besides its pixels: its
+    text alternative, where ``plots.describe_figures`` registered one.
+    """
     import matplotlib.pyplot as plt
+    from IPython import get_ipython
 
     before = set(plt.get_fignums())
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         draw(**values)
-    png = None
+    png, metadata = None, {}
     new = [n for n in plt.get_fignums() if n not in before]
     if new:
         buffer = io.BytesIO()
         figure = plt.figure(new[-1])
         figure.savefig(buffer, format="png", bbox_inches="tight", dpi=plt.rcParams.get("figure.dpi", 72))
         png = buffer.getvalue()
+        formatter = getattr(get_ipython(), "display_formatter", None)
+        metadata = formatter.mimebundle_formatter(figure)[1] if formatter is not None else {}
         for n in new:
             plt.close(n)
-    return out.getvalue(), png
+    return out.getvalue(), png, metadata
 
 
 def _describe(controls: dict[str, Control]) -> str:
@@ -244,7 +251,7 @@ def explore(draw: Callable[..., Any], controls: dict[str, Control], title: str =
     if IPython is None or IPython.get_ipython() is None:
         draw(**values)
         return
-    text, png = _render(draw, values)
+    text, png, metadata = _render(draw, values)
     plain = (text.rstrip("\n") + "\n" if text else "") + (
         f"[interactive in JupyterLab: {title or 'controls'} ({_describe(controls)}); shown here at these values]")
     import ipywidgets as w
@@ -256,7 +263,7 @@ def explore(draw: Callable[..., Any], controls: dict[str, Control], title: str =
     # (Set as outputs, not through Output.append_*: those create an IPython shell where none runs.)
     first = [{"output_type": "stream", "name": "stdout", "text": text}] if text else []
     if png is not None:
-        first.append({"output_type": "display_data", "metadata": {},
+        first.append({"output_type": "display_data", "metadata": metadata,
                       "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "<Figure>"}})
     view.outputs = tuple(first)
 
@@ -281,4 +288,4 @@ def explore(draw: Callable[..., Any], controls: dict[str, Control], title: str =
     bundle["text/plain"] = plain
     if png is not None:
         bundle["image/png"] = base64.b64encode(png).decode("ascii")
-    IPython.display.display(bundle, raw=True)
+    IPython.display.display(bundle, raw=True, metadata=metadata)
