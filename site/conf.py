@@ -13,7 +13,8 @@ import website  # noqa: E402 - tools/ is not a package
 
 project = "tlcourse"
 author = "the tlcourse authors"
-html_title = "Transfer learning with TensorFlow and Keras"
+version = release = website.version()
+html_title = f"Transfer learning with TensorFlow and Keras, version {version}"
 extensions = ["myst_nb"]
 
 # The lessons ran once, in the tests (outputs/executed/): the site shows those outputs, never runs them again.

@@ -129,3 +129,11 @@ def test_the_run_buttons_point_at_the_repository_in_pyproject(tmp_path):
     pyproject.write_text('[project]\nname = "x"\n[project.urls]\nRepository = "https://github.com/me/course/"\n')
     assert website.repository(pyproject) == "https://github.com/me/course"
     assert website.repository().startswith("https://github.com/"), "pyproject.toml names the repository"
+
+
+def test_the_home_page_shows_the_version_and_how_to_cite():
+    import tlcourse
+
+    assert website.version() == tlcourse.__version__
+    page = website.index_page("https://github.com/OWNER/tlcourse", ["00_setup_check"], {"the quick profile on 2 CPU cores"})
+    assert f"version {tlcourse.__version__} of the course" in page and "[CITATION.cff](CITATION.cff)" in page

@@ -229,6 +229,12 @@ def photos_used() -> str:
     return "; and in another run, ".join(sorted(d for d in found if d)) or "not recorded"
 
 
+def version() -> str:
+    """The course's version, ``tlcourse.__version__`` (its one home), read without importing the package."""
+    text = (ROOT / "tlcourse" / "__init__.py").read_text(encoding="utf-8")
+    return re.search(r'^__version__ = "([^"]+)"', text, re.M).group(1)
+
+
 def index_page(repo: str, names: list[str], runs: set[str]) -> str:
     """The home page: the README's introduction and course map, the data behind the figures, the other pages.
 
@@ -254,7 +260,8 @@ def index_page(repo: str, names: list[str], runs: set[str]) -> str:
 
 Each lesson below is shown with the outputs and figures it gave when the course's tests last ran
 it, and buttons to run it yourself (Colab, Kaggle, Binder) or download it. The code is on
-[GitHub]({repo}). <a href="search.html">Search the course</a>.
+[GitHub]({repo}). <a href="search.html">Search the course</a>. This is version {version()} of the course;
+to cite it, see [CITATION.cff](CITATION.cff).
 
 ## Course map
 
