@@ -129,7 +129,7 @@ oldest:
 	$(OLDEST_VENV)/bin/python -m pip install --quiet -c tests/oldest-supported.txt -e ".[dev]"
 	$(OLDEST_VENV)/bin/python tools/kernel.py
 	$(OLDEST_VENV)/bin/python -c "import tensorflow as tf, keras; print('TensorFlow', tf.__version__, 'Keras', keras.__version__)"
-	$(OLDEST_VENV)/bin/python -m pytest -q tests tlcourse tools benchmarks --ignore=tests/test_browser.py \
+	$(OLDEST_VENV)/bin/python -m pytest -q tests tlcourse tools --ignore=tests/test_browser.py \
 		--ignore=tests/test_jupyterhub.py $(PYTEST_ARGS)
 	$(OLDEST_VENV)/bin/python -m pytest -q notebooks/07_text_transfer.ipynb
 
