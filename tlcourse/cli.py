@@ -119,9 +119,10 @@ def _doctor(args: argparse.Namespace) -> int:
     if missing:
         print(f"\n{len(missing)} missing: `tlcourse fetch` downloads them (internet), or "
               "`tlcourse fetch --mirror DIR` copies them from a classroom mirror.")
-    if runtime.version_notes():
+    outside = runtime.version_notes()  # already among the report's notes, printed above
+    if outside:
         print("\nThe versions above are not the course's: the note in the set-up report says what to run.")
-    if missing or runtime.version_notes():
+    if missing or outside:
         print(f"Troubleshooting, failure by failure: {runtime.TROUBLESHOOTING}")
         return 1
     print("\nEverything the course needs is here.")

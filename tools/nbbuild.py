@@ -51,6 +51,7 @@ README = ROOT / "README.md"
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 import backlinks  # noqa: E402 - needs the path above
 import minutes as timings  # noqa: E402 - needs the path above (tools/minutes.py, the authors' kit)
+import website  # noqa: E402 - needs the path above: its repository() is the course's address, for the install cell
 
 MINUTES = timings.MINUTES  # this checkout's tlcourse/minutes.json
 
@@ -87,13 +88,6 @@ import sys
 
 if importlib.util.find_spec("tlcourse") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "tlcourse @ git+{repository}"], check=True)"""
-
-
-def repository() -> str:
-    """The course's repository, ``[project.urls] Repository`` in pyproject.toml: its one home."""
-    import tomllib
-
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]["Repository"]
 
 
 HEADER = re.compile(r"^# %%(?: \[(?P<kind>markdown|output)\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
@@ -194,7 +188,7 @@ def build(src: Path, minutes: timings.NotebookMinutes | None = None) -> dict:
             lines.append(line)
     flush()
     # After the title: a learner who opened the lesson from the web installs the course first.
-    install = INSTALL_CELL.format(repository=repository()).split("\n")
+    install = INSTALL_CELL.format(repository=website.repository()).split("\n")
     cells.insert(1, _cell("code", install, [INSTALL_TAG], 1))
     for i, cell in enumerate(cells):
         cell["id"] = f"cell-{i:03d}"
