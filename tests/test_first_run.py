@@ -17,7 +17,6 @@ from __future__ import annotations
 import bz2
 import dataclasses
 import functools
-import hashlib
 import http.server
 import shutil
 import tarfile
@@ -31,6 +30,7 @@ import pytest
 
 from tlcourse import cli, data, settings
 from tlcourse.assets import datasets, weights
+from tlcourse.assets.files import file_digest
 
 PLURAL = {"daisy": "daisy", "dandelion": "dandelion", "rose": "roses", "sunflower": "sunflowers", "tulip": "tulips"}
 PHOTOS_PER_CLASS = 4
@@ -114,10 +114,6 @@ def official(tmp_path_factory):
     server.server_close()
 
 
-def _digest(path: Path, algorithm: str) -> str:
-    return hashlib.new(algorithm, path.read_bytes()).hexdigest()
-
-
 @pytest.fixture
 def online(official, env, monkeypatch, tmp_path):
     """A machine with internet and nothing downloaded yet, whose 'internet' is the local server.
@@ -132,7 +128,7 @@ def online(official, env, monkeypatch, tmp_path):
         remotes = []
         for remote in spec.downloads:
             algorithm = "md5" if remote.md5 else "sha256"
-            checksum = {algorithm: _digest(root / remote.filename, algorithm)} if remote.md5 or remote.sha256 else {}
+            checksum = {algorithm: file_digest(root / remote.filename, algorithm)} if remote.md5 or remote.sha256 else {}
             remotes.append(dataclasses.replace(remote, url=base + remote.filename, **checksum))
         monkeypatch.setitem(datasets.DATASETS, name, dataclasses.replace(spec, downloads=tuple(remotes)))
     for name in ("mobilenet_v2", "mobilenet"):
