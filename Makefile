@@ -108,7 +108,7 @@ reference: $(STAMP)
 	env -u MPLBACKEND TLCOURSE_PROFILE=quick $(BIN)/jupyter nbconvert --to html --execute --output-dir reference \
 		--ExecutePreprocessor.timeout=$(REFERENCE_TIMEOUT) --ExecutePreprocessor.store_widget_state=False \
 		$(foreach t,$(REFERENCE_MIMETYPES),--NbConvertBase.display_data_priority=$(t)) $(REFERENCE_NOTEBOOKS)
-	$(BIN)/python -c "from tlcourse import quiz; print(quiz.answer_key(), end='')" > reference/quiz_answers.txt
+	$(BIN)/python tools/student.py --answer-key reference/quiz_answers.txt
 	@echo "open reference/*.html in a browser; the quizzes' answers are in reference/quiz_answers.txt"
 
 # benchmarks/RESULTS.md: every claim the lessons recorded as they ran (notebooks/outputs/claims/, so run

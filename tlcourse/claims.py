@@ -1,22 +1,11 @@
-"""The course's one rule for "does A beat B?": each lesson measures its claims and prints the verdict.
+"""The course's one rule for "does A beat B?", so that no lesson types a measured verdict by hand.
 
-A lesson makes claims ("fine-tuning improves on feature extraction", "AdaBN
-closes part of the shift"). The cell that measures one compares two arms run
-with the same seeds, in the condition where the claim should hold, and (where
-the claim has a "when") in a contrasting condition where it should not::
+:func:`compare` decides from two arms run with the same seeds; :func:`conclusion` says its outcome in the
+sentence a lesson prints. A claim with a "when" is measured where it should hold and where it should not::
 
     far = claims.compare(ft_digits, fe_digits)          # per seed, same seeds
     near = claims.compare(ft_flowers, fe_flowers)
     print(claims.conclusion(far, "fine-tuning", "feature extraction", "on digits"))
-    print(claims.conclusion(near, "fine-tuning", "feature extraction", "on flowers"))
-
-:func:`compare` is the rule: the mean paired difference, its 95% interval over
-the seeds (Student's t), the smallest effect the set-up could have detected,
-and an outcome: *better*, *worse* or *no difference detected*.
-:func:`conclusion` says it in a sentence that follows the numbers, so no lesson
-types a measured verdict by hand. (The course's authors collect the lessons'
-comparisons into ``benchmarks/RESULTS.md`` with ``benchmarks/ledger.py``; no
-lesson calls it.)
 
 Examples
 --------
@@ -72,22 +61,12 @@ def compare(a: Sequence[float], b: Sequence[float] | None = None, *, se_floor: f
 
     Introduced in 01_what_is_transfer_learning.
 
-    Every lesson's verdicts come from it.
-
-    Parameters
-    ----------
-    a, b : the two arms' results, one per run, runs paired by seed (``a[i]`` and ``b[i]``
-        share seed ``i``); ``b=None`` when ``a`` already holds the differences.
-    se_floor : the least standard error to assume, for a single run (where seeds give no
-        spread) or a tiny spread: for example the paired bootstrap standard error over test examples.
-    over : what the runs are ("3 seeds" by default, from their number).
-
-    Returns
-    -------
-    Comparison
-        ``better`` when the whole interval is above zero, ``worse`` when it is below, else
-        ``no difference detected``. The interval is Student's t over the runs (1.96 standard
-        errors for a single run with ``se_floor``): with 3 seeds it is wide, as it should be.
+    ``a[i]`` and ``b[i]`` share seed ``i`` (``b=None``: ``a`` holds the differences). The outcome is
+    ``better`` when the whole 95% interval of the mean difference is above zero, ``worse`` when it is
+    below, else ``no difference detected``. The interval is Student's t over the runs: wide with 3 seeds,
+    as it should be. ``se_floor`` is the least standard error to assume (for example the paired bootstrap
+    one over test examples); a single run needs it, and then gets 1.96 standard errors. Raises
+    ``ValueError`` for unequal or non-finite results, or one run without ``se_floor``.
 
     Examples
     --------
@@ -123,10 +102,9 @@ def compare_examples(correct_a: Sequence[float], correct_b: Sequence[float], *, 
 
     Introduced in 04_domain_adaptation.
 
-    ``correct_a[i]`` is 1 where arm A got test example ``i`` right (0 otherwise), ``correct_b``
-    the same for arm B. The standard error of the accuracy difference is the spread of that
-    difference over ``draws`` resamples of the examples (with replacement, the same resample for
-    both arms), so the interval says how sure one run is on these examples, not across seeds.
+    ``correct_a[i]`` is 1 where arm A got test example ``i`` right, else 0 (``correct_b`` the same for B).
+    The standard error is the spread of the accuracy difference over ``draws`` resamples of the examples,
+    the same for both arms: the interval is over these examples, not across seeds.
 
     Examples
     --------
@@ -150,6 +128,8 @@ def conclusion(result: Comparison, what: str, against: str, where: str = "") -> 
     """The sentence a lesson prints for ``result``: it follows this run's numbers, never a typed verdict.
 
     Introduced in 01_what_is_transfer_learning.
+
+    When no difference is detected, it also gives the smallest effect the set-up could have seen.
 
     Examples
     --------

@@ -1,15 +1,8 @@
-"""The ``tlcourse`` command, all of it: one parser, four sub-commands.
+"""The ``tlcourse`` command (also ``python -m tlcourse``): ``doctor``, ``fetch``, ``train``, ``predict``.
 
-    tlcourse doctor                 set-up report and what is missing (exit 1 if anything is)
-    tlcourse fetch [--mirror DIR]   download, or copy from a mirror, everything the course needs
-    tlcourse train FOLDER --out DIR audit a folder of photos, train a classifier, save it (06's recipe)
-    tlcourse predict DIR IMAGE...   classify image files with a model saved by ``train``
-
-``python -m tlcourse`` is the same command. The heavy modules (TensorFlow, the
-capstone) are imported by the sub-command that needs them, so ``--help`` is quick;
-:func:`main` runs them in :func:`quiet_native_logs`, so none of TensorFlow's C++
-log lines (CUDA probing, oneDNN) reach the terminal, while the course's own
-``error:`` lines and Python's tracebacks do.
+Each sub-command imports TensorFlow only when it needs it, so ``--help`` is quick; :func:`main` runs it
+in :func:`quiet_native_logs`, so TensorFlow's C++ log lines stay off the terminal while the course's
+``error:`` lines and Python's tracebacks reach it.
 """
 
 from __future__ import annotations
@@ -74,12 +67,10 @@ def _forward(read_fd: int, write_fd: int, level: int) -> None:
 def quiet_native_logs() -> Iterator[None]:
     """Keep TensorFlow's C++ and absl log lines (CUDA probing, oneDNN) out of the command's stderr.
 
-    TensorFlow 2.21 prints them while it loads, whatever ``TF_CPP_MIN_LOG_LEVEL`` says, to file
-    descriptor 2, past ``sys.stderr``. For the block, that descriptor goes through a filter:
-
-    a thread copies every line at once to the real stderr, except TensorFlow's log lines below
-    the level (:func:`tlcourse.settings.native_log_level`; ``TF_CPP_MIN_LOG_LEVEL=0`` shows
-    everything, unfiltered). Python's output, warnings and tracebacks, and fatal (``F``) lines, pass.
+    TensorFlow 2.21 writes them to file descriptor 2 while it loads, whatever ``TF_CPP_MIN_LOG_LEVEL`` says,
+    past ``sys.stderr``. Inside the block a thread copies that descriptor to the real stderr, line by line,
+    without TensorFlow's lines below :func:`tlcourse.settings.native_log_level` (``0`` turns the filter off).
+    Python's output, warnings and tracebacks, and fatal (``F``) lines, pass.
     """
     level = settings.native_log_level()
     if level <= 0:

@@ -1,8 +1,6 @@
-"""Is this machine ready for the course? Everything it needs in one list, what is missing, how to get it,
-and how fast it trains.
+"""Is this machine ready for the course? What it needs, what is missing, how to get it, how fast it trains.
 
-Used by ``tlcourse doctor``, ``tlcourse fetch`` and 00_setup_check (which scales the course's minutes
-to this machine: :func:`time_training_step`, then :func:`lesson_minutes`).
+Behind ``tlcourse doctor``, ``tlcourse fetch`` and 00_setup_check's estimate of each lesson's minutes here.
 """
 
 from __future__ import annotations
@@ -149,25 +147,14 @@ def _copy_from_mirror(mirror: Path, names: list[str], everything: bool) -> list[
 
 def fetch(profile: str = "quick", *, mirror: str | os.PathLike[str] | None = None,
           names: list[str] | None = None) -> list[Asset]:
-    """Get everything the course needs ahead of time: download it, or copy it from a mirror.
+    """Get everything the course needs ahead of time: download it, or copy it from a mirror; return the state after.
 
     Introduced in 00_setup_check.
 
-    Parameters
-    ----------
-    profile
-        ``"quick"`` fetches the small bases; ``"full"`` adds the larger ones.
-    mirror
-        A folder laid out like the course mirror (``datasets/``, ``keras/models/``,
-        ``huggingface/hub/``): copied into the data folder, ``$KERAS_HOME/models``
-        and the Hugging Face cache instead of downloading.
-    names
-        Only these data sets (default: all, and the weights and text model).
-
-    Returns
-    -------
-    list of Asset
-        The state after fetching.
+    ``profile="full"`` adds the larger bases. A ``mirror`` (``datasets/``, ``keras/models/``, ``huggingface/hub/``)
+    is copied into the data folder, ``$KERAS_HOME/models`` and the Hugging Face cache; the data sets and
+    weights it lacks are then downloaded. ``names`` fetches only these data sets, nothing else. Damaged
+    weights are downloaded again. Failures are printed, not raised.
     """
     wanted = names or list(datasets.DATASETS)
     if mirror is not None:
@@ -201,13 +188,7 @@ def time_training_step(image_size: int = 96, batch_size: int = 32, steps: int = 
 
     Introduced in 00_setup_check.
 
-    Random weights are enough to time the arithmetic, and need no download.
-    The first call traces the graph; it is timed separately.
-
-    Returns
-    -------
-    dict
-        ``first_step_s`` (tracing included), ``step_s`` and ``images_per_s``.
+    Returns ``first_step_s`` (the first call, graph tracing included), ``step_s`` and ``images_per_s``.
 
     Examples
     --------
@@ -242,15 +223,8 @@ def lesson_minutes(images_per_s: float, *, full_profile: bool = False) -> dict[s
     Introduced in 00_setup_check.
 
     The course's minutes (``minutes.json``, shipped in the package) were measured on a 2-core CPU that
-    trains ``images_per_second`` images a second; a machine twice as fast computes in half the time. In the
-    full profile (a GPU) the computing is the course map's estimate instead.
-
-    Parameters
-    ----------
-    images_per_s
-        Training speed measured here (:func:`time_training_step`).
-    full_profile
-        True on the full profile: the GPU estimate, not a scaled CPU measurement.
+    trains ``images_per_second`` images a second: a machine twice as fast computes in half the time.
+    With ``full_profile`` (a GPU) the computing is the course map's estimate instead.
 
     Examples
     --------

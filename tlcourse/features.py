@@ -1,7 +1,6 @@
 """Feature extraction with a frozen base, computed once and cached.
 
-Introduced in 02_feature_extraction: a frozen base gives the same features
-every epoch, so computing them once and training the head on the cache is
+A frozen base gives the same features every epoch, so training the head on cached features is
 several times faster than running the base each epoch, for the same accuracy.
 """
 
@@ -27,13 +26,8 @@ def extract_features(model: Any, x: Any, *, batch_size: int = 64) -> np.ndarray:
 
     Introduced in 01_what_is_transfer_learning.
 
-    Parameters
-    ----------
-    model
-        A Keras model (for example a frozen base with its preprocessing and pooling).
-    x
-        A NumPy array of images, or a ``tf.data.Dataset`` of image batches
-        (or ``(images, labels)`` batches, whose labels are ignored).
+    ``x`` is a NumPy array of images or a ``tf.data.Dataset`` of batches (the labels of
+    ``(images, labels)`` batches are ignored).
 
     Examples
     --------
@@ -52,10 +46,9 @@ def extract_features(model: Any, x: Any, *, batch_size: int = 64) -> np.ndarray:
 
 
 def fingerprint(model: Any, x: Any, name: str = "") -> str:
-    """A short hash of the model's architecture and weights and of the inputs' bytes.
+    """A short hash of the model's architecture and weights and, for an array ``x``, of its bytes.
 
-    Two calls agree only if the model, its weights and the inputs are the same,
-    so a stale cache is never used after a change.
+    A changed model, weights or array changes it, so a stale cache is never used.
 
     Examples
     --------
@@ -110,15 +103,8 @@ def cached_features(
 
     Introduced in 01_what_is_transfer_learning.
 
-    Parameters
-    ----------
-    name
-        A readable name for the cache file (for example ``"flowers_train"``).
-        With a ``tf.data.Dataset`` input the name must identify the data: only
-        arrays are hashed.
-    cache_dir
-        Folder for ``.npy`` files (git-ignored ``outputs/``); ``None`` keeps them
-        in memory only.
+    ``name`` names the cache file (``"flowers_train"``); with a ``tf.data.Dataset`` input it must
+    identify the data, as only arrays are hashed. ``cache_dir=None`` keeps features in memory only.
 
     Examples
     --------
@@ -139,11 +125,9 @@ def load_or_compute(path: Path | None, compute: Callable[[], np.ndarray], *, lab
                     verbose: bool = True, rows: int | None = None) -> np.ndarray:
     """Read an array from ``path`` if it is there and intact, else compute it and save it there.
 
-    The file is written under a temporary name and renamed, so an interrupted
-    run never leaves a half-written cache behind, with its SHA-256 and shape beside
-    it (``<path>.sha256``). A file that does not match them (changed, truncated,
-    swapped), or whose length is not ``rows``, is recomputed, saying so.
-    ``path=None`` only computes.
+    Written under a temporary name and renamed (no half-written cache after an interruption), with its
+    SHA-256 and shape in ``<path>.sha256``; a file that does not match them, or is not ``rows`` long,
+    is recomputed, saying so. ``path=None`` only computes.
 
     Examples
     --------
@@ -181,9 +165,8 @@ def one_blas_thread() -> Any:
 
     Introduced in 01_what_is_transfer_learning.
 
-    A logistic regression on cached features is a few milliseconds of linear algebra per iteration;
-    on a CPU that TensorFlow or other programs keep busy, two BLAS threads waiting on each other made
-    the same fit several times slower (measured on 2 cores: 4.6 s against 0.75 s). 01_what_is_transfer_learning times such a fit.
+    On a CPU that TensorFlow keeps busy, two BLAS threads waiting on each other made a logistic
+    regression on cached features several times slower (measured on 2 cores: 4.6 s against 0.75 s).
 
     Examples
     --------

@@ -1,19 +1,10 @@
-"""Interactive cells: controls that redraw a figure from data a lesson already computed.
+"""Controls that redraw a figure from data a lesson already computed: ``explore(draw, controls)``.
 
-Used in lessons 01-07 wherever moving a control teaches more than one static
-figure (a slider over labelled photos per class, a page through mistakes, the
-strength of a shift). ``explore(draw, controls)`` calls ``draw(**values)``
-once with every control's default and shows what it drew (a matplotlib figure,
-printed text, or both); where a front end draws widgets (JupyterLab, Notebook 7,
-VS Code) the same output holds the controls and a live view that ``draw``
-redraws at each move. Anything else (nbval, ``jupyter nbconvert --execute``,
-a terminal) shows the default drawing only, so a lesson runs the same in the
-tests and its reference HTML shows a figure, not an empty widget.
-
-``draw`` must be fast (it runs at every move): it reads arrays computed above,
-never trains. The controls are small descriptions (``Slider``, ``Choice``,
-``Toggle``, ``Text``, ``Upload``) turned into ipywidgets only when a front end
-needs them; this module imports neither ipywidgets nor TensorFlow at import time.
+``draw(**values)`` runs once with every control's default. Where a front end draws widgets (JupyterLab,
+Notebook 7, VS Code) the same output also holds the controls and a view redrawn at each move; elsewhere
+(nbval, ``jupyter nbconvert --execute``, a terminal) the default drawing alone shows. ``draw`` runs at
+every move, so it reads arrays computed above and never trains. ipywidgets is imported only when a
+widget is built.
 
 Examples
 --------
@@ -201,11 +192,7 @@ def widgets_for(controls: dict[str, Control]) -> dict[str, Any]:
 
 
 def _render(draw: Callable[..., Any], values: dict[str, Any]) -> tuple[str, bytes | None, dict[str, Any]]:
-    """Call ``draw``; return what it printed, its figure as PNG (None if it drew none) and the PNG's metadata.
-
-    The metadata is what the shell's display formatter gives the figure besides its pixels: its
-    text alternative, where ``plots.describe_figures`` registered one.
-    """
+    """Call ``draw``: what it printed, its figure as PNG (None if none) and that PNG's metadata (its ``alt``)."""
     import matplotlib.pyplot as plt
     from IPython import get_ipython
 
@@ -236,9 +223,6 @@ def explore(draw: Callable[..., Any], controls: dict[str, Control], title: str =
     """Show ``draw(**defaults)``; where widgets are drawn, also the controls and a view redrawn at each move.
 
     Introduced in 01_what_is_transfer_learning.
-
-    Outside IPython (a script, a doctest), ``draw`` runs once and prints or
-    shows as it would anyway.
     """
     if not controls:
         raise ValueError("explore needs at least one control; for a static figure, call the function itself")

@@ -1,8 +1,4 @@
-"""How fast and how big: images per second of a prediction, megabytes of a saved model.
-
-Introduced in 05_best_practices, whose speed and saving sections time predictions
-(:func:`images_per_second`) and weigh files (:func:`file_size_mb`).
-"""
+"""How fast and how big: images per second of a prediction, megabytes of a saved model."""
 
 from __future__ import annotations
 

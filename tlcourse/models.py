@@ -1,11 +1,9 @@
-"""Base models from Keras Applications, with ImageNet weights and honest failures; model surgery.
+"""Base models from Keras Applications with ImageNet weights, and model surgery (unfreeze, split, count).
 
-Weights load through Keras's own constructors (``keras.applications.X``) from the
-file in ``$KERAS_HOME/models`` (:mod:`tlcourse.assets.weights` knows the file names
-and downloads a missing one from its official source): a classroom mirror copied
-there serves offline. Where the weights are nowhere to be had, the error names
-the file and the two ways to get it. Nothing here falls back to random weights:
-ask for them explicitly with ``weights=None``.
+Weights load through Keras's own constructors from ``$KERAS_HOME/models`` (:mod:`tlcourse.assets.weights`
+names the files and downloads a missing one); a classroom mirror copied there serves offline. Where the
+weights cannot be had, the error names the file and the two ways to get it: nothing falls back to random
+weights (ask for them with ``weights=None``).
 """
 
 from __future__ import annotations
@@ -70,30 +68,11 @@ def load_base(
 
     Introduced in 00_setup_check.
 
-    Parameters
-    ----------
-    name
-        Which base: a key of :data:`BASE_MODELS` (``"mobilenet_v2"``, ``"resnet50"``...).
-    input_size
-        Height and width of the input (default: the model's own, 224).
-    alpha
-        Width multiplier for the MobileNets (default 1.0).
-    weights
-        ``"imagenet"`` or ``None`` (random initialisation, asked for explicitly).
-    pooling
-        ``None``, ``"avg"`` or ``"max"``, as in Keras.
-
-    Notes
-    -----
-    One weights file per base and width, the 224-px one, at every input size
-    (:func:`~tlcourse.assets.weights.weights_file`): convolution weights do not
-    depend on the input size, and the same file online and from a mirror means
-    learners get the weights the lessons' figures were measured on.
-
-    Raises
-    ------
-    WeightsNotAvailableError
-        If the weights are neither cached nor downloadable.
+    ``name`` is a key of :data:`BASE_MODELS`; ``alpha`` the MobileNets' width multiplier (default 1.0);
+    ``input_size`` defaults to the model's own (224); ``weights=None`` initialises at random. Every input
+    size loads the one 224-px weights file of a base and width (convolution weights do not depend on the
+    size), the file the lessons' figures were measured on. Raises :class:`WeightsNotAvailableError` if
+    the weights are neither cached nor downloadable.
 
     Examples
     --------
@@ -133,20 +112,14 @@ def unfreeze_top(
     from_layer: str | None = None,
     keep_batchnorm_frozen: bool = True,
 ) -> list[str]:
-    """Unfreeze the top of a base model for fine-tuning; the rest stays frozen.
+    """Unfreeze the top of a base model for fine-tuning (the rest stays frozen); the names now trainable.
 
     Introduced in 03_fine_tuning.
 
-    Give either ``n_layers`` (the last N entries of ``model.layers``) or
-    ``from_layer`` (that layer and everything after it). BatchNormalization layers stay frozen by default:
-    on small data their statistics would drift (see 03_fine_tuning). Recompile the model that contains
-    it afterwards: Keras 3 reads ``trainable`` when it builds the training step, at the first ``fit``
-    after ``compile`` (measured in 03_fine_tuning: without it, the base did not move).
-
-    Returns
-    -------
-    list of str
-        Names of the layers now trainable.
+    Give either ``n_layers`` (the last N entries of ``model.layers``) or ``from_layer`` (that layer
+    and all after it). BatchNormalization layers stay frozen by default: on small data their
+    statistics would drift. Recompile the model that contains it afterwards: Keras 3 reads
+    ``trainable`` when ``fit`` first builds the training step (without it, the base did not move).
 
     Examples
     --------
@@ -232,11 +205,10 @@ def trainable_summary(model: Any) -> dict[str, int]:
 def split_at(base: Any, layer_name: str) -> tuple[Any, Any]:
     """Split a functional base into ``(bottom, top)`` at the input of ``layer_name``.
 
-    ``top(bottom(x))`` equals ``base(x)``, and ``top`` shares its layers (and weights)
-    with ``base``. With the bottom frozen, its outputs can be computed once and cached,
-    and fine-tuning the top trains on the cache: the same computation, minutes faster
-    on a CPU (introduced in 03_fine_tuning). The split point must not be crossed by a skip connection (in MobileNetV2,
-    the input of ``block_N_expand`` where block N-1 downsamples, such as ``block_14_expand``).
+    ``top(bottom(x))`` equals ``base(x)``, and ``top`` shares its layers and weights with ``base``: with
+    the bottom frozen, fine-tuning the top on its cached outputs is the same computation, minutes faster
+    on a CPU. ``ValueError`` if a skip connection crosses the split (in MobileNetV2, split at a
+    ``block_N_expand`` where block N-1 downsamples, such as ``block_14_expand``).
 
     Examples
     --------

@@ -1,8 +1,4 @@
-"""Plots the lessons share: learning curves, confusion matrices, image grids, comparisons.
-
-Every figure a lesson shows also gets a text alternative, one sentence read from the figure
-itself (:func:`describe`), once :func:`describe_figures` has registered it with IPython.
-"""
+"""Plots the lessons share, each returned as a matplotlib figure, and :func:`describe`, a figure's text alternative."""
 
 from __future__ import annotations
 
@@ -24,22 +20,12 @@ def learning_curves(
     metrics: Sequence[str] = ("loss", "accuracy"),
     title: str | None = None,
 ) -> Any:
-    """Training and validation curves of one run, or of several side by side.
+    """Training and validation curves of one run, or of several side by side: one panel per metric.
 
     Introduced in 05_best_practices.
 
-    One panel per metric, one colour per run; a validation curve is dashed, in its run's colour.
-
-    Parameters
-    ----------
-    histories
-        A Keras ``History`` (or its ``.history`` dict), or ``{run name: history}``.
-    metrics
-        The metrics to draw; ``val_<metric>`` is drawn too when the history has it.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    ``histories`` is a Keras ``History`` (or its ``.history`` dict), or ``{run name: history}``. One
+    colour per run; ``val_<metric>`` is drawn dashed in its run's colour when the history has it.
 
     Examples
     --------
@@ -186,12 +172,8 @@ def bar_comparison(
 
     Introduced in 04_domain_adaptation.
 
-    Parameters
-    ----------
-    results
-        ``{method: value or [value per seed]}``.
-    reference
-        Published or expected figures per method, drawn as black ticks.
+    ``results`` is ``{method: value or [value per seed]}``; ``reference`` gives published or expected
+    figures per method, drawn as black ticks.
 
     Examples
     --------
@@ -262,8 +244,7 @@ def _panel(ax: Any) -> str:
 def describe(fig: Any) -> str:
     """What a matplotlib figure shows, in one sentence read from the figure: kind, titles, axes, legend.
 
-    The text alternative of a figure shown as a picture (the ``alt`` of its image on the
-    course's website); no one types it, so it says what the figure itself says.
+    The text alternative (image ``alt``) of a figure on the course's website; no one types it.
 
     Examples
     --------
@@ -292,10 +273,9 @@ def describe(fig: Any) -> str:
 def describe_figures(shell: Any = None) -> bool:
     """Give every figure IPython shows its text alternative: ``describe(fig)`` as its image's ``alt`` metadata.
 
-    Registered on the shell's display formatter, every figure a cell shows (the inline backend at
-    the end of a cell, ``plt.show()``, ``display(fig)``) carries ``{"image/png": {"alt": ...}}`` in
-    its output's metadata, where nbconvert and the course's website read an image's ``alt`` text.
-    Returns False outside IPython (a script, a doctest), where no figure is displayed.
+    Registered on the shell's display formatter, so each figure a cell shows carries
+    ``{"image/png": {"alt": ...}}``, where nbconvert and the course's website read it. Returns False
+    outside IPython (a script, a doctest).
 
     Examples
     --------

@@ -1,24 +1,15 @@
-"""Each lesson's closing quiz: questions kept as data, answered with instant feedback.
+"""Each lesson's closing quiz: questions kept as data in ``notebooks/quizzes/NN_name.json``, with feedback.
 
-Introduced at the end of lessons 01-07, just before their "Key points". A
-lesson's questions live beside it, in ``notebooks/quizzes/NN_name.json``::
+A file holds ``{"title": ..., "questions": [...]}``; a question is one of :data:`KINDS`::
 
-    {"title": "01 What is transfer learning?",
-     "questions": [
-       {"kind": "single", "text": "...", "options": ["...", "..."], "answer": 1,
-        "explanations": ["why the first option is wrong", "why the second is right"]},
-       {"kind": "multiple", "text": "...", "options": [...], "answer": [0, 2], "explanations": [...]},
-       {"kind": "numeric", "text": "...", "answer": {"value": 60.3, "tolerance": 1.0},
-        "explanation": "why that is the number", "hint": "where the lesson says it"}]}
+    {"kind": "single", "text": "...", "options": ["...", "..."], "answer": 1,
+     "explanations": ["why the first option is wrong", "why the second is right"]}
+    {"kind": "multiple", ..., "answer": [0, 2], "explanations": [...]}
+    {"kind": "numeric", "text": "...", "answer": {"value": 60.3, "tolerance": 1.0},
+     "explanation": "why that is the number", "hint": "where the lesson says it"}
 
-Every option has its explanation, shown when it is chosen: a quiz teaches as
-it checks. ``show(name)`` displays one mime bundle holding both a widget view
-and its text: a front end with widgets (JupyterLab, Notebook 7, VS Code) draws
-radio buttons, check boxes, a number field and a *Check* button per question;
-anything else (nbval, ``jupyter nbconvert --execute``, a terminal) prints the
-questions with the answers hidden. ``show(name, answers=True)`` prints the
-answers and every explanation. ``grade`` is the check behind each button.
-Imports ipywidgets only when a widget is built, and no TensorFlow.
+Every option's explanation is shown when it is chosen. :func:`show` draws widgets with a *Check*
+button per question where the front end can, and prints the questions elsewhere (nbval, a terminal).
 """
 
 from __future__ import annotations
@@ -33,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KINDS", "Quiz", "QuizError", "answer_key", "as_text", "grade", "load", "quiz_dir", "show",
+__all__ = ["KINDS", "Quiz", "QuizError", "as_text", "grade", "load", "quiz_dir", "show",
            "validate", "widget"]
 
 #: The fields each kind of question has: exactly these, no more, no fewer.
@@ -63,9 +54,7 @@ class Quiz:
 def quiz_dir() -> Path:
     """The folder of the quiz files: ``notebooks/quizzes`` of this checkout of the course.
 
-    Looked for beside the package (an editable install, the way the course is
-    installed), then from the working directory: ``notebooks/`` itself, the
-    repository's root, or a sibling folder of ``notebooks/`` such as ``student/``.
+    Looked for beside the package (an editable install), then from the working directory.
 
     Examples
     --------
@@ -186,9 +175,8 @@ def _indices(answer: Any) -> list[int] | None:
 def grade(question: dict[str, Any], answer: Any) -> tuple[bool, str]:
     """Whether ``answer`` is right, and the feedback that says why.
 
-    ``answer`` is an option's index (single choice), the indices ticked
-    (multiple choice), or a number (numeric, right within the tolerance);
-    ``None`` (nothing chosen yet) is never right.
+    ``answer`` is an option's index (single choice), the indices ticked (multiple choice), or a number
+    (numeric: right within the tolerance); ``None`` (nothing chosen yet) is never right.
 
     Examples
     --------
@@ -296,9 +284,7 @@ def _html(text: str) -> str:
 def widget(quiz: Quiz) -> Any:
     """The quiz as an ipywidgets ``VBox``: per question its text, its options, an input, *Check* and the feedback.
 
-    Option texts are HTML, which wraps; the inputs beside them are letters (a
-    ``RadioButtons`` for one answer, a ``Checkbox`` per option for several) or a
-    ``FloatText``: widget labels are cut at one line.
+    The options are HTML (widget labels are cut at one line); the inputs beside them are their letters.
 
     Examples
     --------
@@ -371,16 +357,3 @@ def show(name_or_path: str | Path, answers: bool = False) -> None:
     bundle = widget(quiz)._repr_mimebundle_()
     bundle["text/plain"] = text
     IPython.display.display(bundle, raw=True)
-
-
-def answer_key(folder: str | Path | None = None) -> str:
-    """Every quiz of the folder (default: :func:`quiz_dir`) with its answers: the instructors' key.
-
-    Examples
-    --------
-    >>> key = answer_key()
-    >>> key.startswith("Quiz: 01 ") and "Answer:" in key
-    True
-    """
-    paths = sorted(Path(folder or quiz_dir()).glob("[0-9][0-9]_*.json"))
-    return "\n\n\n".join(as_text(load(p), answers=True) for p in paths) + "\n"

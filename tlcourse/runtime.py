@@ -1,7 +1,6 @@
-"""Run-time set-up: seeds, devices, precision, distribution strategy, profiles.
+"""Run-time set-up: seeds, devices, precision, distribution strategy, and the profiles that size the lessons.
 
-One call, :func:`setup`, at the top of every notebook replaces the set-up
-block that courses otherwise copy into each lesson.
+:func:`setup` is called once at the top of every notebook.
 """
 
 from __future__ import annotations
@@ -32,11 +31,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Profile:
-    """Sizes that let one notebook scale from a laptop CPU to a GPU.
-
-    Notebooks read their UPPER_CASE constants from the active profile, so the
-    same cells run small in a classroom and in the tests (``quick``) and on the
-    whole data at full resolution on a GPU (``full``).
+    """Sizes for a notebook's UPPER_CASE constants: ``quick`` on a laptop CPU and in the tests, ``full`` on a GPU.
 
     Examples
     --------
@@ -86,10 +81,9 @@ def gpu_devices() -> list[Any]:
 
 
 def active_profile(name: str | None = None) -> Profile:
-    """Return the profile to use: ``name``, else ``$TLCOURSE_PROFILE``, else by hardware.
+    """Return the profile to use: ``name``, else ``$TLCOURSE_PROFILE``, else ``full`` with a GPU, ``quick`` without.
 
-    With a GPU the default is ``full``, without one ``quick``; a name that is not a
-    profile raises ``ValueError``, saying where it came from.
+    An unknown name raises ``ValueError``, saying where it came from.
 
     Examples
     --------
@@ -108,16 +102,9 @@ def active_profile(name: str | None = None) -> Profile:
 
 
 def choose_strategy(devices: list[Any] | None = None) -> Any:
-    """Return a ``tf.distribute`` strategy for the given logical devices.
+    """A ``MirroredStrategy`` for several devices (one model copy each, gradients averaged), else the default.
 
-    Several devices get a ``MirroredStrategy`` (one model copy per device,
-    gradients averaged); one device or none gets TensorFlow's default strategy.
-
-    Parameters
-    ----------
-    devices
-        Logical devices (``tf.config.list_logical_devices("GPU")``) or device
-        names. ``None`` means all logical GPUs.
+    ``devices`` are logical devices or their names; ``None`` means all logical GPUs.
 
     Examples
     --------
@@ -225,9 +212,8 @@ TROUBLESHOOTING = "notebooks/TROUBLESHOOTING.md"
 def version_notes(installed: dict[str, str] | None = None) -> list[str]:
     """What to do where TensorFlow or Keras is outside the versions the course declares it supports.
 
-    The range is the installed course's own requirement (pyproject.toml's ``dependencies``), so it has one
-    home. ``installed`` (``{"tensorflow": "2.19.0", ...}``) defaults to what is installed; a checkout run
-    without installing the course declares nothing, and gets no note.
+    The range is the installed course's own requirement (pyproject.toml's ``dependencies``); a checkout
+    run without installing the course declares none, and gets no note. ``installed`` defaults to what is installed.
 
     Examples
     --------
@@ -272,38 +258,14 @@ def setup(
 
     Introduced in 00_setup_check.
 
-    Sets every seed (Python, NumPy, TensorFlow/Keras), quietens TensorFlow's
-    logs, sets the plot style, turns on memory growth for each GPU, mixed
-    precision (``mixed_float16``) on GPUs with tensor cores, and a
-    ``MirroredStrategy`` when there are several GPUs.
+    Sets every seed, TensorFlow's log levels (``TF_CPP_MIN_LOG_LEVEL`` to 3 where unset, its Python loggers to
+    ``log_level``), the plot style, memory growth for each GPU, mixed precision (``mixed_float16``) on GPUs
+    with tensor cores, and a ``MirroredStrategy`` over several GPUs (build models in ``report.strategy.scope()``).
 
-    Parameters
-    ----------
-    seed
-        Seed for every random generator.
-    profile
-        ``"quick"`` or ``"full"``; default ``$TLCOURSE_PROFILE`` or by hardware.
-    deterministic
-        Deterministic TensorFlow ops (same numbers on every run). Default: on
-        for CPUs, off for GPUs, where it costs speed.
-    mixed_precision
-        Force mixed precision on or off; default: on for GPUs that gain from it.
-    log_level
-        Python log level for TensorFlow.
-    blas_threads
-        Threads for NumPy's linear algebra, and so for scikit-learn's fits (``None``: leave it alone).
-        TensorFlow has its own thread pools; beside them on a busy 2-core CPU, two BLAS threads
-        waiting on each other made 03's logistic regression on 2,000 pooled features take 70 s
-        against 4 s on one thread. The lessons' fits are small: one thread costs little anywhere.
-    verbose
-        Print the report.
-
-    Returns
-    -------
-    SetupReport
-        Versions, devices, precision policy, strategy and profile; use
-        ``report.strategy.scope()`` to build models for several GPUs and
-        ``report.profile`` for the lesson's sizes.
+    ``profile`` defaults to ``$TLCOURSE_PROFILE``, else by hardware. ``deterministic`` ops (the same numbers
+    on every run) default to on for CPUs, off for GPUs, where they cost speed. ``blas_threads`` limits NumPy's
+    and so scikit-learn's linear algebra (``None``: leave it): beside TensorFlow's threads on a busy 2-core
+    CPU, two BLAS threads made 03's logistic regression on 2,000 pooled features take 70 s against 4 s on one.
 
     Examples
     --------

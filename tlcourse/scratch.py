@@ -1,15 +1,8 @@
 """Models trained from scratch: the baselines that transfer learning is measured against.
 
-- :func:`small_cnn`: a small image CNN, introduced in 01_what_is_transfer_learning as the
-  from-scratch baseline on the flower photos.
-- :func:`digits_cnn`: a small digits CNN, introduced in 01_what_is_transfer_learning (trained
-  on digits 0-4, its convolutions are then reused for digits 5-9) and the model of
-  04_domain_adaptation (trained on MNIST, adapted to USPS).
-- :func:`tiny_digits_cnn`: a smaller digits CNN without BatchNormalization, introduced in
-  05_best_practices, where dozens of runs on a few labelled digits each take a few seconds on 2 cores.
-
-The first two use BatchNormalization with momentum 0.9 rather than Keras's 0.99, because they
-train for a few dozen to a few hundred steps (see each function).
+:func:`small_cnn` for photos, :func:`digits_cnn` for digits (features and classifier apart, to reuse
+or adapt the features), :func:`tiny_digits_cnn` for many short runs. The first two use BatchNormalization
+momentum 0.9, not Keras's 0.99, because they train for only tens to hundreds of steps.
 """
 
 from __future__ import annotations
@@ -35,12 +28,10 @@ def small_cnn(
 
     Introduced in 01_what_is_transfer_learning.
 
-    BatchNormalization's momentum is 0.9, not Keras's 0.99: trained for a few
-    dozen steps on a handful of photos, 0.99's moving statistics lag behind the
-    weights and the model predicts one class in inference mode (this happened
-    on the flower photos of 01_what_is_transfer_learning). Inputs are images in
-    [0, 255] (``rescale`` brings them to [0, 1]; ``None`` leaves them alone).
-    Outputs are logits, in float32 also under a ``mixed_float16`` policy.
+    BatchNormalization's momentum is 0.9, not Keras's 0.99: after a few dozen steps on a handful of
+    photos, 0.99's moving statistics lag behind the weights and the model predicts one class in
+    inference mode. Inputs are pixels in [0, 255] (``rescale`` brings them to [0, 1]; ``None`` leaves
+    them alone); outputs are logits, float32 also under a ``mixed_float16`` policy.
 
     Examples
     --------
@@ -70,22 +61,15 @@ def digits_cnn(
     *,
     bn_momentum: float = 0.9,
 ) -> tuple[Any, Any]:
-    """A small digits CNN as ``(feature_extractor, classifier)``: 01's reuse example and 04's model.
+    """A small digits CNN as ``(feature_extractor, classifier)``.
 
     Introduced in 01_what_is_transfer_learning.
 
-    Two 5x5 convolutions (32 and 64 filters) with BatchNormalization and
-    pooling, then a dense layer of ``feature_dim`` units with BatchNormalization
-    (about 185k parameters in all). The classifier is one dense layer to
-    ``num_classes`` logits (float32 also under a ``mixed_float16`` policy).
-    Inputs are images in [0, 1]. The two parts are separate models because
-    domain adaptation needs the features in between.
-
-    BatchNormalization's momentum is 0.9, not Keras's 0.99: in a few hundred
-    steps the 0.99 moving statistics lag behind the weights, and a model that
-    is right in training mode predicts almost one class in inference mode
-    (measured on MNIST -> USPS after 250 steps: 0.13, and 0.87 once the
-    statistics were re-estimated).
+    Two 5x5 convolutions (32 and 64 filters) with pooling and a dense layer of ``feature_dim`` units,
+    each with BatchNormalization (about 185k parameters), then one dense layer to float32 logits.
+    Inputs are images in [0, 1]; the parts are separate models because domain adaptation needs the
+    features between them. Momentum 0.9, not 0.99: with 0.99 the moving statistics lag (MNIST -> USPS
+    after 250 steps: 0.13 in inference mode, 0.87 once the statistics were re-estimated).
 
     Examples
     --------
@@ -130,16 +114,11 @@ def tiny_digits_cnn(
 
     Introduced in 05_best_practices.
 
-    About 110k parameters (most in the hidden
-    layer), no BatchNormalization, so that a practice tried on it (augmentation,
-    dropout, weight decay, a learning-rate schedule) is the only thing that
-    changes. Inputs are images in [0, 1]; outputs are logits, in float32.
-    ``augmentation``, when given, is the first layer (for example a
-    ``keras.Sequential`` of random transformations, active in training only).
-
-    The other layers are named so that parts can be reused: ``"conv1"``,
-    ``"conv2"``, ``"flatten"`` (the output of the convolutions, the part to
-    reuse on another task), ``"hidden"``, ``"dropout"``, ``"logits"``.
+    About 110k parameters, most in the hidden layer, and no BatchNormalization, so that a practice
+    tried on it (augmentation, dropout, weight decay, a schedule) is the only thing that changes.
+    Inputs are images in [0, 1]; outputs are float32 logits. ``augmentation``, when given, is the
+    first layer. The layers are named for reuse: ``"conv1"``, ``"conv2"``, ``"flatten"`` (the
+    convolutions' output, the part to reuse on another task), ``"hidden"``, ``"dropout"``, ``"logits"``.
 
     Examples
     --------

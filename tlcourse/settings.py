@@ -1,10 +1,7 @@
 """Every environment variable the course reads, read in one place, once.
 
-The bottom layer of the package: nothing here imports the rest of ``tlcourse``,
-and no other module reads ``os.environ``. A :class:`Settings` object is made
-from the environment the first time it is asked for (:func:`current`); tests
-and instructors who change a setting at run time call :func:`reload` after
-changing the environment, or :func:`override` for a block of code.
+No other module reads ``os.environ``. :func:`current` reads it on first use; after changing it at run
+time call :func:`reload`, or use :func:`override` for a block of code.
 
 =========================  ====================================================
 variable                   what it sets
@@ -17,10 +14,10 @@ variable                   what it sets
 ``HF_HUB_OFFLINE``         the Hugging Face client's own offline switch
 ``HF_HUB_CACHE``           the Hugging Face hub cache (else ``HF_HOME/hub``, else
                            ``$XDG_CACHE_HOME/huggingface/hub``, else ``~/.cache/huggingface/hub``)
+``TF_CPP_MIN_LOG_LEVEL``   TensorFlow's C++ log level: set to 3 where unset
 =========================  ====================================================
 
-The Hugging Face cache is resolved with ``huggingface_hub``'s own rule (a test
-checks the two agree), so the course looks exactly where KerasHub loads from.
+The Hugging Face cache follows ``huggingface_hub``'s rule, so the course looks where KerasHub loads from.
 """
 
 from __future__ import annotations
@@ -73,26 +70,10 @@ def _default_data_dir() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    """What the environment says, as one immutable value.
+    """What the environment says, as one immutable value (the module's table says which variable sets what).
 
-    Attributes
-    ----------
-    data_path
-        Folders named by ``$TLCOURSE_DATA_DIR``, in order.
-    default_data_dir
-        Where data sets are downloaded when ``data_path`` has no writable folder.
-    offline
-        ``$TLCOURSE_OFFLINE``: never download.
-    hf_offline
-        ``$HF_HUB_OFFLINE``: the Hugging Face client will not download either.
-    profile
-        ``$TLCOURSE_PROFILE`` (lower case), or ``None`` to choose by hardware.
-    keras_home
-        ``$KERAS_HOME``, default ``~/.keras`` (Keras's own rule).
-    capstone_dir
-        ``$TLCOURSE_CAPSTONE_DIR``, or ``None``.
-    hf_hub_cache
-        The Hugging Face hub cache, where KerasHub's ``hf://`` presets are kept.
+    ``default_data_dir`` is where data sets are downloaded when no folder of ``data_path`` is writable;
+    ``profile`` is lower case, ``None`` to choose by hardware; ``keras_home`` defaults to ``~/.keras``.
 
     Examples
     --------
@@ -209,10 +190,8 @@ def override(**changes: object) -> Iterator[Settings]:
 def native_log_level(environ: MutableMapping[str, str] | None = None) -> int:
     """TensorFlow's C++ log level, ``TF_CPP_MIN_LOG_LEVEL``: set to 3 where unset (a value already set wins).
 
-    At 3, TensorFlow's runtime keeps its C++ log lines (``failed call to cuInit`` on a machine
-    without a GPU, ``NodeDef mentions attribute``) to itself; it reads the variable when it is
-    first imported, so this is called before that, by :func:`tlcourse.setup` and the ``tlcourse``
-    command. What TensorFlow 2.21 prints while it loads ignores the variable: the course's kernel
+    TensorFlow reads it when first imported, so :func:`tlcourse.setup` and the ``tlcourse`` command call
+    this before that. What TensorFlow 2.21 prints while it loads ignores it: the course's kernel
     (``make install``) keeps those lines out of notebooks, the ``tlcourse`` command filters them.
 
     Examples

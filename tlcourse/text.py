@@ -1,12 +1,7 @@
-"""Text transfer: a pretrained BERT encoder from KerasHub, sentence embeddings.
+"""Text transfer: a pretrained BERT encoder from KerasHub and its mean-pooled sentence embeddings.
 
-Introduced in 07_text_transfer. The text base model sits beside the image
-bases of :mod:`tlcourse.models` and fails the same way: where the weights are
-neither in the Hugging Face cache nor downloadable, the error names what is
-missing and the two ways to get it. Nothing here falls back to random weights.
-Closed-form CORAL, which 07 applies to the embeddings, is :func:`tlcourse.adapt.coral_align`.
-
-Where the text model lives and how it is fetched is :mod:`tlcourse.assets.text_model`.
+Where the weights are neither cached nor downloadable, loading raises :class:`TextModelNotAvailableError`
+naming what is missing; nothing falls back to random weights.
 """
 
 from __future__ import annotations
@@ -54,23 +49,9 @@ def load_text_model(kind: str = "backbone", preset: str = DEFAULT_PRESET, **kwar
 
     Introduced in 07_text_transfer.
 
-    The same calls as ``keras_hub.models.BertBackbone.from_preset(preset)``,
-    ``BertTokenizer.from_preset`` and ``BertTextClassifier.from_preset(preset,
-    num_classes=...)``, with a clear error where the preset is not cached offline.
-
-    Parameters
-    ----------
-    kind
-        Which piece to load.
-    preset
-        A KerasHub preset; ``hf://owner/name`` reads the Hugging Face hub.
-    **kwargs
-        Passed to ``from_preset`` (for example ``num_classes=2`` for the classifier).
-
-    Raises
-    ------
-    TextModelNotAvailableError
-        If offline and not in the cache, or if the download fails.
+    ``BertBackbone.from_preset(preset, **kwargs)`` and its siblings (``num_classes=2`` for the classifier,
+    whose logits are computed in float32), but raising :class:`TextModelNotAvailableError` when the
+    preset is neither in the cache nor downloadable. ``hf://owner/name`` reads the Hugging Face hub.
 
     Examples
     --------
@@ -135,9 +116,8 @@ def mean_pool(sequence_output: Any, padding_mask: Any) -> Any:
 
     Introduced in 07_text_transfer.
 
-    Sentence-transformers trained
-    all-MiniLM-L6-v2 with this pooling, so its sentence embedding is the mean
-    of its token outputs, not the ``[CLS]`` vector.
+    all-MiniLM-L6-v2 was trained with this pooling: its sentence embedding is the mean of its token
+    outputs, not the ``[CLS]`` vector.
 
     Examples
     --------
@@ -157,23 +137,11 @@ def mean_pooled_classifier(backbone: Any, head: tuple[Any, Any] | None = None) -
 
     Introduced in 07_text_transfer.
 
-    KerasHub's ``BertTextClassifier`` reads the
-    ``[CLS]`` token's output; all-MiniLM-L6-v2 was trained by sentence-transformers
-    so that the mean of its real tokens' outputs is the sentence's embedding,
-    so fine-tuning starts from what it learnt only when it is pooled the same
-    way. The model takes the preprocessor's dictionary (``token_ids``,
-    ``segment_ids``, ``padding_mask``) and returns one logit per sentence
-    (positive above 0); the logit layer computes in float32.
-
-    Parameters
-    ----------
-    backbone
-        A KerasHub ``BertBackbone`` (it is used, not copied: fine-tuning the
-        classifier changes it; load a second one to keep a frozen copy).
-    head
-        ``(kernel, bias)`` to start the logit layer from, shapes ``(hidden, 1)``
-        and ``(1,)``: for LP-FT, the coefficients of a logistic regression fitted
-        on the frozen embeddings (``lr.coef_.T``, ``lr.intercept_``). Random without it.
+    KerasHub's ``BertTextClassifier`` reads the ``[CLS]`` output instead, which all-MiniLM-L6-v2 was not
+    trained for. The model takes the preprocessor's dictionary and returns one float32 logit per sentence
+    (positive above 0). ``backbone`` is used, not copied: fine-tuning changes it. ``head`` is an optional
+    ``(kernel, bias)`` of shapes ``(hidden, 1)`` and ``(1,)`` to start the logit layer from; for LP-FT, a
+    logistic regression fitted on the frozen embeddings (``lr.coef_.T``, ``lr.intercept_``).
 
     Examples
     --------
@@ -201,9 +169,8 @@ def sentence_embeddings(
 
     Introduced in 07_text_transfer.
 
-    ``preprocessor`` turns a list of strings into ``{"token_ids", "padding_mask",
-    "segment_ids"}`` (for example ``keras_hub.models.BertTextClassifierPreprocessor``
-    with a ``sequence_length``); the backbone runs in inference mode.
+    ``preprocessor`` turns a list of strings into ``{"token_ids", "padding_mask", "segment_ids"}`` (for
+    example ``keras_hub.models.BertTextClassifierPreprocessor`` with a ``sequence_length``).
 
     Examples
     --------
@@ -246,8 +213,7 @@ def cached_embeddings(
 
     Introduced in 07_text_transfer.
 
-    The cache file's name holds a hash of the texts, the sequence length and
-    some of the backbone's weights, so a change to any of them recomputes.
+    A change of the texts, the sequence length or the backbone's weights computes them again.
 
     Examples
     --------

@@ -1,16 +1,8 @@
-"""Training helpers repeated across lessons: epoch timing, re-initialising a model,
-the linear probe that starts fine-tuning (LP-FT), how far fine-tuning moved the weights, and an Adam with
-layer-wise (discriminative) learning rates.
+"""Training helpers: epoch timing, fresh starts without recompiling, the LP-FT linear probe, weight distance.
 
-Introduced in 01_what_is_transfer_learning, where a model trained from scratch
-and a head on pretrained features race to the same accuracy (:class:`EpochTimer`)
-over many seeds and data sizes (:func:`fresh_start`);
-:class:`EpochTimer` times training again in 02_feature_extraction.
-
-Keras has no per-layer learning rates built in; :class:`DiscriminativeAdam` adds them as a plain Adam
-whose step is multiplied, variable by variable, by a factor chosen from the variable's path (ULMFiT's
-discriminative fine-tuning, Howard and Ruder 2018, named in 03_fine_tuning). No lesson measures it;
-it is here for learners who want to try it on their own fine-tuning.
+Keras has no per-layer learning rates; :class:`DiscriminativeAdam` multiplies Adam's step, variable by
+variable, by a factor chosen from the variable's path (ULMFiT's discriminative fine-tuning, Howard and
+Ruder 2018). No lesson measures it; it is here to try on your own fine-tuning.
 """
 
 from __future__ import annotations
@@ -61,11 +53,8 @@ def fresh_start(model: Any, seed: int) -> Any:
 
     Introduced in 01_what_is_transfer_learning.
 
-    Training many small models one after another (seeds, data sizes) costs a
-    graph trace per ``compile`` (seconds on a CPU). Reusing one compiled model
-    keeps its traced training step: trainable layers get new random weights
-    (seeded), frozen layers keep theirs, and the optimizer's state (step count,
-    moments) goes back to zero.
+    Each ``compile`` costs a graph trace (seconds on a CPU); reusing one compiled model for many runs
+    keeps its traced step. Trainable layers get new random weights (seeded), frozen layers keep theirs.
 
     Examples
     --------
@@ -94,8 +83,7 @@ def reset_optimizer(model: Any, learning_rate: float | None = None) -> Any:
 
     Introduced in 03_fine_tuning.
 
-    Optionally set a new learning rate: the traced training step reads the rate from a variable, so
-    runs at several rates share one ``compile``.
+    The traced step reads ``learning_rate`` from a variable, so runs at several rates share one ``compile``.
 
     Examples
     --------
@@ -125,21 +113,13 @@ def linear_probe(f_train: np.ndarray, y_train: np.ndarray, f_val: np.ndarray, y_
 
     Introduced in 03_fine_tuning.
 
-    A logistic regression, its strength ``C`` chosen on validation (ties go to the smaller C), on the
-    features divided by one number, their standard deviation over the training set (so one range of
-    ``C`` suits any base). One number, not one per feature: a feature nearly constant on the training
-    images would get a weight as large as its spread is small, and fine-tuning, which changes the
-    features, would meet a head that amplifies it. A softmax layer *is* a multinomial logistic
-    regression: with the scale folded into its kernel, ``Dense(n, activation="softmax")`` with these
-    weights gives the same probabilities on the raw features. That is the "linear probe" LP-FT
-    (Kumar et al. 2022) fine-tunes from.
-
-    Returns
-    -------
-    (classifier, [kernel, bias])
-        A scikit-learn pipeline (``score``, ``predict_proba`` on raw features, its ``C`` in
-        ``classifier[-1].C``) and the float32 weights of the equivalent softmax layer (three
-        classes or more: a two-class scikit-learn model keeps one row of coefficients).
+    A logistic regression, ``C`` chosen on validation (ties go to the smaller), on the features divided
+    by one number, their standard deviation over the training set, so one range of ``C`` suits any base
+    (a scale per feature would amplify features nearly constant on the training images, which fine-tuning
+    then changes). With the scale folded into ``kernel``, ``Dense(n, activation="softmax")`` gives the
+    same probabilities on raw features: the "linear probe" LP-FT (Kumar et al. 2022) fine-tunes from.
+    Returns the scikit-learn pipeline (on raw features; its ``C`` in ``classifier[-1].C``) and the
+    float32 ``[kernel, bias]``; ``ValueError`` for two classes (scikit-learn keeps one row then).
 
     Examples
     --------
@@ -177,8 +157,7 @@ def weight_distance(weights: list[np.ndarray], reference: list[np.ndarray]) -> f
 
     Introduced in 03_fine_tuning.
 
-    One number for what fine-tuning changed in the base: 0 means untouched, 1 means a change as
-    large as the weights themselves.
+    0 means untouched, 1 a change as large as the weights themselves.
 
     Examples
     --------
@@ -195,22 +174,9 @@ def weight_distance(weights: list[np.ndarray], reference: list[np.ndarray]) -> f
 class DiscriminativeAdam(keras.optimizers.Adam):
     """Adam with layer-wise (discriminative) learning rates.
 
-    Parameters
-    ----------
-    learning_rate
-        The base rate (a float or a schedule), as for Adam.
-    multipliers
-        ``{substring: factor}``: a variable whose path (``"block_16_expand/kernel"``)
-        contains the substring gets ``factor * learning_rate``; the first match in
-        the mapping's order wins. Unmatched variables use ``default``.
-    default
-        Factor for variables that match nothing.
-
-    Notes
-    -----
-    Adam's step size does not depend on the gradient's scale, so scaling
-    gradients (a common trick for SGD) does not give layer-wise rates; scaling
-    the rate in ``update_step`` does.
+    ``multipliers`` is ``{substring: factor}``: a variable whose path (``"block_16_expand/kernel"``)
+    contains the substring gets ``factor * learning_rate``, the first match in order winning; the rest
+    get ``default``. The rate is scaled, not the gradient: Adam's step does not depend on the gradient's scale.
 
     Examples
     --------
@@ -247,9 +213,8 @@ class DiscriminativeAdam(keras.optimizers.Adam):
 def _path(variable: Any) -> str:
     """The Keras path of the variable :meth:`DiscriminativeAdam.update_step` is given.
 
-    On JAX and PyTorch Keras passes its own variable; on TensorFlow, the ``tf.Variable`` it wraps,
-    named by the same path and ``":0"`` (``"/replica_1:0"`` for the copy a ``MirroredStrategy``
-    keeps on a second device).
+    On TensorFlow Keras passes the ``tf.Variable`` it wraps, named by the path and ``":0"``
+    (``"/replica_1:0"`` for a ``MirroredStrategy`` copy); on JAX and PyTorch, its own variable.
 
     Examples
     --------

@@ -9,6 +9,7 @@ lessons link to is copied beside them.
 
     python tools/student.py                  # or: make student
     python tools/student.py --out DIR        # another folder
+    python tools/student.py --answer-key F   # every quiz with its answers, for instructors (make reference)
 
 The notebooks still need the course installed (``pip install -e .``): they import
 ``tlcourse`` and find the data as the full edition does.
@@ -97,7 +98,25 @@ def write_student_edition(out: Path = OUT, notebooks: Path = NOTEBOOKS) -> list[
     return written
 
 
+def answer_key(folder: Path = NOTEBOOKS / "quizzes") -> str:
+    """Every quiz of ``folder`` with its answers: the instructors' key.
+
+    Examples
+    --------
+    >>> key = answer_key()
+    >>> key.startswith("Quiz: 01 ") and "Answer:" in key
+    True
+    """
+    from tlcourse import quiz
+
+    paths = sorted(Path(folder).glob("[0-9][0-9]_*.json"))
+    return "\n\n\n".join(quiz.as_text(quiz.load(p), answers=True) for p in paths) + "\n"
+
+
 def main(argv: list[str]) -> int:
+    if "--answer-key" in argv:
+        Path(argv[argv.index("--answer-key") + 1]).write_text(answer_key(), encoding="utf-8")
+        return 0
     out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else OUT
     for path in write_student_edition(out):
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")

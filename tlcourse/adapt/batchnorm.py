@@ -1,7 +1,4 @@
-"""AdaBN (Li et al. 2016): re-estimate BatchNormalization statistics on the target domain.
-
-Introduced in 04_domain_adaptation, on the digits CNN and on a frozen pretrained base.
-"""
+"""AdaBN (Li et al. 2016): re-estimate BatchNormalization statistics on the target domain."""
 
 from __future__ import annotations
 
@@ -34,13 +31,9 @@ def with_own_statistics(model: Any, x: Any, *, batch_size: int = 500) -> np.ndar
 
     Introduced in 04_domain_adaptation.
 
-    This is how a two-domain model's layers
-    see each domain *during training* (a source batch and a target batch, each
-    normalised with its own batch mean and variance), while ``model(x,
-    training=False)`` uses the moving statistics, as at test time. The moving
-    statistics are left exactly as they were (momentum 1 for the pass), and no
-    weight changes. Every layer runs in training mode, so call it on feature
-    extractors without dropout (such as :func:`tlcourse.scratch.digits_cnn`'s).
+    This is how a two-domain model sees each domain during training, whereas ``model(x, training=False)``
+    uses the moving statistics. No weight and no moving statistic changes. Every layer runs in training
+    mode, so call it on feature extractors without dropout (such as :func:`tlcourse.scratch.digits_cnn`'s).
 
     Examples
     --------
@@ -73,23 +66,10 @@ def adabn(model: Any, x_target: Any, *, batch_size: int = 256) -> Any:
 
     Introduced in 04_domain_adaptation.
 
-    Runs the target images through ``model`` in training mode, with each BN
-    layer's momentum set so that its moving mean and variance become the
-    average of the batch statistics over all the target data (the cumulative
-    average, not an exponential one). Nothing else changes: no weights, no
-    labels; BN layers frozen with ``trainable = False`` (as in a frozen
-    pretrained base) are switched on for the pass and frozen again after it.
-    A model without BatchNormalization is returned unchanged.
-
-    Parameters
-    ----------
-    model
-        A Keras model (modified in place and returned). Copy it first with
-        ``keras.models.clone_model`` + ``set_weights`` to keep the original.
-    x_target
-        Target images (NumPy array), or a ``tf.data.Dataset`` of batches.
-    batch_size
-        Images per pass for an array; larger batches give better estimates.
+    Each layer's moving mean and variance become the average of its batch statistics over all of
+    ``x_target`` (an array, or a ``tf.data.Dataset`` of batches); no weight changes and no label is used.
+    BN layers frozen with ``trainable = False`` are unfrozen for the pass only. ``model`` is modified in
+    place and returned: copy it first (``keras.models.clone_model`` + ``set_weights``) to keep the original.
 
     Examples
     --------

@@ -1,8 +1,4 @@
-"""The gradient reversal layer of DANN (Ganin et al. 2016).
-
-Importing this module imports TensorFlow and Keras; ``tlcourse.adapt`` imports it on
-first use of :class:`GradientReversal`.
-"""
+"""The gradient reversal layer of DANN (Ganin et al. 2016)."""
 
 from __future__ import annotations
 
@@ -18,8 +14,8 @@ __all__ = ["GradientReversal"]
 class GradientReversal(keras.layers.Layer):
     """Identity on the way forward; multiplies the gradient by ``-coefficient`` on the way back.
 
-    ``coefficient`` is a non-trainable variable, so a training loop can ramp
-    it (``layer.coefficient.assign(...)``) without retracing.
+    ``coefficient`` is a non-trainable variable, so a training loop can ramp it
+    (``layer.coefficient.assign(...)``) without retracing.
 
     Examples
     --------

@@ -1,10 +1,4 @@
-"""What domain adaptation minimises or computes: the CORAL loss, DANN's ramp, closed-form CORAL.
-
-:func:`coral_loss` and :func:`dann_schedule` are introduced in 04_domain_adaptation
-(inside :class:`~tlcourse.adapt.DeepCORAL` and :class:`~tlcourse.adapt.DANN`);
-:func:`coral_align`, the training-free form of CORAL on fixed features, in
-04_domain_adaptation (photo features) and 07_text_transfer (sentence embeddings).
-"""
+"""What domain adaptation computes: Deep CORAL's loss, DANN's ramp, and CORAL in closed form on fixed features."""
 
 from __future__ import annotations
 
@@ -18,15 +12,13 @@ __all__ = ["coral_align", "coral_loss", "dann_schedule"]
 
 
 def dann_schedule(progress: Any, gamma: float = 10.0) -> Any:
-    """The adaptation weight of Ganin et al. (2016): ``2 / (1 + exp(-gamma p)) - 1``.
+    """The adaptation weight of Ganin et al. (2016): ``2 / (1 + exp(-gamma p)) - 1``, for ``p`` the fraction of training done.
 
     Introduced in 04_domain_adaptation.
 
-    It rises from 0 at the start of training (``p = 0``) to almost 1 at the end
-    (``p = 1``), so that the domain classifier's noisy early gradients do not
-    disturb the feature extractor before it has learnt anything.
-
-    Works on Python floats, NumPy arrays and tensors.
+    It rises from 0 at ``p = 0`` to almost 1 at ``p = 1``, so the domain classifier's noisy early
+    gradients do not disturb the feature extractor before it has learnt anything. ``progress`` may be
+    a float, a NumPy array or a tensor.
 
     Examples
     --------
@@ -40,17 +32,10 @@ def dann_schedule(progress: Any, gamma: float = 10.0) -> Any:
 
 
 def coral_loss(source: Any, target: Any) -> Any:
-    """Deep CORAL's loss: ``||C_s - C_t||_F^2 / (4 d^2)`` between feature covariances.
+    """Deep CORAL's loss (Sun & Saenko 2016): ``||C_s - C_t||_F^2 / (4 d^2)`` between feature covariances.
 
-    Parameters
-    ----------
-    source, target
-        Features of shape ``(n_s, d)`` and ``(n_t, d)``.
-
-    Returns
-    -------
-    A scalar tensor: zero when the two covariances are equal, growing with
-    their difference (a shift of the means alone does not change it).
+    ``source`` is ``(n_s, d)``, ``target`` ``(n_t, d)``; the result is a scalar tensor, zero when the two
+    covariances are equal (a shift of the means alone does not change it).
 
     Examples
     --------
@@ -85,24 +70,10 @@ def coral_align(source: np.ndarray, target: np.ndarray, *, eps: float = 1.0) -> 
 
     Introduced in 04_domain_adaptation.
 
-    ``source @ C_s^(-1/2) @ C_t^(1/2)``, with ``C = cov + eps * I`` in each
-    domain: whiten the source, then give it the target's second-order
-    statistics. The means are matched too (the paper's features were
-    standardised first). Train a classifier on the aligned source features and
-    apply it, unchanged, to the target features. Needs target features, never
-    target labels.
-
-    Parameters
-    ----------
-    source, target
-        Features ``(n_s, d)`` and ``(n_t, d)``.
-    eps
-        Regularisation added to both covariances (the paper uses 1 with
-        standardised features; scale it with the features' variance).
-
-    Returns
-    -------
-    The aligned source features, ``(n_s, d)``, as float32.
+    Returns ``source @ C_s^(-1/2) @ C_t^(1/2)`` (float32, with the target's mean), ``C = cov + eps * I``
+    in each domain: the source whitened, then given the target's second-order statistics. Train a
+    classifier on it and apply it unchanged to the target features: no target label is needed. The
+    paper uses ``eps = 1`` on standardised features; scale it with the features' variance.
 
     Examples
     --------

@@ -1,9 +1,7 @@
-"""The two-domain Keras models: :class:`DeepCORAL` and :class:`DANN`, on a shared base class.
+"""The two-domain Keras models, :class:`DeepCORAL` and :class:`DANN`.
 
-Both train a feature extractor and a label classifier on ``((x_source, x_target),
-y_source)`` batches (see :func:`tlcourse.adapt.domain_dataset`) and differ only in
-the adaptation loss they add. Importing this module imports TensorFlow and Keras;
-``tlcourse.adapt`` imports it on first use of either class.
+Both train a feature extractor and a label classifier on ``((x_source, x_target), y_source)`` batches
+(:func:`tlcourse.adapt.domain_dataset`) and add their own adaptation loss to the source cross-entropy.
 """
 
 from __future__ import annotations
@@ -73,24 +71,16 @@ class _TwoDomainModel(keras.Model):
 
 
 class DeepCORAL(_TwoDomainModel):
-    """Deep CORAL (Sun & Saenko 2016): cross-entropy on source + ``weight`` x CORAL(source, target).
+    """Deep CORAL (Sun & Saenko 2016): cross-entropy on source + ``coral_weight`` x CORAL(source, target).
 
     Introduced in 04_domain_adaptation.
 
-    Parameters
-    ----------
-    feature_extractor
-        A Keras model from images to features (CORAL is applied to its output).
-    classifier
-        A Keras model from features to class logits.
-    coral_weight
-        Weight of the CORAL loss. It scales with the features' size and range:
-        100 worked on the 128-d ReLU features of :func:`tlcourse.scratch.digits_cnn`.
-    joint_batch
-        False (the default) runs the feature extractor on the source and the target batch in two
-        calls, so each BatchNormalization layer normalises each domain by its own statistics, as it
-        will be at test time; True runs it once on the two concatenated, mixing them
-        (``benchmarks/domain_adaptation.py --ablations`` measures the difference).
+    ``classifier`` maps features to class logits; CORAL is applied to ``feature_extractor``'s output.
+    ``coral_weight`` scales with the features' size and range: 100 worked on the 128-d ReLU features of
+    :func:`tlcourse.scratch.digits_cnn`. By default source and target go through the feature extractor
+    in two calls, so BatchNormalization normalises each domain by its own statistics, as at test time;
+    ``joint_batch=True`` runs one concatenated batch, mixing them (``benchmarks/domain_adaptation.py
+    --ablations`` measures the difference).
 
     Examples
     --------
@@ -118,31 +108,13 @@ class DANN(_TwoDomainModel):
 
     Introduced in 04_domain_adaptation.
 
-    The domain classifier learns to tell source features (label 1) from
-    target features (label 0). Between it and the feature extractor sits a
-    :class:`GradientReversal` layer, so the same loss that trains the domain
-    classifier pushes the feature extractor the other way: towards features
-    that do not reveal their domain. The reversal's coefficient is
-    ``coefficient * dann_schedule(step / total_steps)``, ramped from 0 as in
-    the paper; ``coefficient=1`` is the paper's, 0.1 worked better on
-    MNIST -> USPS here (the full ramp was unstable across seeds).
-
-    The metric ``domain_acc`` is the domain classifier's accuracy on the
-    training batches: near 1 when the domains are easy to tell apart, near
-    0.5 (chance) when the features are aligned.
-
-    Parameters
-    ----------
-    feature_extractor, classifier, joint_batch
-        As for :class:`DeepCORAL`.
-    domain_classifier
-        A Keras model from features to one logit (source against target).
-    total_steps
-        Number of training steps, for the ramp.
-    coefficient
-        Largest reversal coefficient.
-    gamma
-        Steepness of the ramp (:func:`tlcourse.adapt.dann_schedule`).
+    ``domain_classifier`` (features to one logit) learns to tell source features (label 1) from target
+    features (label 0). A :class:`GradientReversal` layer between it and the feature extractor makes the
+    same loss push the feature extractor towards features that hide their domain. The reversal coefficient
+    is ``coefficient * dann_schedule(step / total_steps, gamma)``, ramped from 0 as in the paper;
+    ``coefficient=1`` is the paper's, 0.1 worked better on MNIST -> USPS here (the full ramp was unstable
+    across seeds). The metric ``domain_acc`` is near 1 while the domains are easy to tell apart, near 0.5
+    (chance) once the features are aligned. The other arguments are as for :class:`DeepCORAL`.
 
     Examples
     --------

@@ -1,7 +1,4 @@
-"""Data through the two-domain models: batches of source and target images in, accuracy out.
-
-Introduced in 04_domain_adaptation.
-"""
+"""Data through the two-domain models: batches of source and target images in, accuracy out."""
 
 from __future__ import annotations
 
@@ -37,20 +34,13 @@ def domain_dataset(
     shift: int = 2,
     seed: int = 0,
 ) -> Any:
-    """An endless ``tf.data`` stream of shuffled, randomly shifted batches.
+    """An endless ``tf.data`` stream of shuffled batches, each image shifted by up to ``shift`` pixels (0: none).
 
     Introduced in 04_domain_adaptation.
 
-    With ``x_target`` it yields ``((x_source, x_target), y_source)``: a source
-    and a target batch of ``batch_size`` each, drawn independently (the target
-    labels are never used), for :class:`~tlcourse.adapt.DANN` and
-    :class:`~tlcourse.adapt.DeepCORAL`. Without it, ``(x_source, y_source)``
-    for a plain ``model.fit``. Use ``steps_per_epoch``.
-
-    Parameters
-    ----------
-    shift
-        Largest random translation in pixels (0 turns augmentation off).
+    With ``x_target`` it yields ``((x_source, x_target), y_source)``, a source and a target batch drawn
+    independently, for :class:`~tlcourse.adapt.DANN` and :class:`~tlcourse.adapt.DeepCORAL`; without it,
+    ``(x_source, y_source)`` for a plain ``model.fit``. Endless: give ``fit`` a ``steps_per_epoch``.
 
     Examples
     --------
@@ -84,8 +74,7 @@ def correct(model: Any, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512) 
 
     Introduced in 04_domain_adaptation.
 
-    04_domain_adaptation compares two models' answers on the same test images: a paired bootstrap
-    standard error of their difference.
+    Two models' answers on the same images feed :func:`tlcourse.claims.compare_examples`.
 
     Examples
     --------

@@ -1,11 +1,9 @@
 """The course's data sets: where each comes from, where the course looks for it, how it is fetched.
 
-Every data set is looked for first in the data folders (``$TLCOURSE_DATA_DIR``;
-several folders separated by ``os.pathsep`` are searched in order, then the
-default cache), so a classroom mirror serves it offline. Where it is not there,
-it is downloaded from its official source, checked against the checksum
-published for each file (the registry names where; a file with none says why),
-extracted safely and moved into the first writable data folder in one step.
+A data set is looked for in the data folders (``$TLCOURSE_DATA_DIR``, ``os.pathsep``-separated, then
+the default cache), so a classroom mirror serves it offline; else it is downloaded from its official
+source, checked against its published checksum, extracted safely and moved into the first writable
+data folder in one step.
 """
 
 from __future__ import annotations
@@ -42,11 +40,8 @@ __all__ = [
 class RemoteFile:
     """A file at its official source, with the checksum published for it or the reason there is none.
 
-    ``sha256`` is the SHA-256 of the download as published where
-    ``checksum_source`` says (a repository and path, or a page); where an MD5 is
-    all that is published, it is in ``md5`` instead. Every download is checked
-    against it and refused on a mismatch. A file with neither says why in
-    ``no_checksum_reason``.
+    ``sha256`` (or ``md5``, where that is all that is published) is as published where ``checksum_source``
+    says; every download is refused on a mismatch.
     """
 
     url: str
@@ -61,9 +56,8 @@ class RemoteFile:
 class DatasetSpec:
     """One course data set: where it lives under the data directory and where it comes from.
 
-    ``required`` lists paths (relative to the data set's folder) that must all
-    exist; ``content_sha256`` maps files to the SHA-256 of their content
-    (decompressed, for ``.gz``), checked whenever the data set is located.
+    ``required`` paths (relative to its folder) must all exist; ``content_sha256`` (of the decompressed
+    content, for ``.gz``) is checked whenever the data set is located.
     """
 
     name: str
@@ -274,10 +268,7 @@ def data_dir() -> Path:
 def writable_data_dir() -> Path:
     """The first data folder the course may write to (created if needed): where downloads go.
 
-    Raises
-    ------
-    DataNotFoundError
-        If none of the data folders can be written.
+    Raises ``DataNotFoundError`` if none can be written.
     """
     for d in data_dirs():
         try:
@@ -323,22 +314,9 @@ def dataset_path(name: str, *, download_if_missing: bool = True) -> Path:
 
     Introduced in 00_setup_check.
 
-    Parameters
-    ----------
-    name
-        A key of :data:`DATASETS`.
-    download_if_missing
-        Download from the official source when no data folder has it (never
-        when ``$TLCOURSE_OFFLINE`` is set).
-
-    Raises
-    ------
-    KeyError
-        For an unknown data set name.
-    DataNotFoundError
-        If it is nowhere and cannot be downloaded; the message says how to get it.
-    ChecksumError
-        If a file's content is not the official one.
+    Without ``download_if_missing``, or with ``$TLCOURSE_OFFLINE`` set, it never downloads: a data set
+    that is nowhere raises ``DataNotFoundError``, saying how to get it. ``KeyError`` for an unknown name,
+    ``ChecksumError`` if a file's content is not the official one.
 
     Examples
     --------
@@ -368,19 +346,10 @@ def dataset_path(name: str, *, download_if_missing: bool = True) -> Path:
 def fetch_dataset(name: str) -> Path:
     """Download a data set from its official source into the first writable data folder.
 
-    The downloads are kept in ``<data folder>/downloads/`` (verified, so a fetch
-    interrupted after the first of several files goes on from the second); the
-    data set is prepared in a temporary folder, checked, and only then moved to
-    ``<data folder>/<name>``, so a failure leaves no half-made data set.
-
-    Raises
-    ------
-    DataNotFoundError
-        If a download fails or lacks a required file.
-    ChecksumError
-        If a download does not have its published checksum, or a file's content
-        is not the official one (neither is kept; the data set already there is
-        left as it was).
+    Downloads are kept, verified, in ``<data folder>/downloads/`` (an interrupted fetch goes on from them);
+    the data set is prepared in a temporary folder and moved to ``<data folder>/<name>`` only once checked.
+    Raises ``DataNotFoundError`` if a download fails or lacks a required file, ``ChecksumError`` if a file is
+    not the official one (the data set already there is left as it was).
     """
     spec = DATASETS[name]
     root = writable_data_dir()

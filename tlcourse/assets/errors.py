@@ -1,8 +1,6 @@
-"""The errors that say what is missing and how to get it.
+"""The errors that say what is missing and how to get it: with internet, or from a classroom mirror.
 
-Each message names the file or folder the course looked for and the two ways
-to get it (with internet, or from a classroom mirror). Nothing in the course
-falls back to random weights or made-up data when one of these is raised.
+Nothing in the course falls back to random weights or made-up data when one of these is raised.
 """
 
 from __future__ import annotations

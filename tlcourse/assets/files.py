@@ -1,14 +1,9 @@
 """Files from outside: checksums, verified downloads, archives extracted safely.
 
-Downloads go through ``keras.utils.get_file`` (a progress bar, the file kept
-once complete and verified, reused on the next run when its hash still
-matches); what it lacks for a classroom is here: a checksum mismatch removes the
-download, keeps the file that was there and raises :class:`ChecksumError` saying
-what to do, a network failure raises
-``ConnectionError`` with the URL and, where :func:`explain_download_failure`
-recognises the cause (certificates, a proxy, no internet), what to do about it;
-:func:`safe_extract` refuses any archive member that would land outside its
-folder (``zipfile`` has no such filter).
+:func:`download` wraps ``keras.utils.get_file`` for a classroom: a checksum mismatch deletes the download,
+keeps the file that was there and raises :class:`ChecksumError` saying what to do; a network failure
+raises ``ConnectionError`` with the URL and, where :func:`explain_download_failure` recognises the cause,
+what to do. :func:`safe_extract` refuses any archive member that would land outside its folder.
 """
 
 from __future__ import annotations
@@ -68,32 +63,20 @@ def _causes(exc: BaseException) -> list[BaseException]:
 def explain_download_failure(exc: BaseException) -> str:
     """What a failed download most likely means and how to fix it; ``""`` when the cause is not one of these.
 
-    Recognises, anywhere in the exception's chain (``keras.utils.get_file``
-    raises a bare ``Exception`` holding urllib's message; the Hugging Face
-    client wraps its HTTP library's errors): a certificate that cannot be
-    verified, a proxy in the way, and no network at all.
+    Looks anywhere in the exception's chain (``keras.utils.get_file`` raises a bare ``Exception`` holding
+    urllib's message; the Hugging Face client wraps its HTTP library's errors) for a certificate that cannot
+    be verified, a proxy in the way, or no network at all.
 
     Examples
     --------
-    A certificate Python cannot check (often on macOS with python.org's Python):
-
     >>> import ssl, socket, urllib.error
     >>> err = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
     >>> "Install Certificates.command" in explain_download_failure(urllib.error.URLError(err))
     True
-
-    A proxy that wants a password (Keras's wording of an HTTP 407):
-
     >>> explain_download_failure(Exception("URL fetch failure on https://x: 407 -- Proxy Authentication Required"))[:22]
     'A proxy refused the co'
-
-    No network (the host name does not resolve):
-
     >>> explain_download_failure(urllib.error.URLError(socket.gaierror(-2, "Name or service not known")))[:12]
     'No internet '
-
-    Anything else:
-
     >>> explain_download_failure(ValueError("HTTP Error 404: Not Found"))
     ''
     """
@@ -168,20 +151,10 @@ def download(url: str, dest: str | os.PathLike[str], *, sha256: str | None = Non
              source: str = "") -> Path:
     """Download ``url`` to ``dest`` with ``keras.utils.get_file``, verifying the published checksum when given.
 
-    ``sha256`` (or ``md5``, where that is all the source publishes) is passed to
-    ``get_file`` as its ``file_hash``; ``source`` names where it was published,
-    for the error. The download goes to ``<dest>.part`` and replaces ``dest``
-    only once verified, so a wrong download never takes the place of a file
-    already there. A file already at ``dest`` with the right hash is kept (an
-    interrupted multi-file fetch goes on where it stopped).
-
-    Raises
-    ------
-    ChecksumError
-        If the download's checksum differs: the error names the file, both
-        hashes and what to do; the download is deleted, nothing else touched.
-    ConnectionError
-        If the URL cannot be reached (with :func:`explain_download_failure`'s advice).
+    ``sha256`` or ``md5`` (not both) is ``get_file``'s ``file_hash``; ``source``, where it was published, goes
+    into the error. A file already at ``dest`` with that hash is kept; a new download replaces it only once
+    verified. Raises :class:`ChecksumError` on a mismatch (the download deleted, nothing else touched),
+    ``ConnectionError`` for an unreachable URL (with :func:`explain_download_failure`'s advice).
 
     Examples
     --------
@@ -240,13 +213,8 @@ def _member_target(target: Path, name: str) -> Path:
 def safe_extract(archive: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
     """Extract a ``.zip`` or tar archive into ``target``, refusing any member that escapes it.
 
-    Every member is checked before anything is written: a member with ``..``,
-    an absolute path, or a link pointing outside stops the whole extraction.
-
-    Raises
-    ------
-    UnsafeArchiveError
-        If a member would land outside ``target``.
+    Every member is checked before anything is written: a member with ``..``, an absolute path, a link
+    pointing outside (any link, in a zip) or a device file raises :class:`UnsafeArchiveError`.
 
     Examples
     --------

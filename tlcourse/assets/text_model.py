@@ -1,8 +1,7 @@
 """The text base model of 07_text_transfer: its name, where the Hugging Face cache keeps it, its error.
 
-KerasHub loads ``hf://`` presets through the Hugging Face hub client, which
-reads the hub cache (a classroom mirror copied there serves offline, with
-``HF_HUB_OFFLINE=1``) and downloads otherwise.
+KerasHub loads ``hf://`` presets through the Hugging Face hub client, which reads the hub cache (a
+classroom mirror copied there serves offline, with ``HF_HUB_OFFLINE=1``) and downloads otherwise.
 """
 
 from __future__ import annotations
@@ -109,10 +108,8 @@ def text_model_not_available(preset: str, cause: str) -> TextModelNotAvailableEr
 def download_text_model(preset: str = TEXT_PRESET) -> Path:
     """Download the files KerasHub needs of an ``hf://`` preset into the hub cache.
 
-    Raises
-    ------
-    TextModelNotAvailableError
-        Offline, or when the download fails.
+    Raises ``TextModelNotAvailableError`` offline (``$HF_HUB_OFFLINE`` or ``$TLCOURSE_OFFLINE``) or when
+    the download fails, ``ValueError`` for a preset that is not ``hf://``.
 
     Examples
     --------

@@ -1,11 +1,7 @@
 """ImageNet weights of the Keras Applications bases: their files, where they come from, where they live.
 
-Keras keeps downloaded weights in ``$KERAS_HOME/models`` under official file
-names; a classroom mirror copied there serves offline. This module knows those
-names and origins (the same ones ``keras.applications`` uses), finds a file in
-the cache, downloads one with ``keras.utils.get_file`` (verified where Keras
-publishes a hash), and builds the error that names a missing file and the two
-ways to get it.
+Keras keeps downloaded weights in ``$KERAS_HOME/models`` under the official file names that
+``keras.applications`` uses; a classroom mirror copied there serves offline.
 """
 
 from __future__ import annotations
@@ -49,35 +45,13 @@ def _mobilenet_file(alpha: float | None, rows: int) -> str:
 class BaseSpec:
     """Every fact the course uses about a Keras Applications base model, in one place.
 
-    Attributes
-    ----------
-    constructor
-        Name of the function in ``keras.applications``.
-    module
-        Name of its module there (holds ``preprocess_input``).
-    default_size
-        Input size its ImageNet weights were trained at.
-    alphas
-        Width multipliers with ImageNet weights (``None`` where there is no alpha).
-    file_name
-        ``(alpha, rows) -> official file name`` of the weights without the top.
-    origin
-        Folder URL the official files are downloaded from.
-    md5
-        Keras's published MD5 of the file without the top, where there is one: the ``file_hash``
-        ``keras.applications`` passes to ``get_file`` (Keras publishes none for the MobileNets' files).
-    imagenet_top1
-        ImageNet top-1 accuracy of the full model at ``default_size`` px, by alpha, from ``top1_source``.
-    top1_source
-        Where ``imagenet_top1`` is published.
-    rescale
-        The input scaling the base was trained with, as a ``keras.layers.Rescaling(scale, offset)`` on
-        pixels in [0, 255]; ``None`` where it is no such line (VGG16 and ResNet50 subtract ImageNet's
-        mean colour from BGR pixels: use ``preprocess_input``) or where the model rescales inside
-        (EfficientNet: ``(1.0, 0.0)``).
-    cut_layer
-        Where the capstone cuts the base to cache its frozen part: the input of this layer, which
-        no skip connection crosses (``None``: not cut, the capstone does not offer the base).
+    ``file_name(alpha, rows)`` is the official file without the top, at ``origin``; ``md5`` is the
+    ``file_hash`` Keras passes to ``get_file`` (none for the MobileNets). ``imagenet_top1``: the full model's
+    top-1 accuracy at ``default_size`` px, by alpha. ``rescale`` is the input scaling as ``Rescaling(scale,
+    offset)`` of pixels in [0, 255]: ``(1.0, 0.0)`` for EfficientNet, which rescales inside; ``None`` for VGG16
+    and ResNet50, which subtract ImageNet's mean colour from BGR pixels (use ``preprocess_input``). The
+    capstone caches the base below ``cut_layer``'s input, which no skip connection crosses (``None``: the
+    capstone does not offer the base).
     """
 
     name: str
@@ -158,7 +132,7 @@ def base_spec(name: str) -> BaseSpec:
 
 
 def resolve_alpha(spec: BaseSpec, alpha: float | None) -> float | None:
-    """The width multiplier to use: ``alpha`` checked against the published ones, or the default.
+    """The width multiplier to use: ``alpha`` checked against the published ones (``ValueError``), or the default.
 
     Examples
     --------
@@ -189,9 +163,8 @@ def keras_cache_dir() -> Path:
 def weights_file(name: str, *, alpha: float | None = None) -> str:
     """The one official file (``include_top=False``) the course loads for a base and width, at any input size.
 
-    Keras publishes MobileNet files for several input sizes, trained at each; the course always takes the
-    default size's (224 px): convolutions serve any input size, and one file means that a learner online,
-    a classroom mirror and the figures the lessons report all use the same weights.
+    Keras publishes MobileNet files trained at several input sizes; the course always takes the 224-px one
+    (convolutions serve any size), so a learner online, a mirror and the lessons' figures use the same weights.
 
     Examples
     --------
@@ -238,10 +211,8 @@ def weights_not_available(name: str, fname: str, cause: str) -> WeightsNotAvaila
 def download_weights(name: str, *, alpha: float | None = None) -> Path:
     """Download a base's ImageNet weights into the Keras cache (verified where Keras publishes a hash).
 
-    Raises
-    ------
-    WeightsNotAvailableError
-        Offline (``$TLCOURSE_OFFLINE``), or when the download fails.
+    Raises ``WeightsNotAvailableError`` offline (``$TLCOURSE_OFFLINE``), when the download fails, or when
+    the Keras cache is not writable (``get_file`` would save to ``/tmp/.keras`` instead).
 
     Examples
     --------
@@ -307,11 +278,9 @@ def _plausible_h5(path: Path) -> str | None:
 def check_weights_file(path: str | os.PathLike[str], name: str | None = None) -> str | None:
     """Why a weights file in the Keras cache cannot be trusted, or ``None`` when it can.
 
-    Where Keras publishes the file's hash (the ``file_hash`` of ``keras.applications``:
-    EfficientNetB0 and ResNet50 here), the MD5 must match. Keras publishes none for the
-    MobileNets' files, so those are read whole instead: a truncated file, or values no
-    trained network holds (NaN, huge numbers, negative variances) are refused. The
-    answer is remembered for the file's size and modification time.
+    Where Keras publishes the file's MD5 (every base here but the MobileNets), it must match; the
+    MobileNets' files are read whole instead: a truncated file, or values no trained network holds (NaN,
+    huge numbers, negative variances), are refused. The answer is kept per file size and modification time.
 
     Examples
     --------
@@ -338,10 +307,7 @@ def check_weights_file(path: str | os.PathLike[str], name: str | None = None) ->
 def verify_cached_weights(name: str, *, alpha: float | None = None) -> None:
     """Refuse, naming the file and how to get a good copy, a damaged weights file a base would load.
 
-    Raises
-    ------
-    WeightsNotAvailableError
-        If the cached file (:func:`weights_file`) fails :func:`check_weights_file`.
+    Raises ``WeightsNotAvailableError`` where :func:`check_weights_file` finds a problem; a missing file is no error here.
 
     Examples
     --------

@@ -28,33 +28,11 @@ class FolderError(ValueError):
 class Audit:
     """What :func:`audit_folder` found.
 
-    Attributes
-    ----------
-    root
-        The folder audited.
-    layout
-        ``"class"`` (``root/<class>/*``) or ``"split"`` (``root/<split>/<class>/*``).
-    class_names
-        Sorted class names; labels index into it.
-    splits
-        ``{split: ImageFolder}`` with the folder's own splits (``"all"`` for the class layout),
-        duplicates already removed.
-    skipped
-        ``(path, reason)`` for unreadable, non-image, placeholder and too large files, HEIC photos
-        without their plugin, names that are not UTF-8, symlink loops, folder links out of their class
-        folder (not followed), and every copy of a photo found under two classes.
-    duplicates
-        Groups of files with identical bytes in one class (the first of each group is kept).
-    conflicts
-        Groups of files with identical bytes under different classes: no copy is used
-        (each is in ``skipped`` with the classes it is under).
-    sizes
-        ``(width, height)`` of every usable image.
-    warnings
-        Things that do not stop training but deserve a look (imbalance, duplicates, tiny images).
-    ignored
-        Hidden and system files and folders (``.DS_Store``, ``Thumbs.db``, ``desktop.ini``,
-        ``__MACOSX/``, ``.ipynb_checkpoints/`` ...), left out without a reason.
+    ``layout`` is ``"class"`` (``root/<class>/*``) or ``"split"`` (``root/<split>/<class>/*``); ``splits``
+    holds the folder's own splits (``"all"`` for the class layout), duplicates removed. ``skipped`` lists
+    ``(path, reason)`` for every file not used, including every copy of a photo found under two classes
+    (grouped in ``conflicts``); ``duplicates`` groups identical files in one class (the first is kept);
+    ``ignored`` lists hidden and system files and folders (``.DS_Store``, ``__MACOSX/`` ...), left out silently.
     """
 
     root: Path
@@ -160,33 +138,15 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS, phot
 
     Introduced in 06_capstone_your_own_data.
 
-    Every file is opened and decoded once, the way training will read it (any
-    format Pillow decodes, EXIF orientation applied: :func:`tlcourse.data.read_rgb`),
-    hashed to find exact duplicates (kept once: a photo in both train and test would
-    inflate the test accuracy), and counted. Unreadable, truncated, non-image, too
-    large (decompression bombs) and placeholder files, HEIC photos without their
-    plugin and symlink loops are skipped with a reason; hidden and system files
-    (``.DS_Store``, ``Thumbs.db``, ``__MACOSX/`` ...) are ignored and counted.
-    Photos in folders nested inside a class folder belong to that class; a link
-    from a class folder into another class (or above it) is not followed, and a photo
-    found under two classes is used under neither: no photo is ever trained under a
-    label its folder did not give it. Every file is either used or listed with a reason.
+    Every file is decoded once, the way training will read it (:func:`tlcourse.data.read_rgb`), and hashed:
+    exact duplicates are kept once (a photo in both train and test would inflate the test accuracy), a photo
+    under two classes is used under neither, and a link into another class is not followed. Every file is
+    either used or in ``skipped`` with a reason (unreadable, not an image, too large, HEIC without its plugin,
+    a placeholder: ``photos_only`` skips flat graphics). Split folders: ``train``, ``val`` (``valid``,
+    ``validation``), ``test``.
 
-    Parameters
-    ----------
-    folder
-        ``folder/<class>/*`` or ``folder/<split>/<class>/*`` (splits ``train``,
-        ``val`` or ``validation``, ``test``).
-    min_per_class
-        Fewest usable images a class may have (in the training split of the split layout).
-    photos_only
-        Skip flat graphics such as "image not found" placeholders (see :func:`tlcourse.data.check_image`).
-
-    Raises
-    ------
-    FolderError
-        If the path does not exist, holds no images, has fewer than two classes, an
-        empty (or too small) class, or splits whose classes disagree.
+    Raises :class:`FolderError` if the path does not exist, holds no images, has fewer than two classes,
+    a class with fewer than ``min_per_class`` usable images (in train), or splits whose classes disagree.
 
     Examples
     --------

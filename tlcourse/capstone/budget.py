@@ -1,18 +1,8 @@
 """How big and how long: the image size validation prefers, and the fine-tuning epochs that fit a time budget.
 
-``tlcourse train`` gets a budget in seconds (``--budget``, a few minutes by
-default), not an image size: a learner cannot know which size their photos need
-or what 224 px costs on their laptop, and the course can measure both.
-The photos' pixels suggest a size (:func:`largest_useful_size`); :func:`probe_sizes`
-fits a linear probe on the frozen base's pooled features at that size, 224 and
-160 px, on a sample of the training photos, and scores it on validation; and
-:func:`choose_size` keeps the suggestion unless validation can tell that another
-size is better (photos of 128 px may still gain from 224). That size caps the plan.
-:func:`measure_speed` times the three things the run repeats (decoding photos
-through the frozen bottom of the base, the top and head forward, a training step
-of the top and head) on a few of the folder's own photos; :func:`plan_run` turns
-the counts of photos and those speeds into the largest image size up to the
-probe's choice, and the most epochs, whose estimate fits.
+``tlcourse train`` gets a budget in seconds, not an image size: a learner cannot know which size their
+photos need or what 224 px costs on their laptop, and the course can measure both on the folder's own
+photos: validation chooses the size (:func:`probe_sizes`), a timing the epochs that fit (:func:`plan_run`).
 """
 
 from __future__ import annotations
@@ -162,9 +152,7 @@ def measure_speed(bottom: Any, head: Any, files: list[str], *, image_size: int, 
 def largest_useful_size(sizes: list[tuple[int, int]]) -> int:
     """The photos' own guess at a size: the smallest candidate at least as large as most photos' short side.
 
-    A photo of 128 px may gain little from being stretched to 224; 160 px is the floor, where the small
-    ImageNet bases start to see what they learnt to see. :func:`choose_size` keeps this guess unless
-    validation says another size is better.
+    Never under 160 px, where the small ImageNet bases start to see what they learnt to see.
 
     Examples
     --------
@@ -182,9 +170,9 @@ def choose_size(correct: dict[int, np.ndarray], guess: int) -> int:
     """The size whose probe validation says is better than the photos' ``guess``; else the guess.
 
     ``correct[size]`` is 1 where the probe at that size got a validation photo right (the same photos at
-    every size). The best size replaces the guess only where the course's rule for "does A beat B?"
-    (``claims.compare_examples``, a paired bootstrap over the photos) says *better*: 36 validation
-    photos cannot tell 0.92 from 0.86, and a size chosen on noise would cost accuracy as often as win it.
+    every size). The best size wins only where ``claims.compare_examples`` (a paired bootstrap) says
+    *better*: 36 validation photos cannot tell 0.92 from 0.86, and a size chosen on noise costs accuracy
+    as often as it wins.
 
     Examples
     --------
@@ -205,10 +193,9 @@ def probe_sizes(splits: Any, *, base_name: str = "mobilenet_v2", alpha: float | 
                 batch_size: int = 32) -> dict[int, np.ndarray]:
     """Which validation photos a linear probe on the frozen base's pooled features gets right, at each size.
 
-    At most ``per_class`` training and validation photos of each class are used, the same at every
-    size; the probe is a logistic regression on the features (divided by their spread), its strength
-    chosen on validation. A few seconds a size on a laptop; :func:`choose_size` reads the result.
-    A validation photo unreadable since the audit counts as wrong at every size.
+    At most ``per_class`` training and validation photos of each class, the same at every size; the probe
+    is a logistic regression on the features (divided by their spread), its strength chosen on validation.
+    A validation photo unreadable since the audit counts as wrong. A few seconds a size on a laptop.
 
     Examples
     --------

@@ -1,14 +1,9 @@
 """What the frozen bottom of the base computes, once, for every photo: the cache the later stages train on.
 
-Introduced in 03_fine_tuning (``models.split_at``) and the heart of the capstone's
-speed. The base is cut where no skip connection crosses (its ``BaseSpec.cut_layer``); the
-bottom stays frozen through every stage, so its activations are computed in one
-pass over the photos, read from disk through ``tf.data`` batch by batch (a folder
-of 20,000 photos never sits in memory as images), with a horizontally flipped copy
-of each training photo as augmentation. They are kept as float32 (about 13 KB a
-photo at 160 px and 25 KB at 224 for MobileNetV2 0.35), so the head computes on
-them exactly what the whole model computes on the photo. The top of the base and the head then train on the cache,
-minutes faster than running the whole base every epoch, and the same computation.
+The base is cut where no skip connection crosses (``BaseSpec.cut_layer``); the bottom stays frozen, so its
+activations are computed in one pass over the photos, read from disk in batches, plus a horizontally flipped
+copy of each training photo. Kept as float32 (about 13 KB a photo at 160 px, 25 KB at 224, for MobileNetV2
+0.35), they give the head exactly what the whole model computes, minutes faster than running the base each epoch.
 """
 
 from __future__ import annotations
@@ -80,12 +75,10 @@ class ModelParts:
 def split_model(model: Any, base: Any, base_name: str) -> ModelParts:
     """Cut a capstone model (:func:`~tlcourse.capstone.stages.build_model`) where the cache is taken.
 
-    ``head(bottom(x))`` computes what ``model(x)`` does, and ``head`` shares its layers (and so its
-    weights) with ``model``: training ``head`` on cached activations trains ``model``. The top of the
-    base runs with ``training=False`` inside ``head``; that alone does not keep a *trainable*
-    BatchNormalization layer in inference mode during ``fit`` in Keras 3 (03_fine_tuning measures
-    its moving statistics drift): :func:`~tlcourse.capstone.stages.fine_tune` also keeps those
-    layers frozen, which does.
+    ``head(bottom(x))`` computes ``model(x)``, and ``head`` shares ``model``'s layers (and weights): training
+    ``head`` on cached activations trains ``model``. Calling the top with ``training=False`` does not keep a
+    *trainable* BatchNormalization layer in inference mode in Keras 3's ``fit``:
+    :func:`~tlcourse.capstone.stages.fine_tune` also freezes those layers, which does.
 
     Examples
     --------

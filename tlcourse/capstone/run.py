@@ -1,12 +1,4 @@
-"""The whole capstone recipe in one call, :func:`train`: what ``tlcourse train`` runs.
-
-1. audit the folder; 2. split it (every photo, unless a cap is asked for; the test
-split whole); 3. plan: measure this machine on a few of the photos and choose the
-image size and fine-tuning epochs that fit the time budget; 4. cache what the
-frozen bottom of the base computes, reading the photos from disk in batches;
-5. baseline, feature extraction, LP-FT, each choosing on validation; 6. save the
-model (the better transfer stage on validation) with a report.
-"""
+"""The whole capstone recipe in one call, :func:`train`: what ``tlcourse train`` runs."""
 
 from __future__ import annotations
 
@@ -68,17 +60,11 @@ def planned_model(audit: Any, splits: Any, *, budget: float, base_name: str = "m
 
     Introduced in 06_capstone_your_own_data.
 
-    The photos' pixels suggest a size (:func:`~tlcourse.capstone.budget.largest_useful_size`); a linear
-    probe at that size and at 224 and 160 px (:func:`~tlcourse.capstone.budget.probe_sizes`) overrules
-    the guess where validation says another size is better (:func:`~tlcourse.capstone.budget.choose_size`).
-    That size caps the plan; the seconds the probe took come off the budget. ``image_size`` and
-    ``fine_tune_epochs`` fix what the plan would otherwise choose (a fixed size skips the probe). The
-    random generators are seeded with ``seed`` after the probe, so that the model trains the same whether
+    Returns ``(model, base, parts, plan, speed)``. A linear probe (:mod:`~tlcourse.capstone.budget`) may
+    overrule the size the photos' pixels suggest; that size caps the plan, and the probe's seconds come off
+    the budget. ``image_size`` (which skips the probe) and ``fine_tune_epochs`` fix what the plan would
+    choose. The generators are seeded with ``seed`` after the probe, so the model trains the same whether
     the probe chose its size or ``image_size`` fixed it.
-
-    Returns
-    -------
-    (model, base, parts, plan, speed)
 
     Examples
     --------
@@ -124,31 +110,11 @@ def train(
 ) -> dict[str, Any]:
     """Audit, baseline, feature extraction and LP-FT on ``folder`` within ``budget`` seconds; save to ``out_dir``.
 
-    The steps of 06_capstone_your_own_data without Jupyter (``tlcourse train``).
-    Writes ``model.keras`` (the better of the two transfer stages on validation
-    accuracy), ``classes.json`` and ``report.json``; returns the report.
-
-    Parameters
-    ----------
-    profile
-        A :class:`tlcourse.runtime.Profile` or its name (the base model and batch size);
-        default the active one.
-    budget
-        Seconds to plan for: the image size and epochs are chosen to fit, measured here.
-    image_size, fine_tune_epochs
-        Fix these instead of planning them.
-    max_per_class
-        Use at most this many photos of each class for training and for validation;
-        default every photo. The test split is always whole.
-
-    Raises
-    ------
-    FolderError
-        If the folder cannot be used (nothing is trained, nothing written).
-    ModelFolderError
-        If ``out_dir`` cannot take the model (checked first, before any training).
-    ValueError
-        For a setting out of range (see :func:`check_arguments`).
+    Writes ``model.keras`` (the better transfer stage on validation), ``classes.json`` and ``report.json``;
+    returns the report. ``profile`` (a :class:`~tlcourse.runtime.Profile` or its name, default the active
+    one) sets the base and batch size; ``max_per_class`` caps the photos of each class in training and
+    validation, never in test. Raises :class:`FolderError`, :class:`ModelFolderError` (for ``out_dir``,
+    checked first) or ``ValueError`` (:func:`check_arguments`) with nothing written.
 
     Examples
     --------

@@ -34,13 +34,10 @@ class ModelFolderError(ValueError):
 
 
 def check_out_dir(out_dir: str | Path) -> Path:
-    """Where a model will be saved (``~`` expanded), checked before any training: a new or empty folder, or a
-    model folder of ``tlcourse train`` (replaced whole), in a place this user can write to.
+    """Where a model will be saved (``~`` expanded), checked before any training.
 
-    Raises
-    ------
-    ModelFolderError
-        If it is a file, a folder holding anything else, or not writable.
+    It must be a new or empty folder, or a model folder of ``tlcourse train`` (replaced whole), in a place
+    this user can write to; else :class:`ModelFolderError`.
 
     Examples
     --------
@@ -85,9 +82,8 @@ def save(model: Any, class_names: Sequence[str], out_dir: str | Path, report: di
 
     Introduced in 06_capstone_your_own_data.
 
-    Everything is written to a temporary folder beside ``out_dir``, then renamed into
-    place: an interruption (Ctrl-C, a full disk) leaves the previous model folder as it
-    was, never a new model beside old class names.
+    Everything is written to a temporary folder beside ``out_dir``, then renamed into place: an interruption
+    (Ctrl-C, a full disk) leaves the previous model folder as it was, never a new model beside old class names.
 
     Examples
     --------
@@ -156,13 +152,9 @@ def load(out_dir: str | Path) -> tuple[Any, list[str]]:
 
     Introduced in 06_capstone_your_own_data.
 
-    Raises
-    ------
-    FileNotFoundError
-        If the folder lacks ``model.keras`` or ``classes.json`` (run ``tlcourse train`` first).
-    ModelFolderError
-        If the model is damaged, holds code (a ``Lambda`` layer), is not an image
-        classifier of a fixed input size, or its ``classes.json`` does not match its outputs.
+    Raises ``FileNotFoundError`` if ``model.keras`` or ``classes.json`` is missing (run ``tlcourse train``
+    first), :class:`ModelFolderError` if the model is damaged, holds code (a ``Lambda`` layer), is not an
+    image classifier of a fixed input size, or does not match its ``classes.json``.
     """
     out = Path(out_dir).expanduser()
     for name in (MODEL_FILE, CLASSES_FILE):
@@ -202,9 +194,8 @@ def predict(model: Any, files: Sequence[str | Path], class_names: Sequence[str] 
 
     Introduced in 06_capstone_your_own_data.
 
-    Each file is decoded and resized the way training images were; files that are
-    missing or not images get a :class:`Prediction` with ``error`` set instead of
-    stopping the others.
+    Each file is decoded and resized the way training images were; a file that is missing or not an image
+    gets a :class:`Prediction` with ``error`` set instead of stopping the others.
 
     Examples
     --------

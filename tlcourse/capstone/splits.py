@@ -54,17 +54,11 @@ def make_splits(
 
     Introduced in 06_capstone_your_own_data.
 
-    ``<class>/*`` folders are split ``1 - val - test`` / ``val`` / ``test`` per class.
-    ``<split>/<class>/*`` folders keep their splits; without ``val`` one is carved from
-    ``train``; without ``test`` the folder's ``val`` split serves as test (and validation
-    is carved from ``train``), because the test split must not be used to choose anything.
-
-    Parameters
-    ----------
-    max_per_class
-        Keep at most this many images of each class for training and for validation (seeded),
-        to bound the run time; ``None`` keeps everything. The test split is never cut: the
-        accuracy it gives is the model's on every photo held out.
+    ``<class>/*`` folders are split ``1 - val - test`` / ``val`` / ``test`` per class. ``<split>/<class>/*``
+    folders keep their splits; without ``val`` one is carved from ``train``; without ``test`` the folder's
+    ``val`` serves as test (and validation is carved from ``train``): nothing may be chosen on the test split.
+    ``max_per_class`` caps, seeded, the images of each class in training and validation to bound the run
+    time; the test split is never cut, so its accuracy is the model's on every photo held out.
 
     Examples
     --------

@@ -1,16 +1,8 @@
 """Steps 3-5 of the capstone: a baseline without pretraining, feature extraction, fine-tuning (LP-FT).
 
-Every stage trains on the cache of :mod:`~tlcourse.capstone.cache` (what the frozen
-bottom of the base computes, once), chooses its settings on the validation split
-only, and reports its accuracy on the whole test split.
-
-- :func:`baseline`: logistic regression on 16x16 colour thumbnails, no pretraining;
-- :func:`feature_extraction`: the softmax head fitted as a logistic regression on the
-  pooled features (its strength chosen on validation);
-- :func:`fine_tune`: LP-FT (Kumar et al. 2022, "Fine-Tuning can Distort Pretrained
-  Features"): from that fitted head, the top blocks of the base and the head trained
-  at a low rate, BatchNormalization in inference mode, the rate and the epoch chosen
-  on validation; kept only where validation says it beats feature extraction.
+Every stage trains on the cache of :mod:`~tlcourse.capstone.cache`, chooses its settings on the validation
+split only, and reports its accuracy on the whole test split. LP-FT: Kumar et al. 2022, "Fine-Tuning can
+Distort Pretrained Features".
 """
 
 from __future__ import annotations
@@ -116,19 +108,12 @@ def build_model(
     alpha: float | None = 0.35,
     dropout: float = 0.2,
 ) -> tuple[Any, Any]:
-    """A classifier that takes raw pixels in [0, 255]: Rescaling, frozen ImageNet base, pooling, softmax.
+    """A classifier of raw pixels in [0, 255] (Rescaling, frozen ImageNet base, pooling, softmax), and its base.
 
-    The model is lesson 06's :func:`tlcourse.recipe.classifier` on the base's weights and
-    rescaling, without augmentation layers (the cache holds mirror images instead). The
-    preprocessing is a ``Rescaling`` layer inside the model, so the saved file classifies
-    raw images and loads in Keras's safe mode (no ``Lambda`` layer).
-
-    Returns
-    -------
-    (model, base)
-        The classifier and its base (frozen; the base is called with ``training=False``, and
-        :func:`fine_tune` keeps its BatchNormalization layers frozen when it unfreezes the top:
-        in Keras 3 only a frozen BatchNormalization layer keeps its moving statistics in ``fit``).
+    Lesson 06's :func:`tlcourse.recipe.classifier` without augmentation layers (the cache holds mirror
+    images instead). The preprocessing is a ``Rescaling`` layer inside the model, so the saved file
+    classifies raw images and loads in Keras's safe mode (no ``Lambda`` layer). Raises ``ValueError`` for a
+    base whose ``BaseSpec`` has no such rescaling or no cut layer.
 
     Examples
     --------
@@ -177,13 +162,11 @@ def feature_extraction(
 
     Introduced in 06_capstone_your_own_data.
 
-    ``head`` and ``pooled`` come from :func:`~tlcourse.capstone.cache.split_model`. The
-    pooled features of the training photos and their mirror images go through a
-    multinomial logistic regression (class-balanced; its strength ``C`` chosen on the
-    validation split by accuracy, then log-loss), whose weights become the model's
-    ``classifier`` layer: a softmax layer *is* a logistic regression, and fitting it so
-    needs no learning rate and no epoch count, which a folder nobody has seen gives no
-    chance to tune.
+    ``head`` and ``pooled`` come from :func:`~tlcourse.capstone.cache.split_model`. The regression
+    (multinomial, class-balanced, its strength ``C`` chosen on validation by accuracy, then log-loss) is
+    fitted on the training photos and their mirror images, and its weights become the ``classifier`` layer:
+    a softmax layer *is* a logistic regression, and fitting it so needs no learning rate and no epoch count,
+    which a folder nobody has seen gives no chance to tune.
 
     Examples
     --------
@@ -258,11 +241,10 @@ def fine_tune(
 
     Introduced in 06_capstone_your_own_data.
 
-    Each learning rate starts from the same weights (the pretrained top, the head of
-    :func:`feature_extraction`); the epoch with the best validation accuracy of the best
-    rate is kept. Where that does not beat ``previous`` (the feature-extraction stage)
-    on validation, the head goes back to the weights it started from, and
-    ``history["kept"]`` says so. BatchNormalization layers stay frozen and in inference mode.
+    Each learning rate starts from the same weights (the pretrained top, the head of :func:`feature_extraction`);
+    the best epoch (validation accuracy) of the best rate is kept, unless it does not beat ``previous`` on
+    validation: then the head goes back to its starting weights and ``history["kept"]`` says so.
+    BatchNormalization layers stay frozen and in inference mode.
 
     Examples
     --------

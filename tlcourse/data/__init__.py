@@ -1,19 +1,7 @@
 """Data for the lessons: image folders, splits, the ``tf.data`` pipeline, digits and sentences.
 
-=============  ==============================================================
-module         what it holds
-=============  ==============================================================
-``decode``     :func:`check_image`, :func:`read_rgb`: one decode for every reader
-``images``     :class:`ImageFolder`, :func:`scan_images`
-``splits``     :func:`stratified_split`, :func:`few_shot`
-``pipeline``   :func:`make_dataset`, :func:`load_images`
-``digits``     :func:`load_mnist`, :func:`load_usps`
-``sentences``  :func:`load_sentences`
-=============  ==============================================================
-
-Where a data set lives and how it is fetched is :mod:`tlcourse.assets.datasets`;
-its names are re-exported here (``data.dataset_path("flowers")``), because a
-lesson asks for data in one place.
+Where a data set lives and how it is fetched is :mod:`tlcourse.assets.datasets`; its names are
+re-exported here (``data.dataset_path("flowers")``), so a lesson asks for data in one place.
 """
 
 from tlcourse.assets.datasets import DATASETS, DatasetSpec, RemoteFile, data_dir, data_dirs, dataset_path
@@ -38,7 +26,7 @@ from tlcourse.settings import current as _settings
 
 
 def offline() -> bool:
-    """True when ``$TLCOURSE_OFFLINE`` is set: never try to download, fail with advice instead.
+    """True when ``$TLCOURSE_OFFLINE`` is set: never download, fail with advice instead.
 
     Introduced in 00_setup_check.
 

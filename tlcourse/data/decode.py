@@ -1,9 +1,7 @@
-"""Decoding one image file: every format Pillow reads, EXIF orientation applied, 8-bit RGB, with reasons for refusals.
+"""Decoding one image file: every format Pillow reads, upright, 8-bit RGB, with a reason for each refusal.
 
-Introduced in 00_setup_check (through :mod:`tlcourse.data.images`, which re-exports
-all of it). One decode path, :func:`read_rgb`, serves the folder check
-(:func:`check_image`) and the ``tf.data`` pipeline, so what a scan accepts is what
-training reads, the same way.
+:func:`read_rgb` is the one decode: the folder check (:func:`check_image`) and the ``tf.data``
+pipeline both use it, so what a scan accepts is what training reads.
 """
 
 from __future__ import annotations
@@ -122,11 +120,7 @@ def _to_rgb(im: Any) -> Any:
 
 
 def _decode(path: str | os.PathLike[str], size: int, *, nearest: bool = False) -> tuple[np.ndarray, tuple[int, int]]:
-    """The upright RGB pixels at ``size`` square, and the file's own upright ``(width, height)``.
-
-    JPEGs are decoded at the smallest DCT scale that keeps ``size`` pixels a side.
-    ``nearest`` samples pixels instead of averaging them (to count exact colours).
-    """
+    """The upright RGB pixels at ``size`` square (``nearest``: sampled, to count colours) and upright ``(width, height)``."""
     from PIL import Image, ImageOps
 
     im = _open(path)
@@ -160,27 +154,11 @@ def read_rgb(path: str | os.PathLike[str], size: int) -> np.ndarray:
 
     Introduced in 06_capstone_your_own_data.
 
-    The one decode of the course: :func:`check_image` and the ``tf.data`` pipeline
-    (:func:`~tlcourse.data.pipeline.make_dataset`) both go through it.
-
-    - JPEG in any mode (RGB, greyscale, CMYK), MPO, PNG (8 or 16 bits, palette,
-      alpha), WEBP, GIF, TIFF, BMP, AVIF: the first frame of an animation or a
-      multi-page file; greyscale repeated on three channels, 16 bits scaled to 8.
-    - Transparency is composited on **white** (not dropped: a dropped alpha shows
-      whatever colour the hidden pixels hold, often black), as a cut-out photo looks
-      on a web page.
-    - The EXIF orientation is applied (``PIL.ImageOps.exif_transpose``): a photo
-      taken upright comes out upright.
-    - Resized to ``size`` square (bilinear, antialiased); JPEGs are first decoded
-      at the smallest of 1/8, 1/4, 1/2 or full scale that keeps at least ``size``
-      pixels a side (``Image.draft``), which is most of the speed on phone photos.
-    - HEIC/HEIF is read where ``pillow-heif`` is installed, else refused with advice;
-      images over :data:`MAX_PIXELS` are refused before any decode.
-
-    Raises
-    ------
-    ImageReadError
-        With the reason (``.reason``), for a file that cannot be read.
+    The first frame of an animation or multi-page file, as 8-bit RGB; transparency composited on
+    **white** (a dropped alpha shows whatever the hidden pixels hold, often black); EXIF orientation
+    applied; resized bilinearly (a JPEG first decoded at the smallest DCT scale that keeps ``size``
+    pixels a side). :class:`ImageReadError` (``.reason`` says why) for a file it cannot read, an
+    image over :data:`MAX_PIXELS` (before any decode), or HEIC/HEIF without ``pillow-heif``.
 
     Examples
     --------
@@ -207,17 +185,10 @@ def check_image(
 ) -> tuple[str | None, tuple[int, int] | None]:
     """Decode an image file once: ``(None, (width, height))`` if the pipeline can read it, else ``(reason, None)``.
 
-    The decode is :func:`read_rgb`'s; the size is the upright one (EXIF orientation
-    applied), in the file's own pixels.
-
-    Parameters
-    ----------
-    photos_only
-        Also refuse flat graphics: over :data:`MAX_FLAT_FRACTION` of the pixels one
-        colour *and* fewer than :data:`MIN_PHOTO_COLOURS` colours in all, such as web
-        placeholders ("image not found") and blank frames. A photo of an insect on
-        white is 80% white but has hundreds of colours. Pass ``False`` for drawings
-        on a plain background.
+    The decode is :func:`read_rgb`'s; the size is the upright one, in the file's own pixels.
+    ``photos_only`` also refuses flat graphics (over :data:`MAX_FLAT_FRACTION` one colour *and*
+    fewer than :data:`MIN_PHOTO_COLOURS` colours), such as placeholders and blank frames; an insect
+    on white is 80% white but has hundreds of colours. Pass ``False`` for drawings on a plain background.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Handwritten digits: MNIST's test set and USPS, as arrays at a common size (04_domain_adaptation, 01)."""
+"""Handwritten digits: MNIST's test set and USPS, as arrays at a common size."""
 
 from __future__ import annotations
 
@@ -53,15 +53,8 @@ def load_usps(split: str = "train", size: int = 28, *, fit: str = "stretch") -> 
 
     Introduced in 00_setup_check.
 
-    Parameters
-    ----------
-    split
-        ``"train"`` (7,291) or ``"test"`` (2,007).
-    size
-        Output size (MNIST's is 28).
-    fit
-        ``"stretch"``: the 16x16 digit fills the frame. ``"box"``: resized to
-        ``size * 20 / 28`` and padded, the way MNIST digits sit in a 20-px box.
+    ``split`` is ``"train"`` (7,291 digits) or ``"test"`` (2,007). ``fit="stretch"``: the 16x16 digit
+    fills the frame; ``"box"``: resized to ``size * 20 / 28`` and padded, as MNIST digits sit in a 20-px box.
 
     Examples
     --------

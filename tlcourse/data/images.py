@@ -1,10 +1,7 @@
 """Image folders: find the photos of each class, say what was skipped and why, never a photo under a wrong label.
 
-Introduced in 00_setup_check. Each file is decoded once by :mod:`tlcourse.data.decode`
-(re-exported by :mod:`tlcourse.data`), the decode the ``tf.data`` pipeline uses, so what a scan accepts
-is what training reads. A class folder's photos are the files under it; a link that
-leads out of it into another class (or above it) is not followed, so no photo is
-ever labelled by a folder it is not in.
+Each file is decoded once by :func:`~tlcourse.data.decode.check_image`, as training reads it. A class
+folder's photos are the files under it; a link from it into another class (or above it) is not followed.
 """
 
 from __future__ import annotations
@@ -31,8 +28,6 @@ SYSTEM_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r", "
 
 def is_hidden(name: str, *, folder: bool = False) -> bool:
     """Whether a scan ignores this file or folder name: dot names, system files, ``__`` folders (``__MACOSX``).
-
-    A folder named ``_other`` is not hidden: it looks like a class, so it is one.
 
     Examples
     --------
@@ -139,20 +134,9 @@ def scan_class_folder(
 ) -> ClassScan:
     """The images of one class folder (nested folders included), their sizes, what was skipped and ignored.
 
-    Parameters
-    ----------
-    root
-        The folder that holds every class folder: a link from this class into any other
-        part of ``root`` (a sibling class, ``..``) is skipped with its reason, not followed.
-        Links elsewhere (``daisy/more -> ~/Pictures/daisies``) are followed once.
-
-    Returns
-    -------
-    ClassScan
-        ``files`` (readable image paths), ``sizes`` (their upright ``(width, height)``,
-        empty with ``check=False``), ``skipped`` (``(path, reason)`` for every file left
-        out: unreadable, not an image, a symlink loop, a name that is not UTF-8 ...) and
-        ``ignored`` (hidden and system entries, see :func:`is_hidden`, left out without a reason).
+    A link from this class into another part of ``root`` (a sibling class, ``..``) is skipped with its
+    reason; links elsewhere (``daisy/more -> ~/Pictures``) are followed once. ``sizes`` (upright
+    ``(width, height)``) is empty with ``check=False``; ``ignored`` holds hidden and system entries.
 
     Examples
     --------
@@ -199,20 +183,9 @@ def same_folders(folders: Sequence[str | os.PathLike[str]]) -> list[tuple[str, s
 class ImageFolder:
     """Images found under ``root/<class>/``, with what was skipped and why.
 
-    Attributes
-    ----------
-    root
-        The folder scanned.
-    class_names
-        Sorted class folder names; ``labels`` index into it.
-    files, labels
-        Readable images and their class indices.
-    skipped
-        ``(path, reason)`` for every file left out.
-    sizes
-        Upright ``(width, height)`` of each file (when the scan decoded them).
-    ignored
-        Hidden and system files and folders (``.DS_Store``, ``Thumbs.db``, ``__MACOSX/`` ...).
+    ``labels`` index into ``class_names``; ``skipped`` is ``(path, reason)`` for every file left out;
+    ``sizes`` the upright ``(width, height)`` of each file when the scan decoded them; ``ignored`` the
+    hidden and system entries (``.DS_Store``, ``__MACOSX/`` ...).
     """
 
     root: Path
@@ -268,28 +241,11 @@ def scan_images(
 
     Introduced in 00_setup_check.
 
-    Unreadable, non-image, truncated, blank and too large files are skipped and
-    listed in ``.skipped`` with a reason, so that training never stops in the
-    middle of an epoch on a bad file. Hidden and system files and folders are
-    left out and listed in ``.ignored``.
-
-    Parameters
-    ----------
-    root
-        A folder with one sub-folder per class.
-    class_names
-        The classes to use, in label order (default: every visible sub-folder, sorted).
-    check
-        Decode every image once (slower, but finds broken files).
-    photos_only
-        Skip placeholders and blank frames (see :func:`check_image`).
-
-    Raises
-    ------
-    DataNotFoundError
-        If ``root`` does not exist or has no class folders.
-    ValueError
-        If a class folder has no usable image.
+    Unreadable, non-image, truncated, blank and too large files are listed in ``.skipped`` with a
+    reason, so training never stops mid-epoch on a bad file; hidden and system entries go to ``.ignored``.
+    ``class_names`` sets the label order (default: every visible sub-folder, sorted). Raises
+    :class:`DataNotFoundError` if ``root`` is missing or has no class folders, ``ValueError`` if a class
+    folder has no usable image or two class folders hold the same photos (one links to the other).
 
     Examples
     --------

@@ -17,10 +17,8 @@ __all__ = ["decode_image", "load_images", "make_dataset"]
 def decode_image(path: Any, image_size: int) -> Any:
     """Read an image file and resize it to ``image_size`` square, as float32 in [0, 255] (a TensorFlow op).
 
-    The decode is :func:`~tlcourse.data.decode.read_rgb` (Pillow: every format it
-    reads, EXIF orientation applied, alpha on white) inside ``tf.numpy_function``,
-    so the pipeline reads a file exactly as :func:`~tlcourse.data.decode.check_image`
-    did when the folder was scanned. Paths may hold any Unicode character.
+    :func:`~tlcourse.data.decode.read_rgb` inside ``tf.numpy_function``, so the pipeline reads a file
+    exactly as :func:`~tlcourse.data.decode.check_image` did at the scan. Paths may hold any Unicode character.
 
     Examples
     --------
@@ -55,23 +53,10 @@ def make_dataset(
 
     Introduced in 05_best_practices.
 
-    Images come out as float32 in [0, 255], the range Keras Applications'
-    ``preprocess_input`` functions expect. Each file is decoded by Pillow
-    (:func:`decode_image`), on as many parallel calls as ``tf.data.AUTOTUNE`` picks.
-
-    Parameters
-    ----------
-    files, labels
-        Image paths (checked by :func:`scan_images`) and integer labels (or ``None``).
-    image_size
-        Output height and width.
-    shuffle
-        Reshuffle each epoch (for training), seeded.
-    cache
-        ``True`` caches decoded images in memory, a path caches them on disk.
-    augment
-        A function (for example a ``keras.Sequential`` of random layers) applied
-        to each batch after the cache, so each epoch sees new variants.
+    Images come out as float32 in [0, 255], the range Keras Applications' ``preprocess_input``
+    expects; ``labels=None`` gives images alone. ``cache=True`` keeps decoded images in memory, a
+    path caches them on disk; ``shuffle`` reshuffles each epoch, seeded; ``augment`` (for example a
+    ``keras.Sequential`` of random layers) runs on each batch after the cache, so each epoch sees new variants.
 
     Examples
     --------

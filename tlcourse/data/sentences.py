@@ -1,4 +1,4 @@
-"""Review sentences from three sites (07_text_transfer): Amazon, IMDb, Yelp, labelled positive or negative."""
+"""Review sentences from three sites, Amazon, IMDb and Yelp, labelled positive or negative."""
 
 from __future__ import annotations
 

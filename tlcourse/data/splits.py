@@ -12,17 +12,12 @@ __all__ = ["few_shot", "stratified_split"]
 def stratified_split(
     labels: Sequence[int] | np.ndarray, *, val: float = 0.15, test: float = 0.15, seed: int = 0
 ) -> dict[str, np.ndarray]:
-    """Split indices into train/val/test with the same class proportions in each, seeded.
+    """Split indices into sorted ``{"train", "val", "test"}`` arrays with the class proportions of the whole, seeded.
 
     Each class is shuffled and cut on its own: ``round(val * n)`` images to
     validation, then ``round(test * n)`` to test, at least one each where a
     fraction is above zero, and always at least one left for training; so a
     class of three photos still gives one to each split.
-
-    Returns
-    -------
-    dict
-        ``{"train": idx, "val": idx, "test": idx}`` (sorted index arrays).
 
     Examples
     --------
@@ -55,14 +50,7 @@ def few_shot(
 
     Introduced in 00_setup_check.
 
-    Parameters
-    ----------
-    labels
-        Labels of the whole set.
-    k
-        Images per class; ``None`` keeps everything.
-    indices
-        Choose only among these (for example a training split).
+    ``k=None`` keeps everything; ``indices`` limits the choice (for example to a training split).
 
     Examples
     --------
