@@ -169,8 +169,6 @@ def defaults(controls: dict[str, Control]) -> dict[str, Any]:
 def uploaded_bytes(value: Any, default: bytes | None = None) -> bytes | None:
     """The content of a ``FileUpload`` value (ipywidgets 8: a tuple of dicts), or ``default`` if empty.
 
-    Introduced in 06_capstone_your_own_data.
-
     Examples
     --------
     >>> uploaded_bytes(({"name": "a.jpg", "content": memoryview(b"xy")},))

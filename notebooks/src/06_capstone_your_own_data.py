@@ -375,11 +375,10 @@ for p in capstone.predict(OUT_DIR, new_photos):
 # %%
 sample_photo = Path(splits.test.files[0]).read_bytes()
 
-def draw_upload(photo):
-    content = interactive.uploaded_bytes(photo, default=sample_photo)
+def draw_upload(photo):  # photo: the uploaded file's bytes, or sample_photo until you upload
     with tempfile.TemporaryDirectory() as folder:  # read_rgb reads files: the upload goes through one
         path = Path(folder) / "upload"
-        path.write_bytes(content)
+        path.write_bytes(photo)
         try:
             pixels = data.read_rgb(path, IMAGE_SIZE)
         except data.ImageReadError as exc:
@@ -391,7 +390,8 @@ def draw_upload(photo):
     right.barh(classes, probabilities); right.set_xlim(0, 1); right.set_xlabel("probability")
     print(", ".join(f"{name} {p:.3f}" for name, p in zip(classes, probabilities)))
 
-interactive.explore(draw_upload, {"photo": interactive.Upload()}, title="your photo through the saved model")
+interactive.explore(draw_upload, {"photo": interactive.Upload(default=sample_photo)},
+                    title="your photo through the saved model")
 
 # %% [markdown]
 # ## 9. The same recipe without Jupyter
