@@ -225,12 +225,9 @@ def explore(draw: Callable[..., Any], controls: dict[str, Control], title: str =
     if not controls:
         raise ValueError("explore needs at least one control; for a static figure, call the function itself")
     values = defaults(controls)
-    try:
-        import IPython
-        import IPython.display
-    except ImportError:  # pragma: no cover - installed with the course
-        IPython = None
-    if IPython is None or IPython.get_ipython() is None:
+    import IPython.display  # ipywidgets' dependency, installed with the course
+
+    if IPython.get_ipython() is None:
         draw(**values)
         return
     text, png, metadata = _render(draw, values)

@@ -48,7 +48,6 @@ class Quiz:
     name: str
     title: str
     questions: list[dict[str, Any]]
-    path: Path | None = None
 
 
 def quiz_dir() -> Path:
@@ -155,7 +154,7 @@ def load(name_or_path: str | Path) -> Quiz:
         raise QuizError(f"{path}: a quiz file holds exactly {{'title': ..., 'questions': [...]}}")
     for i, question in enumerate(data["questions"], 1):
         validate(question, where=f"{path.name}, question {i}")
-    return Quiz(path.stem, str(data["title"]), data["questions"], path)
+    return Quiz(path.stem, str(data["title"]), data["questions"])
 
 
 def _letter(i: int) -> str:
@@ -344,12 +343,9 @@ def show(name_or_path: str | Path, answers: bool = False) -> None:
     """
     quiz = load(name_or_path)
     text = as_text(quiz, answers=answers)
-    try:
-        import IPython
-        import IPython.display
-    except ImportError:  # pragma: no cover - ipywidgets needs IPython: installed with the course
-        IPython = None
-    if answers or IPython is None or IPython.get_ipython() is None:
+    import IPython.display  # ipywidgets' dependency, installed with the course
+
+    if answers or IPython.get_ipython() is None:
         print(text)  # a terminal, a script, a doctest: nothing would draw a widget
         return
     # One output, two forms: a front end with widgets draws the view; nbval, nbconvert and a
