@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -277,6 +277,82 @@ class Checker:
         if value is None and returned_none is not None:
             return self.given(None, returned_none), None
         return True, value
+
+    def output(
+        self, call: Callable[[], Any], name: str, *, shape: tuple[int, ...], how: str, hint: str = "",
+        failed: str = "your function raised", unwritten: bool = True,
+    ) -> np.ndarray | None:
+        """What the learner's function ``name`` returns, ``call()``, as an array of ``shape``; else ``None``, said why.
+
+        The steps of every check of a function: the call raises (see :meth:`attempt`, with ``hint``), returns
+        ``None`` (with ``unwritten``: its body is not written yet), returns no finite real numbers (see
+        :meth:`array`), or another shape; each refusal ends with ``how``, what to return. ``shape=()`` takes
+        any single number.
+
+        Examples
+        --------
+        >>> c = Checker("Exercise 9")
+        >>> c.output(lambda: [[0.25]], "my_loss", shape=(), how="return the loss as one number.")
+        array(0.25)
+        >>> c.output(lambda: [1, 2], "my_pool", shape=(3,), how="return one number per sentence.")
+        >>> print(c.result())
+        Exercise 9: NOT YET
+          [x] my_pool returns shape (2,), not (3,): return one number per sentence.
+        """
+        ran, raw = self.attempt(call, failed=failed, hint=hint,
+                                returned_none=f"{name} returns None: write its body, and {how}" if unwritten else None)
+        got = self.array(raw, f"what {name} returns", how=how) if ran else None
+        if got is None or got.shape == shape:
+            return got
+        if shape == () and got.size == 1:
+            return got.reshape(())
+        self.expect(False, f"{name} returns shape {got.shape}, not {shape or 'one number'}: {how}")
+        return None
+
+    def expect_close(
+        self, got: Any, reference: Any, slips: Mapping[str, Any], *, ok: str, otherwise: str, said: str = "",
+        then: str = "", rtol: float = 1e-5, atol: float = 1e-8,
+    ) -> bool:
+        """Whether ``got`` is close to ``reference``, computed by the check; if not, name the slip that gives ``got``.
+
+        ``slips`` maps what is wrong to the value that slip gives. The problem recorded is ``said``, then the
+        first slip whose value ``got`` is close to (else ``otherwise``), then ``then`` (what to do).
+
+        Examples
+        --------
+        >>> c = Checker("Exercise 10")
+        >>> c.expect_close(75.0, 0.75, {"a percentage: give the fraction.": 75.0}, said="75.0 is ", otherwise="not it.",
+        ...                ok="the accuracy")
+        False
+        >>> print(c.result())
+        Exercise 10: NOT YET
+          [x] 75.0 is a percentage: give the fraction.
+        """
+        def close(value: Any) -> bool:  # NumPy would compare (3,) with (2, 3) by broadcasting: another shape is not close
+            return np.shape(value) in ((), np.shape(got)) and bool(np.allclose(got, value, rtol=rtol, atol=atol))
+
+        right = close(reference)
+        self.expect(right, said + next((slip for slip, value in slips.items() if close(value)), otherwise) + then, ok=ok)
+        return right
+
+    def expect_none_of(self, slips: Mapping[str, Any], *, then: str = "", ok: str | None = None) -> bool:
+        """Whether none of ``slips`` (what is wrong -> whether the answer shows it) holds.
+
+        The first that holds is recorded, followed by ``then`` (what to do, when the slips do not say it); when
+        none does, ``ok`` is.
+
+        Examples
+        --------
+        >>> c = Checker("Exercise 11")
+        >>> c.expect_none_of({"0.7 is an accuracy": True, "'b' is not a layer": True}, then=": give the layer's name.")
+        False
+        >>> print(c.result())
+        Exercise 11: NOT YET
+          [x] 0.7 is an accuracy: give the layer's name.
+        """
+        problem = next((problem for problem, shown in slips.items() if shown), None)
+        self.expect(problem is None, f"{problem}{then}", ok=ok)
+        return problem is None
 
     def result(self, *, show: bool = False) -> CheckResult:
         """The result; with ``show`` it is printed too."""

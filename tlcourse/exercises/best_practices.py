@@ -20,12 +20,8 @@ def check_safe_model(model: Any, reference: Any) -> CheckResult:
 
     Introduced in 05_best_practices.
 
-    Parameters
-    ----------
-    model
-        The learner's model (Keras), to be saved and loaded with ``safe_mode=True``.
-    reference
-        The model with the ``Lambda`` layer; both get the same random images in [0, 255].
+    ``model`` is saved, loaded with ``safe_mode=True`` and run on the random images in [0, 255] that
+    ``reference``, the model with the ``Lambda`` layer, gets too.
 
     Examples
     --------
@@ -53,12 +49,10 @@ def check_safe_model(model: Any, reference: Any) -> CheckResult:
     ran, out = c.attempt(lambda: np.asarray(loaded(x)), failed=f"the loaded model does not take the reference's input "
                                                                 f"{x.shape[1:]}:") if ran else (False, None)
     if ran:  # its outputs against the Lambda model's, and against what the usual slips give
-        same = [what for what, v in {"the Lambda model's": np.asarray(reference(x)), "x / 255": x / 255,
-                                     "x / 127.5, without the offset": x / 127.5}.items()
-                if v.shape == out.shape and np.allclose(out, v, atol=1e-4)]
-        c.expect(same[:1] == ["the Lambda model's"], "the outputs differ from the Lambda model's" + "".join(
-                 f": they are {what}" for what in same[:1]) + ": check the rescaling's scale and offset (x / 127.5 - 1 is "
-                 "scale 1/127.5, offset -1).", ok="saved, loaded with safe_mode=True: same outputs as the Lambda model")
+        c.expect_close(out, np.asarray(reference(x)), {": they are x / 255": x / 255, ": they are x / 127.5": x / 127.5},
+                       said="the outputs differ from the Lambda model's", otherwise="", atol=1e-4, then=": check the "
+                       "rescaling's scale and offset (x / 127.5 - 1 is scale 1/127.5, offset -1).", ok="saved, loaded with "
+                       "safe_mode=True: same outputs as the Lambda model")
     return c.result()
 
 
@@ -68,22 +62,11 @@ def check_augmentation(augmentation: Any, judge: Any, images: np.ndarray, labels
 
     Introduced in 05_best_practices.
 
-    Parameters
-    ----------
-    augmentation
-        The learner's augmentation: a Keras layer (for example a ``keras.Sequential`` of
-        ``RandomTranslation``, ``RandomRotation``, ``RandomZoom``) that goes first in the model.
-    judge
-        A model trained on many labelled digits (it returns one score per class): it must still
-        recognise the augmented digits about as well as the originals, or the augmentation has
-        changed what they are (a mirrored 3 is no digit; a 6 turned half round is a 9).
-    images, labels
-        Digits the judge did not train on, and their labels.
-    tolerance
-        How much lower the judge's accuracy on augmented digits may be than on the originals. A judge
-        trained without augmentation loses some accuracy on any shifted digit (measured on 05's judge:
-        about 0.28 for shifts of 10% with rotations of 15 degrees, against 0.49 or more for rotations of
-        up to 90 degrees or shifts of 30%), hence 0.35.
+    ``judge``, a model trained on many digits (one score per class), must recognise the augmented
+    ``images`` (digits it did not train on) nearly as well as the originals, or the augmentation changed
+    what they are (a 6 turned half round is a 9). ``tolerance`` is how much lower its accuracy may be:
+    measured on 05's judge, shifts of 10% with rotations of 15 degrees cost about 0.28, rotations of up
+    to 90 degrees or shifts of 30% 0.49 or more, hence 0.35.
 
     Examples
     --------
@@ -103,24 +86,23 @@ def check_augmentation(augmentation: Any, judge: Any, images: np.ndarray, labels
             and c.require(isinstance(augmentation, keras.layers.Layer), f"my_augmentation is a {type(augmentation).__name__}: "
                           "give a Keras layer, for example keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1), ...]).")):
         return c.result()
-    flips = [l.name for l in [augmentation, *getattr(augmentation, "layers", [])] if isinstance(l, keras.layers.RandomFlip)]
-    c.expect(not flips, f"{flips} flips the digits: a mirrored 2, 3, 4, 5 or 7 is no digit at all, so the model learns "
-                        "from images that contradict their labels. Leave flips out for digits.", ok="no flip")
-    x, same = np.asarray(images, "float32"), "an augmentation gives back images of the shape it is given (random layers do)."
-    ran, raw = c.attempt(lambda: [augmentation(x, training=t) for t in (False, True)],
-                         failed="running my_augmentation on a batch of digits raised")
-    outs = c.array(raw, "what my_augmentation returns", how=same) if ran else None  # at inference, then in training
-    if outs is None or not c.require(outs.shape[1:] == x.shape, f"my_augmentation returns shape {outs.shape[1:]} for "
-                                                                f"digits of shape {x.shape}: {same}"):
+    x, run = np.asarray(images, "float32"), {"how": "give back images of the shape given (random layers do).", "unwritten": False,
+                                             "failed": "running my_augmentation on a batch of digits raised"}
+    at_inference = c.output(lambda: augmentation(x, training=False), "my_augmentation", shape=x.shape, **run)
+    trained = None if at_inference is None else c.output(lambda: augmentation(x, training=True), "my_augmentation",
+                                                         shape=x.shape, **run)
+    if trained is None:
         return c.result()
-    at_inference, trained = outs
-    c.expect(np.allclose(at_inference, x, atol=1e-5), "at inference (training=False) my_augmentation changes the digits: it "
-             "must leave them alone (random layers do; Rescaling, a fixed transform do not).", ok="nothing changes at inference")
-    c.expect(np.abs(trained - x).mean() > 1e-3, "in training my_augmentation leaves the digits (almost) unchanged: use random "
-             "layers of a non-zero strength, for example RandomTranslation(0.1, 0.1).", ok="the digits change in training")
+    flips = [l.name for l in [augmentation, *getattr(augmentation, "layers", [])] if isinstance(l, keras.layers.RandomFlip)]
     clean, augmented = (float(np.mean(np.asarray(judge(v)).argmax(1) == labels)) for v in (x, trained))  # the reference first
-    c.expect(augmented >= clean - tolerance, f"a model trained on many digits recognises {augmented:.2f} of your augmented "
-             f"digits against {clean:.2f} of the originals: the augmentation changes what many digits are (too far a shift, a "
-             "rotation of more than about 20 degrees, a flip): make it gentler.",
-             ok=f"still the same digits ({augmented:.2f} recognised, {clean:.2f} before)")
+    c.expect_none_of({  # what is wrong, and what to do -> whether the outputs show it
+        f"{flips} flips the digits: a mirrored 3 is no digit, and contradicts its label. Leave flips out for digits.": flips,
+        "at inference (training=False) my_augmentation changes the digits: it must leave them alone, as random layers do "
+        "(Rescaling or a fixed transform do not).": not np.allclose(at_inference, x, atol=1e-5),
+        "in training my_augmentation leaves the digits (almost) unchanged: use random layers of a non-zero strength, for "
+        "example RandomTranslation(0.1, 0.1).": np.abs(trained - x).mean() <= 1e-3,
+        f"a model trained on many digits recognises {augmented:.2f} of your augmented digits, {clean:.2f} of the originals: "
+        "it changes what many digits are (a shift too far, a rotation over about 20 degrees): make it gentler.":
+            augmented < clean - tolerance},
+        ok=f"random in training, nothing at inference, the same digits ({augmented:.2f} recognised, {clean:.2f} before)")
     return c.result()

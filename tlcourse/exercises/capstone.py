@@ -20,15 +20,8 @@ def check_test_split(split_name: str | None, n_test: int | None, splits: Any) ->
 
     Introduced in 06_capstone_your_own_data.
 
-    Parameters
-    ----------
-    split_name
-        The name (or path) of the folder the test images come from; ``"carved"`` when a stratified split
-        made them (a ``<class>/*`` folder, or one with a ``train`` split only).
-    n_test
-        The number of test images.
-    splits
-        What ``capstone.make_splits`` returned.
+    ``split_name`` is the name (or path) of the folder the test images come from, or ``"carved"`` when a
+    stratified split made them; ``splits`` is what ``capstone.make_splits`` returned.
 
     Examples
     --------
@@ -98,30 +91,25 @@ def check_per_class_accuracy(
     names, y_true, y_pred = list(class_names), np.asarray(y_true), np.asarray(y_pred)
     if not (c.given(answer, "compute per_class, a dict {class name: accuracy}, for example {'ants': 0.9, 'bees': 0.8}.")
             and c.require(isinstance(answer, Mapping), f"per_class is a {type(answer).__name__}: give a dict "
-                                                       "{class name: accuracy}, for example {'ants': 0.9, 'bees': 0.8}.")
-            and c.require({str(k) for k in answer} != {str(i) for i in range(len(names))},
-                          f"the keys are class numbers: use the class names {names} (class i is class_names[i]).")):
+                                                       "{class name: accuracy}, for example {'ants': 0.9, 'bees': 0.8}.")):
         return c.result()
-    c.expect(set(answer) == set(names), f"the keys should be the class names {names}, not {list(answer)}.",
-             ok="one entry per class")
-    recall = {n: float(np.mean(y_pred[y_true == i] == i)) for i, n in enumerate(names) if np.any(y_true == i)}
+    c.expect_none_of({f"the keys are class numbers: use the class names {names} (class i is class_names[i]).":
+                      {str(k) for k in answer} == {str(i) for i in range(len(names))},
+                      f"the keys should be the class names {names}, not {list(answer)}.": set(answer) != set(names)},
+                     ok="one entry per class")
+    recall = {n: float(np.mean(y_pred[y_true == i] == i)) for i, n in enumerate(names) if np.any(y_true == i)}  # the reference
     precision = {n: float(np.mean(y_true[y_pred == i] == i)) for i, n in enumerate(names) if np.any(y_pred == i)}
     for name in [n for n in names if n in answer]:
+        how = f"give the share of the test images of class {name!r} that the model predicted as {name!r}, from 0 to 1"
         if name not in recall:  # no test image of this class: nothing to measure
-            c.expect((v := _number(answer[name])) is None or bool(np.isnan(v)), f"{name}: there is no "
-                     f"test image of {name!r}, so no accuracy to give: use None or float('nan').", ok=f"{name}: none")
-            continue
-        how = (f"among the test images whose true class is {name!r}, what fraction did the model predict as "
-               f"{name!r}? (a number between 0 and 1)")
-        slips = {"a percentage: give the fraction, between 0 and 1": 100 * recall[name],
-                 f"the precision (of the images predicted as {name!r}, the share that are {name!r}); take the images "
-                 f"whose true class is {name!r} instead": precision.get(name, -1),
-                 f"the accuracy over all classes: take only the test images whose true class is {name!r}":
-                     float(np.mean(y_true == y_pred)),
-                 **{f"the accuracy of {o!r}: class i is class_names[i], in that order": r
-                    for o, r in recall.items() if o != name}}
-        if (value := c.number(answer[name], name, how=how)) is not None:
-            slip = next((what for what, v in slips.items() if abs(value - v) < 1e-6), None)
-            c.expect(abs(value - recall[name]) < 1e-6, f"{name}: {value:g} is {slip}." if slip else
-                     f"{name}: {value:g} is not it: {how}", ok=f"{name}: {recall[name]:.3f}")
+            c.expect((v := _number(answer[name])) is None or bool(np.isnan(v)), f"{name}: there is no test image of {name!r}, "
+                     "so no accuracy to give: use None or float('nan').", ok=f"{name}: none")
+        elif (value := c.number(answer[name], name, how=how)) is not None:  # against the recall, and what the slips give
+            c.expect_close(value, recall[name], {
+                "a percentage: give the fraction, between 0 and 1": 100 * recall[name],
+                f"the precision: take the images of class {name!r}, not those predicted as {name!r}": precision.get(name, -1),
+                f"the accuracy over all classes: take only the test images of class {name!r}": float(np.mean(y_true == y_pred)),
+                **{f"the accuracy of {other!r}: class i is class_names[i], in that order": r for other, r in recall.items()
+                   if other != name}}, said=f"{name}: {value:g} is ", otherwise=f"not it: {how}", then=".",
+                ok=f"{name}: {recall[name]:.3f}", rtol=0, atol=1e-6)
     return c.result()

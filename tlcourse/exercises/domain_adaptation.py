@@ -9,8 +9,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tlcourse.adapt import GradientReversal, accuracy, adabn, coral_loss
 from tlcourse.checks import Checker, CheckResult
-from tlcourse.exercises.probes import own_function
+from tlcourse.exercises.probes import own_output
 
 __all__ = ["check_adabn", "check_coral", "check_reversal"]
 
@@ -42,29 +43,24 @@ def check_coral(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> CheckResu
     Exercise 1: the CORAL loss: NOT YET
       [x] my_coral is (or calls) tlcourse.adapt.coral_loss, ...
     """
-    from tlcourse.adapt import coral_loss
     c = Checker("Exercise 1: the CORAL loss")
-    if not own_function(c, fn, name="my_coral", args="source, target", course={"tlcourse.adapt.coral_loss": coral_loss},
-                        own="CORAL loss", how=" with NumPy (the check compares with that function, so it would prove nothing)"):
-        return c.result()
     x, y = np.random.default_rng(1).normal(2.0, 1.0, (50, 6)), np.random.default_rng(2).normal(-1.0, np.arange(1, 7), (30, 6))
-    ran, raw = c.attempt(lambda: fn(x.copy(), y.copy()), hint=_COV_HINT,
-                         returned_none="my_coral returns None: write its body, and return the loss as a float.")
-    got = c.array(raw, "what my_coral returns", how="return the loss as one float.") if ran else None
-    if got is None or not c.require(got.size == 1, f"my_coral returns an array of shape {got.shape}, not one number: sum "
-                                                   "the squared differences over the whole (d, d) matrix, then divide by 4 d^2."):
-        return c.result()
-    value, expected, d4 = float(got.reshape(())), float(coral_loss(x, y)), 4 * x.shape[1] ** 2  # then what the usual slips give
-    slips = {np.sum((x.T @ x / (len(x) - 1) - y.T @ y / (len(y) - 1)) ** 2) / d4:
-                 "the covariances are not centred. Centre each domain's features on its own mean before you multiply",
-             np.sum((np.cov(x.T, ddof=0) - np.cov(y.T, ddof=0)) ** 2) / d4: "divide the covariance by n - 1, not by n",
-             np.sqrt(expected * d4) / d4: "square the Frobenius norm (the sum of squared differences, no square root)",
-             expected * d4: "divide by 4 d^2 (d is the number of features, source.shape[1])",
-             expected * x.shape[1]: "divide by 4 d^2, not by 4 d"}
-    fix = next((fix for v, fix in slips.items() if np.isclose(value, v, rtol=1e-3)), "check the covariance (divide by "
-               "n - 1), the squared Frobenius norm (sum of squared differences) and the 1 / (4 d^2)")
-    c.expect(np.isclose(value, expected, rtol=1e-3), f"on two different data sets yours gives {value:.5g}, expected "
-             f"{expected:.5g}: {fix}.", ok=f"matches tlcourse.adapt.coral_loss ({expected:.5g})")
+    got = own_output(c, fn, (x, y), name="my_coral", args="source, target", course={"tlcourse.adapt.coral_loss": coral_loss},
+                     own="CORAL loss", write=" with NumPy (the check compares with that function, so it would prove nothing)",
+                     shape=(), how="return the loss as one number: the sum of the squared differences over the whole (d, d) "
+                     "matrix, divided by 4 d^2.", hint=_COV_HINT)
+    if got is not None:  # against the course's coral_loss, and what the usual slips give
+        expected, d4 = float(coral_loss(x, y)), 4 * x.shape[1] ** 2
+        c.expect_close(float(got), expected, {
+            "the covariances are not centred. Centre each domain's features on its own mean before you multiply.":
+                np.sum((x.T @ x / (len(x) - 1) - y.T @ y / (len(y) - 1)) ** 2) / d4,
+            "divide the covariance by n - 1, not by n.": np.sum((np.cov(x.T, ddof=0) - np.cov(y.T, ddof=0)) ** 2) / d4,
+            "square the Frobenius norm (the sum of squared differences, no square root).": np.sqrt(expected * d4) / d4,
+            "divide by 4 d^2 (d is the number of features, source.shape[1]).": expected * d4,
+            "divide by 4 d^2, not by 4 d.": expected * x.shape[1]},
+            said=f"on two different data sets yours gives {float(got):.5g}, expected {expected:.5g}: ", otherwise="check the "
+            "covariance (divide by n - 1), the squared Frobenius norm (sum of squared differences) and the 1 / (4 d^2).",
+            ok=f"matches tlcourse.adapt.coral_loss ({expected:.5g})", rtol=1e-3)
     return c.result()
 
 
@@ -87,36 +83,25 @@ def check_reversal(layer: Any) -> CheckResult:
     >>> check_reversal(lambda x: -0.5 * x).passed
     False
     """
-    from tlcourse.adapt import GradientReversal
     c = Checker("Exercise 2: gradient reversal")
-    if not own_function(c, layer, name="my_reversal", args="x", course={"tlcourse.adapt.GradientReversal": GradientReversal},
-                        own="layer", how=", with tf.custom_gradient"):
-        return c.result()
     x, w = tf.random.stateless_normal((4, 3), seed=(0, 0)), tf.reshape(tf.range(1.0, 13.0), (4, 3))  # w: no zero to divide by
-    ran, raw = c.attempt(lambda: layer(x), failed="calling your function raised",
-                         returned_none="my_reversal returns None: write its body (hint: tf.custom_gradient).")
-    y = c.array(raw, "what my_reversal returns", how="return tf.identity(x) on the way forward.") if ran else None
-    if y is None or not c.require(y.shape == (4, 3), f"my_reversal returns shape {y.shape} for x of shape (4, 3): on the way "
-                                                     "forward it must be the identity, tf.identity(x)."):
+    y = own_output(c, layer, (x,), name="my_reversal", args="x", course={"tlcourse.adapt.GradientReversal": GradientReversal},
+                   own="layer", write=", with tf.custom_gradient", shape=(4, 3), how="return tf.identity(x) on the way forward.")
+    if y is None or not c.require(np.allclose(y, x.numpy()), "on the way forward the function must change nothing (it is "
+                                                             "the identity, tf.identity(x)); yours changes the values."):
         return c.result()
-    c.expect(np.allclose(y, x.numpy()), "on the way forward the function must change nothing (it is the identity); yours "
-                                        "changes the values.", ok="identity on the way forward")
-    def gradient_ratio() -> np.ndarray:  # the gradient of sum(w * y) over w: -0.5 everywhere when right
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_sum(w * tf.cast(layer(x), tf.float32))
-        return tape.gradient(loss, x, unconnected_gradients="zero").numpy() / w.numpy()
-
-    ran, ratio = c.attempt(gradient_ratio, failed="the gradient of your function raised")
-    if not ran:
-        return c.result()
-    typical = round(float(np.median(ratio)), 6)
-    said = {1.0: "the gradient passes unchanged", -1.0: "the gradient is reversed with coefficient 1 (-dy)",
-            0.5: "the gradient is halved but not reversed (mind the minus sign)",
-            0.0: "no gradient flows (a NumPy value, or tf.stop_gradient?); wrap tf.identity(x) in tf.custom_gradient",
-            }.get(typical, f"the gradient is multiplied by about {typical:.3g}")
-    c.expect(np.allclose(ratio, -0.5, atol=1e-6), f"on the way back {said}: the gradient function must return -0.5 * dy.",
-             ok="multiplies the gradient by -0.5 on the way back")
+    with tf.GradientTape() as tape:  # the gradient of sum(w * y) over x, divided by w: -0.5 everywhere when right
+        tape.watch(x)
+        ran, loss = c.attempt(lambda: tf.reduce_sum(w * tf.cast(layer(x), tf.float32)), failed="calling your function raised")
+    ran, ratio = c.attempt(lambda: tape.gradient(loss, x, unconnected_gradients="zero").numpy() / w.numpy(),
+                           failed="the gradient of your function raised") if ran else (False, None)
+    if ran:  # against -0.5, and what the usual slips give
+        c.expect_close(ratio, -0.5, {"the gradient passes unchanged": 1.0, "the gradient is reversed with coefficient 1": -1.0,
+                                     "the gradient is halved but not reversed (mind the minus sign)": 0.5,
+                                     "no gradient flows (a NumPy value, or tf.stop_gradient?)": 0.0}, said="on the way back ",
+                       otherwise=f"the gradient is multiplied by about {np.median(ratio):.3g}",
+                       then=": in tf.custom_gradient, return tf.identity(x) and a gradient function returning -0.5 * dy.",
+                       ok="identity on the way forward; multiplies the gradient by -0.5 on the way back", atol=1e-6)
     return c.result()
 
 
@@ -155,7 +140,6 @@ def check_adabn(adapted: Any, original: Any, x_target: np.ndarray, x_source: np.
     Exercise 3: AdaBN by hand: NOT YET
       [x] you have not answered yet: build adapted, ...
     """
-    from tlcourse.adapt import accuracy, adabn
     c = Checker("Exercise 3: AdaBN by hand")
     if not c.model_given(adapted, name="adapted", how="as copy_model(src_models[0]), then its BatchNormalization "
                                                       "statistics re-measured on target images"):

@@ -6,11 +6,11 @@ import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import keras
 import numpy as np
 
 from tlcourse.checks import Checker, CheckResult
-from tlcourse.exercises.probes import contains, expect_base_call
-from tlcourse.features import one_blas_thread
+from tlcourse.exercises.probes import expect_frozen_base_head, expect_outputs, model_around, refitted
 from tlcourse.models import all_layers
 
 __all__ = ["check_feature_extractor_model", "check_best_layer", "check_far_target_features"]
@@ -40,25 +40,14 @@ def check_feature_extractor_model(model: Any, base: Any, num_classes: int, *, pr
       [x] you have not answered yet: build fe_model, ...
     """
     c = Checker("Exercise 1: a feature-extraction model")
-    if not c.model_given(model, name="fe_model", how="with the functional API: keras.Input -> Rescaling -> "
-                                                "fe_base(x, training=False) -> pooling -> dropout -> Dense"):
+    if not model_around(c, model, base, name="fe_model", how="with the functional API: keras.Input -> Rescaling -> "
+                        "fe_base(x, training=False) -> pooling -> dropout -> Dense", missing="the model does not contain "
+                        "`fe_base` (a new base, or the one of section 2?): call fe_base(x, training=False) inside it."):
         return c.result(show=show)
-    kinds, inside = {type(layer).__name__ for layer in all_layers(model)}, contains(model, base)
-    c.expect(inside, "the model does not contain `fe_base` (a new base, or the one of section 2?): call "
-                     "fe_base(x, training=False) inside it.", ok="contains the pretrained base")
-    c.expect(not base.trainable_weights, "the base has trainable weights: set fe_base.trainable = False before compile.",
-             ok="base frozen")
-    if inside:
-        expect_base_call(c, model, base, preprocess=preprocess)
-    c.expect(kinds & {"GlobalAveragePooling2D", "GlobalMaxPooling2D"}, "no global pooling layer: add "
-             "keras.layers.GlobalAveragePooling2D() after the base.", ok="global pooling")
-    c.expect("Dropout" in kinds, "no Dropout layer: add keras.layers.Dropout(0.2) before the dense layer.", ok="dropout")
-    c.attempt(lambda: c.expect(tuple(model.output_shape)[1:] == (num_classes,), f"output shape {model.output_shape}, "
-                               f"expected (None, {num_classes}): one output per class.", ok=f"{num_classes} outputs"),
-              failed="fe_model has no output shape yet:", hint="Start it with keras.Input(...), the size of the images.")
-    n_trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    c.expect(0 < n_trainable < 100_000, f"{n_trainable:,} trainable parameters: only the dense head should train.",
-             ok=f"{n_trainable:,} trainable parameters (the head)")
+    expect_frozen_base_head(c, model, base, name="fe_base", preprocess=preprocess)
+    c.expect(any(isinstance(layer, keras.layers.Dropout) for layer in all_layers(model)), "no Dropout layer: add "
+             "keras.layers.Dropout(0.2) before the dense layer.", ok="dropout")
+    expect_outputs(c, model, num_classes, name="fe_model", fix="one output per class.")
     return c.result(show=show)
 
 
@@ -100,10 +89,11 @@ def check_far_target_features(digits_clf: Any, last_clf: Any, layer: Any, probes
 
     Introduced in 02_feature_extraction.
 
-    ``probes`` is the model that gives the average-pooled output of each of ``layers`` (the last one last);
-    ``train`` and ``test`` are ``(images, labels)``. The check computes the features itself, fits the same
-    classifier family on each layer (a standardised logistic regression, ``C=0.1``) and reports both
-    accuracies and the gain of ``layer`` over the last layer, the learner's and its own.
+    ``probes`` gives the average-pooled output of each of ``layers`` (the last one last); ``train`` and
+    ``test`` are ``(images, labels)``. The reference: each classifier refitted (same kind and settings;
+    else the exercise's standardised logistic regression, ``C=0.1``) on the right layer's training
+    features. Both accuracies and the gain of ``layer`` over the last layer are reported, the learner's and
+    the reference's.
 
     Examples
     --------
@@ -128,14 +118,15 @@ def check_far_target_features(digits_clf: Any, last_clf: Any, layer: Any, probes
     """
     from sklearn import linear_model, pipeline, preprocessing
 
+    exercise = pipeline.make_pipeline(preprocessing.StandardScaler(), linear_model.LogisticRegression(max_iter=300, C=0.1))
     c, inner = Checker("Exercise 3: feature extraction on a far target"), list(layers[:-1])
     if not ((c.given(layer, f"put an intermediate layer's name in digits_layer (one of {inner}).") and c.require(
             isinstance(layer, str) and layer in inner, f"{layer!r} is not one of the intermediate layers probed, {inner}."))
             & c.given(digits_clf, "fit digits_clf on the features of digits_layer.")
             & c.given(last_clf, f"fit last_clf on {layers[-1]}'s features.")):
         return c.result(show=show)
-    outs = [probes.predict(x, batch_size=64, verbose=0) for x in (train[0], test[0])]
-    f_tr, f_te = ({n: np.asarray(o) for n, o in zip(layers, out)} for out in outs)
+    f_tr, f_te = ({n: np.asarray(o) for n, o in zip(layers, probes.predict(x, batch_size=64, verbose=0))}
+                  for x in (train[0], test[0]))
     scores = []
     for label, clf, name in (("digits_clf", digits_clf, layer), ("last_clf", last_clf, layers[-1])):
         width, d = getattr(clf, "n_features_in_", f_te[name].shape[1]), f_te[name].shape[1]
@@ -143,23 +134,18 @@ def check_far_target_features(digits_clf: Any, last_clf: Any, layer: Any, probes
                          f"{' or '.join(n for n in layers if f_te[n].shape[1] == width) or 'something else (the images?)'}. "
                          f"Fit it on {name}'s features of xd_train."):
             continue
-        with one_blas_thread():  # the reference: the same classifier, fitted on the same features, as the exercise says
-            ref = pipeline.make_pipeline(preprocessing.StandardScaler(), linear_model.LogisticRegression(max_iter=300, C=0.1))
-            ref = float(ref.fit(f_tr[name], train[1]).score(f_te[name], test[1]))
-            ran, accs = c.attempt(lambda: [float(clf.score(f[name], y)) for f, y in ((f_tr, train[1]), (f_te, test[1]))],  # noqa: B023
-                                  failed=f"{label} is a {type(clf).__name__}, not a fitted classifier: its score raised",
-                                  hint=f"Store what make_pipeline(...).fit({name}'s features, yd_train) returns.")
-        if not ran:
-            continue
-        fit_acc, acc = accs
-        slips = {  # what is wrong -> whether the accuracies show it
-            f"{label} gets {acc:.3f} of the test digits right, the same classifier fitted on the training digits {ref:.3f}: "
-            "it has seen the test digits. Fit on xd_train's features only.": acc > ref + 0.04 and acc >= fit_acc - 0.01,
-            f"{label} gets {acc:.3f} on the test digits, the same classifier fitted on {name}'s features of the training "
-            f"digits {ref:.3f}: fit on those (not another layer's), with the labels yd_train in order.": acc < ref - 0.05}
-        c.expect(not any(slips.values()), next((slip for slip, is_so in slips.items() if is_so), ""),
-                 ok=f"{label}: {acc:.3f} of the test digits on {name}'s features (the check's fit: {ref:.3f})")
-        scores.append((acc, ref))
+        ran, accs = c.attempt(lambda: [float(clf.score(f[name], y)) for f, y in ((f_tr, train[1]), (f_te, test[1]))],  # noqa: B023
+                              failed=f"{label} is a {type(clf).__name__}, not a fitted classifier: its score raised",
+                              hint=f"Store what make_pipeline(...).fit({name}'s features, yd_train) returns.")
+        if ran:  # against the same classifier fitted on the same features, as the exercise says: the reference
+            (fit_acc, acc), ref = accs, float(refitted(clf, f_tr[name], train[1], exercise).score(f_te[name], test[1]))
+            c.expect_none_of({
+                f"{label} gets {acc:.3f} of the test digits right, the same classifier fitted on the training digits {ref:.3f}: "
+                "it has seen the test digits. Fit on xd_train's features only.": acc > ref + 0.04 and acc >= fit_acc - 0.01,
+                f"{label} gets {acc:.3f} on the test digits, the same classifier fitted on {name}'s features of the training "
+                f"digits {ref:.3f}: fit on those (not another layer's), with the labels yd_train in order.": acc < ref - 0.05},
+                ok=f"{label}: {acc:.3f} of the test digits on {name}'s features (the check's fit: {ref:.3f})")
+            scores.append((acc, ref))
     if c.passed:  # both classifiers scored, and close to the check's fits
         (acc, ref), (acc_last, ref_last) = scores
         c.expect(True, "", ok=f"the gain of {layer} over {layers[-1]} you measured: {acc - acc_last:+.3f} (the "

@@ -1,12 +1,8 @@
-"""What the exercise checks observe of a learner's answer, shared by the lessons' check modules.
+"""What the exercise checks observe of a learner's answer, and the points several checks share.
 
 A check that only reads attributes (``trainable``, the optimizer's rate) passes answers that look right
-and do not work. These helpers look at what the answer does instead, and put back whatever they touch:
-
-- :func:`watch_calls`: what a layer (the pretrained base) receives when the learner's model runs, and
-  :func:`expect_base_call`, the two points 02 and 03 check with it (preprocessed pixels, ``training=False``);
-- :func:`training_step_moves`: which weights one step of the model's *own* compiled training step moves;
-- :func:`course_code_in`: whether a function the learner was asked to write is the course's own one.
+and do not work: these helpers run the answer instead (what the base receives, what one training step
+moves, whether a function is the course's own) and put back whatever they touch.
 """
 
 from __future__ import annotations
@@ -20,10 +16,11 @@ from typing import Any
 import keras
 import numpy as np
 
+from tlcourse.features import one_blas_thread
 from tlcourse.models import all_layers
 
-__all__ = ["Call", "contains", "course_code_in", "expect_base_call", "own_function", "probe_images", "training_step_moves",
-           "watch_calls"]
+__all__ = ["Call", "contains", "course_code_in", "expect_base_call", "expect_frozen_base_head", "expect_outputs",
+           "model_around", "own_output", "probe_images", "refitted", "training_step_moves", "watch_calls"]
 
 
 @dataclass
@@ -192,32 +189,33 @@ def course_code_in(answer: Any, targets: dict[str, Any]) -> str | None:
     return None
 
 
-def own_function(checker: Any, answer: Any, *, name: str, args: str, course: dict[str, Any], own: str,
-                 how: str = "") -> bool:
-    """Whether ``answer`` is a function of the learner's own that takes ``args``; if not, record why on ``checker``.
+def own_output(c: Any, fn: Any, inputs: tuple, *, name: str, args: str, course: dict[str, Any], own: str,
+               shape: tuple[int, ...], how: str, hint: str = "", write: str = "") -> np.ndarray | None:
+    """What the learner's own function ``fn`` returns on ``inputs``, as an array of ``shape``; else ``None``, said why.
 
-    Refused: no answer, something that cannot be called as ``name(args)`` (see ``Checker.function_given``), and
-    the course's own code in ``course`` (see :func:`course_code_in`), which the check would compare with itself.
+    Refused on the checker ``c``, each with what to do: no answer, something that cannot be called as
+    ``name(args)`` (``Checker.function_given``), the course's own code in ``course`` (see :func:`course_code_in`),
+    which the check would compare with itself (``own`` names it, ``write`` says how to write it instead), and an
+    output ``Checker.output`` refuses (with ``how`` and ``hint``). NumPy inputs are passed as copies.
 
     Examples
     --------
     >>> from tlcourse.adapt import coral_loss
     >>> from tlcourse.checks import Checker
     >>> c = Checker("Exercise 1")
-    >>> own_function(c, coral_loss, name="my_coral", args="source, target", course={"adapt.coral_loss": coral_loss},
-    ...              own="CORAL loss")
-    False
+    >>> own_output(c, coral_loss, (np.ones((3, 2)), np.ones((3, 2))), name="my_coral", args="source, target",
+    ...            course={"adapt.coral_loss": coral_loss}, own="CORAL loss", shape=(), how="return one number.")
     >>> print(c.result())
     Exercise 1: NOT YET
       [x] my_coral is (or calls) adapt.coral_loss, the course's own CORAL loss: the exercise is to write it yourself.
     """
-    if not checker.function_given(answer, name=name, args=args):
-        return False
-    used = course_code_in(answer, course)
-    if used:
-        checker.expect(False, f"{name} is (or calls) {used}, the course's own {own}: the exercise is to write it "
-                              f"yourself{how}.")
-    return used is None
+    if not c.function_given(fn, name=name, args=args):
+        return None
+    if used := course_code_in(fn, course):
+        c.expect(False, f"{name} is (or calls) {used}, the course's own {own}: the exercise is to write it yourself{write}.")
+        return None
+    copies = [x.copy() if isinstance(x, np.ndarray) else x for x in inputs]
+    return c.output(lambda: fn(*copies), name, shape=shape, how=how, hint=hint)
 
 
 def contains(model: Any, layer: Any) -> bool:
@@ -309,3 +307,78 @@ def expect_base_call(c: Any, model: Any, base: Any, *, preprocess: Any = None) -
                  "functional model (keras.Sequential cannot pass the flag), as the exercise asks.",
                  ok="the base is called with training=False")
     return output
+
+
+def model_around(c: Any, model: Any, base: Any, *, name: str, how: str, missing: str) -> bool:
+    """Whether ``model`` is a ``keras.Model`` with ``base`` itself inside; if not, record why on the checker ``c``.
+
+    ``how`` says how to build ``name`` (see ``Checker.model_given``), ``missing`` what to do when ``base`` is not in it.
+    """
+    return c.model_given(model, name=name, how=how) and c.require(contains(model, base), missing)
+
+
+def expect_outputs(c: Any, model: Any, n: int, *, name: str, fix: str) -> bool:
+    """Whether ``model`` has one output of ``n`` numbers per example; if not, record why on ``c``, then ``fix``.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from tlcourse.checks import Checker
+    >>> c = Checker("Exercise")
+    >>> expect_outputs(c, keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]), 5, name="my_model",
+    ...                fix="one output per class.")
+    False
+    >>> print(c.result())
+    Exercise: NOT YET
+      [x] the model has output shape (None, 3), expected (None, 5): one output per class.
+    """
+    ran, shapes = c.attempt(lambda: [tuple(output.shape) for output in model.outputs], failed=f"{name} has no output "
+                            "shape yet:", hint="Start it with keras.Input(...), the shape of its inputs (or train it: fit "
+                            "builds it).")
+    if not ran:
+        return False
+    right = len(shapes) == 1 and shapes[0][1:] == (n,)
+    what = f"output shape {shapes[0]}" if len(shapes) == 1 else f"{len(shapes)} outputs, {shapes}"
+    c.expect(right, f"the model has {what}, expected (None, {n}): {fix}", ok=f"{n} outputs")
+    return right
+
+
+def expect_frozen_base_head(c: Any, model: Any, base: Any, *, name: str, why: str = "",
+                            preprocess: Any = None) -> np.ndarray | None:
+    """Add to ``c`` the points of a new head on the frozen ``base`` (``name`` in the lesson), as 02 and 03 build it.
+
+    The base is frozen (``why`` says why), only a small head trains, global pooling follows the base, and the
+    base gets preprocessed pixels with ``training=False`` (:func:`expect_base_call`, whose output it returns).
+    """
+    head = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    pooling = (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
+    c.expect(not base.trainable_weights, f"{name} still has trainable weights: set {name}.trainable = False before "
+                                         f"compile{why}.", ok=f"{name} is frozen")
+    c.expect(0 < head < 100_000, f"the model has {head:,} trainable parameters: only the new head (pooling + Dense) "
+                                 "should train.", ok=f"only the head trains ({head:,} parameters)")
+    c.expect(any(isinstance(layer, pooling) for layer in all_layers(model)), "the model has no pooling after the base "
+             "(no global pooling layer): add keras.layers.GlobalAveragePooling2D() after it (a Flatten gives the head "
+             "thousands of position-bound inputs).", ok="global pooling")
+    return expect_base_call(c, model, base, preprocess=preprocess)
+
+
+def refitted(clf: Any, features: np.ndarray, labels: np.ndarray, default: Any) -> Any:
+    """The reference of a classifier exercise: a fresh ``clf`` (same kind, same settings) fitted on the data the
+    exercise names, ``features`` and ``labels``; ``default`` fitted on them when ``clf`` cannot be so refitted.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> x, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    >>> refitted(LogisticRegression(C=5.0).fit(x[::-1], y), x, y, LogisticRegression()).C
+    5.0
+    >>> type(refitted("a string", x, y, LogisticRegression())).__name__
+    'LogisticRegression'
+    """
+    from sklearn.base import clone
+
+    with one_blas_thread():
+        try:
+            return clone(clf).fit(features, labels)
+        except Exception:  # noqa: BLE001 - not a scikit-learn estimator: the classifier the exercise names
+            return clone(default).fit(features, labels)

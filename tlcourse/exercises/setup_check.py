@@ -16,12 +16,8 @@ def check_profile(answer: str | None, report: Any) -> CheckResult:
 
     Introduced in 00_setup_check.
 
-    Parameters
-    ----------
-    answer
-        ``"quick"`` or ``"full"`` (case and spaces do not matter).
-    report
-        What ``tlcourse.setup()`` returned.
+    ``answer`` is ``"quick"`` or ``"full"`` (case and spaces do not matter); ``report`` is what
+    ``tlcourse.setup()`` returned.
 
     Examples
     --------

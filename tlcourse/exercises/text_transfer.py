@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from tlcourse.adapt import coral_align
 from tlcourse.checks import Checker, CheckResult
-from tlcourse.exercises.probes import own_function
+from tlcourse.exercises.probes import own_output
+from tlcourse.text import mean_pool
 
 __all__ = ["check_coral_align", "check_mean_pool"]
 
@@ -34,27 +36,21 @@ def check_mean_pool(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Check
     Exercise 1: mean pooling that ignores padding: NOT YET
       [x] you have not answered yet: my_mean_pool returns None: ...
     """
-    from tlcourse.text import mean_pool
     c = Checker("Exercise 1: mean pooling that ignores padding")
-    if not own_function(c, fn, name="my_mean_pool", args="sequence_output, padding_mask",
-                        course={"tlcourse.text.mean_pool": mean_pool}, own="pooling", how=" with NumPy"):
-        return c.result()
     seq = np.random.default_rng(7).normal(size=(3, 5, 4)).astype("float32")  # 3 sentences of 5 tokens, 4 features each
     mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], bool)
-    ran, raw = c.attempt(lambda: fn(seq.copy(), mask.copy()), hint="The mask is (batch, tokens) and the output (batch, tokens, "
-                         "hidden): give the mask a last axis, padding_mask[..., None].",
-                         returned_none="my_mean_pool returns None: write its body, and return an array (batch, hidden).")
-    got = c.array(raw, "what my_mean_pool returns", how="return an array (batch, hidden).") if ran else None
-    if got is None or not c.require(got.shape == (3, 4), f"expected one vector per sentence, shape (3, 4); yours has "
-                                                         f"{got.shape} (average over the tokens, axis 1)."):
-        return c.result()
+    got = own_output(c, fn, (seq, mask), name="my_mean_pool", args="sequence_output, padding_mask",
+                     course={"tlcourse.text.mean_pool": mean_pool}, own="pooling", write=" with NumPy", shape=(3, 4),
+                     how="return one vector per sentence, an array (batch, hidden): average over the tokens, axis 1.",
+                     hint="The mask is (batch, tokens), the output (batch, tokens, hidden): give the mask a last axis, "
+                          "padding_mask[..., None].")
     how = "multiply by the mask, then divide by the number of real tokens, padding_mask.sum(1), not by the sequence length"
-    slips = {f"that is the mean over every token: padding tokens must not count; {how}": seq.mean(1),
-             "that is the sum over the real tokens: divide by their number, padding_mask.sum(1)": (seq * mask[..., None]).sum(1),
-             "that is the first token's vector ([CLS]): average over every real token": seq[:, 0]}
-    fix = next((slip for slip, v in slips.items() if np.allclose(got, v, atol=1e-5)), f"padding tokens must not count: {how}")
-    c.expect(np.allclose(got, [seq[i, mask[i]].mean(0) for i in range(3)], atol=1e-5), f"{fix}.",
-             ok="each sentence's mean over its real tokens")
+    if got is not None:  # against the mean over each sentence's real tokens, and what the usual slips give
+        c.expect_close(got, [seq[i, mask[i]].mean(0) for i in range(3)], {
+            f"that is the mean over every token: padding tokens must not count; {how}.": seq.mean(1),
+            "that is the sum over the real tokens: divide by their number, padding_mask.sum(1).": (seq * mask[..., None]).sum(1),
+            "that is the first token's vector ([CLS]): average over every real token.": seq[:, 0]},
+            otherwise=f"padding tokens must not count: {how}.", ok="each sentence's mean over its real tokens", atol=1e-5)
     return c.result()
 
 
@@ -83,28 +79,23 @@ def check_coral_align(fn: Callable[[np.ndarray, np.ndarray], Any] | None) -> Che
     >>> check_coral_align(lambda s, t: t).passed
     False
     """
-    from tlcourse.adapt import coral_align
     c = Checker("Exercise 2: CORAL by hand")
-    if not own_function(c, fn, name="my_coral", args="source, target",
-                        course={"tlcourse.adapt.coral_align": coral_align}, own="CORAL", how=" with NumPy"):
-        return c.result()
     rng = np.random.default_rng(11)  # the source has a mean of its own, so that forgetting to centre it shows
     source = rng.normal(size=(3000, 3)) @ [[1.0, 0.0, 0.0], [0.4, 0.8, 0.0], [0.0, 0.3, 1.5]] + [-2.0, 0.5, 3.0]
     target = rng.normal(size=(3000, 3)) @ [[2.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 0.5]] + 1.0
-    ran, raw = c.attempt(lambda: fn(source.copy(), target.copy()),
-                         hint="np.cov treats each row as a variable: use np.cov(f, rowvar=False) or np.cov(f.T).",
-                         returned_none="my_coral returns None: write its body, and return the aligned source features.")
-    got = c.array(raw, "what my_coral returns", how="return the aligned source features, an array (n, d).") if ran else None
-    if got is None or not c.require(got.shape == (3000, 3), f"return one row per source row, shape (3000, 3), not {got.shape}."):
-        return c.result()
-    slips = {"that is the target itself: CORAL transforms the source, so that a classifier trained on the aligned source "
-             "(with the source's labels) applies to the target": np.allclose(got, target, atol=1e-6),
-             "the aligned source should have the target's covariance: whiten with C_s^(-1/2), re-colour with C_t^(1/2) "
-             "(np.linalg.eigh gives the matrix powers)": not np.allclose(np.cov(got.T), np.cov(target.T), atol=0.02),
-             "the aligned source should have the target's mean: centre the source on its own mean first, then add the "
-             "target's mean at the end": not np.allclose(got.mean(0), target.mean(0), atol=0.02)}
-    fix = next((slip for slip, wrong in slips.items() if wrong), "the statistics match, but the rows are not CORAL's: use the "
-               "symmetric powers C_s^(-1/2) and C_t^(1/2) from np.linalg.eigh (a Cholesky factor, for one, rotates the features)")
-    c.expect(np.allclose(got, coral_align(source, target, eps=1e-6), atol=1e-3), f"{fix}.",
-             ok="each row is its source row, re-coloured (the same as tlcourse.adapt.coral_align)")
+    got = own_output(c, fn, (source, target), name="my_coral", args="source, target", own="CORAL", write=" with NumPy",
+                     course={"tlcourse.adapt.coral_align": coral_align}, shape=(3000, 3), how="return the aligned source "
+                     "features, one row per source row.", hint="np.cov treats each row as a variable: np.cov(f, rowvar=False).")
+    if got is not None:  # what is wrong -> whether the output shows it; the last: it differs from the course's coral_align
+        c.expect_none_of({
+            "that is the target itself: CORAL transforms the source, so that a classifier trained on the aligned source (with "
+            "the source's labels) applies to the target.": np.allclose(got, target, atol=1e-6),
+            "the aligned source should have the target's covariance: whiten with C_s^(-1/2), re-colour with C_t^(1/2) "
+            "(np.linalg.eigh gives the matrix powers).": not np.allclose(np.cov(got.T), np.cov(target.T), atol=0.02),
+            "the aligned source should have the target's mean: centre the source on its own mean first, then add the target's "
+            "mean at the end.": not np.allclose(got.mean(0), target.mean(0), atol=0.02),
+            "the statistics match, but the rows are not CORAL's: use the symmetric powers C_s^(-1/2) and C_t^(1/2) from "
+            "np.linalg.eigh (a Cholesky factor, for one, rotates the features).":
+                not np.allclose(got, coral_align(source, target, eps=1e-6), atol=1e-3)},
+            ok="each row is its source row, re-coloured (the same as tlcourse.adapt.coral_align)")
     return c.result()
