@@ -77,7 +77,7 @@ def test_checksum_mismatch_is_refused(tmp_path, env):
 def test_download_verifies_checksum_and_keeps_nothing_on_mismatch(tmp_path):
     src = tmp_path / "src.bin"
     src.write_bytes(b"course data")
-    good = files.sha256sum(src)
+    good = files.file_digest(src)
     out = files.download(src.as_uri(), tmp_path / "out.bin", sha256=good)
     assert out.read_bytes() == b"course data"
     with pytest.raises(data.ChecksumError):
@@ -243,7 +243,7 @@ def test_fetch_downloads_verifies_and_installs(sentences_dir, monkeypatch, empty
             z.write(f, f"sentiment labelled sentences/{f.name}")
     spec = data.DATASETS["sentiment_sentences"]
     local = data.DatasetSpec(**{**spec.__dict__, "downloads": (
-        data.RemoteFile(archive.as_uri(), "sentiment_labelled_sentences.zip", files.sha256sum(archive)),)})
+        data.RemoteFile(archive.as_uri(), "sentiment_labelled_sentences.zip", files.file_digest(archive)),)})
     monkeypatch.setitem(data.DATASETS, "sentiment_sentences", local)
     folder = data.dataset_path("sentiment_sentences")
     assert folder == empty_data / "sentiment_sentences"

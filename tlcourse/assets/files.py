@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tlcourse.assets.errors import ChecksumError, UnsafeArchiveError
 
-__all__ = ["check_sha256", "download", "explain_download_failure", "file_digest", "safe_extract", "sha256sum"]
+__all__ = ["check_sha256", "download", "explain_download_failure", "file_digest", "safe_extract"]
 
 _CERTIFICATE = (
     "Python could not verify the server's certificate (CERTIFICATE_VERIFY_FAILED). On macOS with Python "
@@ -93,22 +93,6 @@ def explain_download_failure(exc: BaseException) -> str:
     return ""
 
 
-def sha256sum(path: str | os.PathLike[str], *, decompress: bool = False) -> str:
-    """SHA-256 of a file (of its decompressed content with ``decompress`` and a ``.gz`` file).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"; _ = p.write_bytes(b"abc")
-    >>> sha256sum(p)[:12]
-    'ba7816bf8f01'
-    """
-    if not (decompress and str(path).endswith(".gz")):
-        return file_digest(path)
-    with gzip.open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def check_sha256(path: str | os.PathLike[str], expected: str, *, decompress: bool = False) -> None:
     """Raise :class:`ChecksumError`, saying what to do, unless ``path`` has SHA-256 ``expected``.
 
@@ -116,13 +100,13 @@ def check_sha256(path: str | os.PathLike[str], expected: str, *, decompress: boo
     --------
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"; _ = p.write_bytes(b"abc")
-    >>> check_sha256(p, sha256sum(p))
+    >>> check_sha256(p, file_digest(p))
     >>> check_sha256(p, "0" * 64)
     Traceback (most recent call last):
     ...
     tlcourse.assets.errors.ChecksumError: ...
     """
-    got = sha256sum(path, decompress=decompress)
+    got = file_digest(path, decompress=decompress)
     if got != expected:
         raise ChecksumError(
             f"{path} has SHA-256 {got}, expected {expected}. The file is corrupt or not the "
@@ -131,8 +115,9 @@ def check_sha256(path: str | os.PathLike[str], expected: str, *, decompress: boo
         )
 
 
-def file_digest(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
-    """Hex digest of a file's bytes, ``"sha256"`` or ``"md5"`` (the two a download registry publishes).
+def file_digest(path: str | os.PathLike[str], algorithm: str = "sha256", *, decompress: bool = False) -> str:
+    """Hex digest of a file, ``"sha256"`` or ``"md5"`` (the two a download registry publishes); with
+    ``decompress``, of a ``.gz`` file's decompressed content.
 
     Examples
     --------
@@ -140,10 +125,11 @@ def file_digest(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
     >>> from tempfile import TemporaryDirectory
     >>> with TemporaryDirectory() as folder:
     ...     _ = Path(folder, "a.txt").write_bytes(b"abc")
-    ...     print(file_digest(Path(folder, "a.txt"), "md5"))
-    900150983cd24fb0d6963f7d28e17f72
+    ...     print(file_digest(Path(folder, "a.txt"), "md5"), file_digest(Path(folder, "a.txt"))[:12])
+    900150983cd24fb0d6963f7d28e17f72 ba7816bf8f01
     """
-    with open(path, "rb") as f:
+    opener = gzip.open if decompress and str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
         return hashlib.file_digest(f, lambda: hashlib.new(algorithm, usedforsecurity=False)).hexdigest()
 
 

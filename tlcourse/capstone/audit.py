@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tlcourse.assets.files import sha256sum
+from tlcourse.assets.files import file_digest
 from tlcourse.data import IMAGE_SUFFIXES, ImageFolder, is_hidden, scan_class_folder
 from tlcourse.data.images import same_folders, shown
 
@@ -226,7 +226,7 @@ def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS, phot
     # Exact duplicates: a photo under two classes has no label to trust, so every copy is left out and listed;
     # copies within one class are kept once, in the evaluation split where there is one, so none leaks into training.
     order = [s for s in ("test", "val", "all", "train") if s in found]
-    entries = [(split, label, f, size, sha256sum(f)) for split in order for label, cls in enumerate(class_names)
+    entries = [(split, label, f, size, file_digest(f)) for split in order for label, cls in enumerate(class_names)
                for f, size in zip(*found[split].get(cls, ([], [])))]
     labels_of: dict[str, set[int]] = {}
     for _, label, _, _, digest in entries:
