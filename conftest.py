@@ -17,7 +17,7 @@ lesson's variables by ``benchmarks/ledger.py`` into ``notebooks/outputs/claims/`
 where ``benchmarks/results.py`` reads them. Lessons themselves record nothing.
 
 Each lesson's kernel draws its figures inline, as in JupyterLab (the tests' ``MPLBACKEND=Agg``
-would show none), each with its text alternative (``tlcourse.plots.describe_figures``). After a
+would show none), each with its text alternative (``tools/alt_text.py``). After a
 lesson's last cell, if every cell passed, the lesson with the outputs this run gave it is written
 to ``outputs/executed/NN_name.ipynb``: what ``make site`` builds the course's website from, without
 running the lessons again.
@@ -59,9 +59,17 @@ _EXECUTED_LINES: list[str] = []
 _OUTPUTS: dict[str, dict[int, list]] = defaultdict(dict)  # notebook -> code cell number -> its outputs this run
 _PREPARED: set[str] = set()  # notebooks whose kernel runs _PREPARE
 
-# Run in a lesson's kernel before its first cell (leaving no name behind): figures inline, described.
-_PREPARE = ("get_ipython().run_line_magic('matplotlib', 'inline')\n"
-            "__import__('tlcourse.plots').plots.describe_figures()")
+# Run in a lesson's kernel before its first cell (leaving no name behind): figures inline, described by
+# the authors' kit, loaded from this checkout by path.
+_PREPARE = f"""
+get_ipython().run_line_magic("matplotlib", "inline")
+import importlib.util as _spec_util
+_spec = _spec_util.spec_from_file_location("tlcourse_alt_text", {str(ROOT / "tools" / "alt_text.py")!r})
+_alt_text = _spec_util.module_from_spec(_spec)
+_spec.loader.exec_module(_alt_text)
+_alt_text.describe_figures()
+del _spec_util, _spec, _alt_text
+"""
 
 # Run in a lesson's kernel after its last cell: the authors' kit, loaded from this checkout by path.
 _RECORD = """

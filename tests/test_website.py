@@ -17,11 +17,12 @@ import pytest
 from IPython.core.formatters import DisplayFormatter
 from IPython.core.pylabtools import select_figure_formats
 
-from tlcourse import plots, quiz
+from tlcourse import quiz
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import website  # noqa: E402 - tools/ is not a package
+import alt_text  # noqa: E402 - tools/ is not a package
+import website  # noqa: E402
 
 REPO = "https://github.com/someone/tlcourse"
 
@@ -38,7 +39,7 @@ def _png(values=(1, 2)) -> str:
 def test_a_figure_shown_by_ipython_carries_its_sentence_as_alt_metadata():
     shell = types.SimpleNamespace(display_formatter=DisplayFormatter())
     select_figure_formats(shell, {"png"})  # what the inline backend registers
-    assert plots.describe_figures(shell)
+    assert alt_text.describe_figures(shell)
     fig, ax = plt.subplots()
     ax.plot([0.5, 0.7, 0.8], label="pretrained")
     ax.plot([0.3, 0.4, 0.6], label="scratch")
@@ -48,7 +49,7 @@ def test_a_figure_shown_by_ipython_carries_its_sentence_as_alt_metadata():
     plt.close(fig)
     assert "image/png" in data
     alt = metadata["image/png"]["alt"]
-    assert alt == plots.describe(fig)
+    assert alt == alt_text.describe(fig)
     assert alt == 'Line plot "flowers" of validation accuracy against epoch (legend: pretrained, scratch).'
 
 
@@ -59,7 +60,7 @@ def test_describe_says_the_kind_of_each_panel():
     right.scatter([1, 2], [3, 4])
     right.set_title("PCA of the features")
     fig.suptitle("speed and features")
-    assert plots.describe(fig) == ('2 panels, titled "speed and features": bar chart of seconds; '
+    assert alt_text.describe(fig) == ('2 panels, titled "speed and features": bar chart of seconds; '
                                    'scatter plot "PCA of the features".')
     plt.close(fig)
 

@@ -9,7 +9,7 @@ no notebook executed. The pages:
   writes ``outputs/executed/NN_name.ipynb``, see the repository's conftest.py), the buttons to
   run it (Colab, Kaggle, Binder) and to download it, its quiz as text with the answers folded,
   and each figure's text alternative as its ``alt`` (the ``alt`` the course's kernel gave the
-  figure's image, ``tlcourse.plots.describe_figures``);
+  figure's image, ``tools/alt_text.py``);
 - the glossary, the results and decision tables, the instructors' pages; Sphinx's search.
 
 Sources are staged in ``site/_build/src`` (the lesson notebooks, the pages with their links to
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     repo = repository()
     manifest, undescribed = stage(repo, args.allow_missing)
     if undescribed:
-        sys.exit("figures without a text alternative (did the tests' kernel register tlcourse.plots.describe_figures?): "
+        sys.exit("figures without a text alternative (did the tests' kernel load tools/alt_text.py?): "
                  + "; ".join(undescribed))
     command = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(SITE), "-d", str(BUILD / "doctrees"),
                "-W", "--keep-going", "-q", "-j", "auto", str(SRC), str(HTML)]
