@@ -201,7 +201,7 @@ def predict(model: Any, files: Sequence[str | Path], class_names: Sequence[str] 
     --------
     >>> for p in predict("outputs/capstone", ["my_photo.jpg"]):  # doctest: +SKIP
     ...     print(p)
-    my_photo.jpg: bees (0.973)
+    my_photo.jpg: bees (...)
     """
     if isinstance(model, (str, Path)):
         model, class_names = load(model)
