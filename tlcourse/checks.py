@@ -22,6 +22,7 @@ class CheckResult:
     --------
     >>> c = Checker("Exercise 1")
     >>> c.expect(1 + 1 == 2, "1 + 1 should be 2", ok="arithmetic works")
+    True
     >>> bool(c.result())
     True
     """
@@ -48,6 +49,7 @@ class Checker:
     --------
     >>> c = Checker("Exercise 2")
     >>> c.expect(False, "the base should be frozen: set base.trainable = False")
+    False
     >>> print(c.result())
     Exercise 2: NOT YET
       [x] the base should be frozen: set base.trainable = False
@@ -58,14 +60,24 @@ class Checker:
         self.lines: list[str] = []
         self.passed = True
 
-    def expect(self, condition: Any, problem: str, *, ok: str | None = None) -> None:
-        """Record one point: ``problem`` explains what to fix when ``condition`` is false."""
+    def expect(self, condition: Any, problem: str, *, ok: str | None = None) -> bool:
+        """Record one point, and return whether it held: ``problem`` explains what to fix when it did not.
+
+        The return value guards the points that need this one (``if not c.expect(...): return c.result()``).
+
+        Examples
+        --------
+        >>> c = Checker("Exercise 4")
+        >>> c.expect(isinstance("3", int), "give a whole number, not text.")
+        False
+        """
         if condition:
             if ok:
                 self.lines.append(f"[ok] {ok}")
         else:
             self.passed = False
             self.lines.append(f"[x] {problem}")
+        return bool(condition)
 
     def given(self, answer: Any, problem: str) -> bool:
         """Whether the learner gave an answer at all (not ``None``); if not, ``problem`` says what to write.
@@ -81,20 +93,7 @@ class Checker:
         Exercise 3: NOT YET
           [x] you have not answered yet: write my_function(x) and pass it in.
         """
-        self.expect(answer is not None, f"you have not answered yet: {problem}")
-        return answer is not None
-
-    def require(self, condition: Any, problem: str) -> bool:
-        """:meth:`expect` that also returns whether it held: the guard before the points that need it.
-
-        Examples
-        --------
-        >>> c = Checker("Exercise 4")
-        >>> c.require(isinstance("3", int), "give a whole number, not text.")
-        False
-        """
-        self.expect(condition, problem)
-        return bool(condition)
+        return self.expect(answer is not None, f"you have not answered yet: {problem}")
 
     def model_given(self, answer: Any, *, name: str, how: str) -> bool:
         """Whether the learner gave a ``keras.Model``; if not, say so, and how to build ``name``.
@@ -108,7 +107,7 @@ class Checker:
         Exercise 5: NOT YET
           [x] my_model is a list, not a keras.Model: build it as a keras.Model, with keras.Sequential([...])
         """
-        return self.given(answer, f"build {name}, {how}") and self.require(
+        return self.given(answer, f"build {name}, {how}") and self.expect(
             isinstance(answer, keras.Model),
             f"{name} is a {type(answer).__name__}, not a keras.Model: build it as a keras.Model, {how}")
 
@@ -137,9 +136,9 @@ class Checker:
         if not self.given(answer, write):
             return False
         if isinstance(answer, type):
-            return self.require(False, f"{name} is the class {answer.__name__}, not a function: {write}")
+            return self.expect(False, f"{name} is the class {answer.__name__}, not a function: {write}")
         if not callable(answer):
-            return self.require(False, f"{name} is a {type(answer).__name__}, not a function: {write}")
+            return self.expect(False, f"{name} is a {type(answer).__name__}, not a function: {write}")
         try:
             signature = inspect.signature(answer)
         except (TypeError, ValueError):  # a built-in without a readable signature: let the call decide
@@ -148,7 +147,7 @@ class Checker:
         try:
             signature.bind(*[None] * n)
         except TypeError as err:
-            return self.require(False, f"{name} cannot be called as {name}({args}) ({err}): {write}")
+            return self.expect(False, f"{name} cannot be called as {name}({args}) ({err}): {write}")
         return True
 
     def number(self, value: Any, name: str, *, how: str, whole: bool = False) -> float | None:

@@ -36,7 +36,7 @@ def check_safe_model(model: Any, reference: Any) -> CheckResult:
     """
     c = Checker("Exercise 2: a model that loads in safe mode")
     if not (c.model_given(model, name="safe_model", how="computing what lambda_model does, without a Lambda layer.")
-            and c.require(not (lambdas := [l.name for l in all_layers(model) if isinstance(l, keras.layers.Lambda)]),
+            and c.expect(not (lambdas := [l.name for l in all_layers(model) if isinstance(l, keras.layers.Lambda)]),
                           f"the model still has Lambda layer(s) {lambdas}: use keras.layers.Rescaling instead.")):
         return c.result()
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,7 +83,7 @@ def check_augmentation(augmentation: Any, judge: Any, images: np.ndarray, labels
     """
     c = Checker("Exercise 1: an augmentation that keeps a digit a digit")
     if not (c.given(augmentation, "build my_augmentation, a keras.Sequential of random layers (shifts, small rotations, zoom).")
-            and c.require(isinstance(augmentation, keras.layers.Layer), f"my_augmentation is a {type(augmentation).__name__}: "
+            and c.expect(isinstance(augmentation, keras.layers.Layer), f"my_augmentation is a {type(augmentation).__name__}: "
                           "give a Keras layer, for example keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1), ...]).")):
         return c.result()
     x, run = np.asarray(images, "float32"), {"how": "give back images of the shape given (random layers do).", "unwritten": False,

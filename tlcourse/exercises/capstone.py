@@ -90,7 +90,7 @@ def check_per_class_accuracy(
     c = Checker("Exercise 2: accuracy per class")
     names, y_true, y_pred = list(class_names), np.asarray(y_true), np.asarray(y_pred)
     if not (c.given(answer, "compute per_class, a dict {class name: accuracy}, for example {'ants': 0.9, 'bees': 0.8}.")
-            and c.require(isinstance(answer, Mapping), f"per_class is a {type(answer).__name__}: give a dict "
+            and c.expect(isinstance(answer, Mapping), f"per_class is a {type(answer).__name__}: give a dict "
                                                        "{class name: accuracy}, for example {'ants': 0.9, 'bees': 0.8}.")):
         return c.result()
     c.expect_none_of({f"the keys are class numbers: use the class names {names} (class i is class_names[i]).":

@@ -87,7 +87,7 @@ def check_reversal(layer: Any) -> CheckResult:
     x, w = tf.random.stateless_normal((4, 3), seed=(0, 0)), tf.reshape(tf.range(1.0, 13.0), (4, 3))  # w: no zero to divide by
     y = own_output(c, layer, (x,), name="my_reversal", args="x", course={"tlcourse.adapt.GradientReversal": GradientReversal},
                    own="layer", write=", with tf.custom_gradient", shape=(4, 3), how="return tf.identity(x) on the way forward.")
-    if y is None or not c.require(np.allclose(y, x.numpy()), "on the way forward the function must change nothing (it is "
+    if y is None or not c.expect(np.allclose(y, x.numpy()), "on the way forward the function must change nothing (it is "
                                                              "the identity, tf.identity(x)); yours changes the values."):
         return c.result()
     with tf.GradientTape() as tape:  # the gradient of sum(w * y) over x, divided by w: -0.5 everywhere when right
@@ -145,12 +145,12 @@ def check_adabn(adapted: Any, original: Any, x_target: np.ndarray, x_source: np.
                                                       "statistics re-measured on target images"):
         return c.result(show=show)
     pairs = [(a, b, "moving_" in b.path) for a, b in zip(adapted.weights, original.weights)]  # (mine, original, statistic?)
-    if not (c.require([w.shape for w in adapted.weights] == [w.shape for w in original.weights], f"adapted has "
+    if not (c.expect([w.shape for w in adapted.weights] == [w.shape for w in original.weights], f"adapted has "
                       f"{len(adapted.weights)} weights, src_models[0] {len(original.weights)}: copy the whole model, "
                       "feature extractor and classifier (copy_model(src_models[0])).")
-            and c.require(not any(a is b for a, b, s in pairs if s), "adapted shares its statistics with src_models[0]: you "
+            and c.expect(not any(a is b for a, b, s in pairs if s), "adapted shares its statistics with src_models[0]: you "
                           "changed the lesson's model itself. Run section 2 again, then work on copy_model(src_models[0]).")
-            and c.require(any(s and not np.array_equal(a, b) for a, b, s in pairs), "no statistic changed: assign each "
+            and c.expect(any(s and not np.array_equal(a, b) for a, b, s in pairs), "no statistic changed: assign each "
                           "BatchNormalization layer's moving_mean and moving_variance from its input on the target images.")):
         return c.result(show=show)
     c.expect(all(s or np.array_equal(a, b) for a, b, s in pairs), "weights besides the statistics changed (did it train?): "
@@ -162,7 +162,7 @@ def check_adabn(adapted: Any, original: Any, x_target: np.ndarray, x_source: np.
         adabn(copy, x[np.random.default_rng(0).permutation(len(x))[:images]].astype("float32"), batch_size=500)
     gap = [sum(np.linalg.norm(a.numpy() - b.numpy()) / np.linalg.norm(b.numpy()) for (a, _, s), b in zip(pairs, m.weights) if s)
            for m in copies]  # how far adapted's statistics are from each copy's, relative to the copy's
-    if not c.require(gap[0] < gap[1], "your statistics are nearer those of the source images than the target's: measure "
+    if not c.expect(gap[0] < gap[1], "your statistics are nearer those of the source images than the target's: measure "
                                       "them on target images (xt), the domain AdaBN adapts to."):
         return c.result(show=show)
     acc, ref_acc, before = (accuracy(m, x_test, y_test) for m in (adapted, ref, original))

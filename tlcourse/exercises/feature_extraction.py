@@ -120,7 +120,7 @@ def check_far_target_features(digits_clf: Any, last_clf: Any, layer: Any, probes
 
     exercise = pipeline.make_pipeline(preprocessing.StandardScaler(), linear_model.LogisticRegression(max_iter=300, C=0.1))
     c, inner = Checker("Exercise 3: feature extraction on a far target"), list(layers[:-1])
-    if not ((c.given(layer, f"put an intermediate layer's name in digits_layer (one of {inner}).") and c.require(
+    if not ((c.given(layer, f"put an intermediate layer's name in digits_layer (one of {inner}).") and c.expect(
             isinstance(layer, str) and layer in inner, f"{layer!r} is not one of the intermediate layers probed, {inner}."))
             & c.given(digits_clf, "fit digits_clf on the features of digits_layer.")
             & c.given(last_clf, f"fit last_clf on {layers[-1]}'s features.")):
@@ -130,7 +130,7 @@ def check_far_target_features(digits_clf: Any, last_clf: Any, layer: Any, probes
     scores = []
     for label, clf, name in (("digits_clf", digits_clf, layer), ("last_clf", last_clf, layers[-1])):
         width, d = getattr(clf, "n_features_in_", f_te[name].shape[1]), f_te[name].shape[1]
-        if not c.require(width == d, f"{label} takes {width} features, {name}'s pooled features are {d}: it was fitted on "
+        if not c.expect(width == d, f"{label} takes {width} features, {name}'s pooled features are {d}: it was fitted on "
                          f"{' or '.join(n for n in layers if f_te[n].shape[1] == width) or 'something else (the images?)'}. "
                          f"Fit it on {name}'s features of xd_train."):
             continue

@@ -76,7 +76,7 @@ def check_phase_two(model: Any, base: Any, *, head_lr: float, from_layer: str) -
                          "compile it again", missing="new_base is not inside the model you passed: pass answer1, your "
                          "phase-1 model.")
             and expect_outputs(c, model, 2, name="answer1", fix="pass answer1, your phase-1 model, with its one output.")
-            and c.require(getattr(model, "optimizer", None) is not None, "the model is not compiled: call "
+            and c.expect(getattr(model, "optimizer", None) is not None, "the model is not compiled: call "
                                                                          "model.compile(...) after changing trainable.")):
         return c.result()
     start, bn = [layer.name for layer in base.layers].index(from_layer), keras.layers.BatchNormalization

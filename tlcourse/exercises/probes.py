@@ -314,7 +314,7 @@ def model_around(c: Any, model: Any, base: Any, *, name: str, how: str, missing:
 
     ``how`` says how to build ``name`` (see ``Checker.model_given``), ``missing`` what to do when ``base`` is not in it.
     """
-    return c.model_given(model, name=name, how=how) and c.require(contains(model, base), missing)
+    return c.model_given(model, name=name, how=how) and c.expect(contains(model, base), missing)
 
 
 def expect_outputs(c: Any, model: Any, n: int, *, name: str, fix: str) -> bool:

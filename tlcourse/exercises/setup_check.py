@@ -31,9 +31,9 @@ def check_profile(answer: str | None, report: Any) -> CheckResult:
     """
     c = Checker("Exercise 1: the active profile")
     if not (c.given(answer, 'set MY_PROFILE to "quick" or "full", as the report of tlcourse.setup() says.')
-            and c.require(isinstance(answer, str), f"MY_PROFILE is a {type(answer).__name__}: give the profile's name, "
+            and c.expect(isinstance(answer, str), f"MY_PROFILE is a {type(answer).__name__}: give the profile's name, "
                                                    'a string, "quick" or "full".')
-            and c.require(answer.strip().lower() in {"quick", "full"},
+            and c.expect(answer.strip().lower() in {"quick", "full"},
                           f"{answer!r} is not a profile: the course has 'quick' and 'full'.")):
         return c.result()
     chosen = report.profile  # a wrong answer is not told the right one: the exercise is to read the report
@@ -62,11 +62,11 @@ def check_skipped_file(path: str | Path | None) -> CheckResult:
     c = Checker("Exercise 2: the file that is not a photo")
     kind, skipped = type(path).__name__, "imageNotFound.gif"  # what `folder.skipped` of ants/bees lists
     if not (c.given(path, "set SKIPPED to the path (or name) of the skipped file; it is in `folder.skipped`.")
-            and c.require(not isinstance(path, (tuple, list)), f"SKIPPED is a {kind}: each entry of `folder.skipped` is "
+            and c.expect(not isinstance(path, (tuple, list)), f"SKIPPED is a {kind}: each entry of `folder.skipped` is "
                                                                "(path, reason); give the path alone, folder.skipped[0][0].")
-            and c.require(isinstance(path, (str, os.PathLike)), f"SKIPPED is a {kind}: give the path of the skipped file "
+            and c.expect(isinstance(path, (str, os.PathLike)), f"SKIPPED is a {kind}: give the path of the skipped file "
                                                                 "as text (or a Path), from `folder.skipped`.")
-            and c.require("." in Path(path).name, f"{str(path)!r} is not a file name: give the path of the skipped file, "
+            and c.expect("." in Path(path).name, f"{str(path)!r} is not a file name: give the path of the skipped file, "
                                                   "from `folder.skipped`.")):
         return c.result()
     c.expect(Path(path).name == skipped, f"{Path(path).name!r} is a real photo. Look at `folder.skipped` after "

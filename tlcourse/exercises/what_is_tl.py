@@ -42,7 +42,7 @@ def check_feature_classifier(clf: Any, features_test: np.ndarray, y_test: np.nda
     what = (f"clf.predict is a {type(clf.predict).__name__}, not a method" if hasattr(clf, "predict")
             else f"`clf` is a {type(clf).__name__}, not a classifier")
     if not (c.given(clf, f"fit a classifier on the features of the chosen photos and store it in `clf`: {fit}.")
-            and c.require(callable(getattr(clf, "predict", None)), f"{what}: store what .fit(...) returns ({fit}).")):
+            and c.expect(callable(getattr(clf, "predict", None)), f"{what}: store what .fit(...) returns ({fit}).")):
         return c.result(show=show)
     pred = c.output(lambda: clf.predict(features_test), "clf.predict", shape=np.shape(y_test), unwritten=False,
                     failed="clf.predict(test features) raised", hint=f"Fit it on the chosen photos' features "
