@@ -330,9 +330,8 @@ class Checker:
         def close(value: Any) -> bool:  # NumPy would compare (3,) with (2, 3) by broadcasting: another shape is not close
             return np.shape(value) in ((), np.shape(got)) and bool(np.allclose(got, value, rtol=rtol, atol=atol))
 
-        right = close(reference)
-        self.expect(right, said + next((slip for slip, value in slips.items() if close(value)), otherwise) + then, ok=ok)
-        return right
+        return self.expect(close(reference), said + next((slip for slip, value in slips.items() if close(value)), otherwise)
+                           + then, ok=ok)
 
     def expect_none_of(self, slips: Mapping[str, Any], *, then: str = "", ok: str | None = None) -> bool:
         """Whether none of ``slips`` (what is wrong -> whether the answer shows it) holds.
@@ -350,8 +349,7 @@ class Checker:
           [x] 0.7 is an accuracy: give the layer's name.
         """
         problem = next((problem for problem, shown in slips.items() if shown), None)
-        self.expect(problem is None, f"{problem}{then}", ok=ok)
-        return problem is None
+        return self.expect(problem is None, f"{problem}{then}", ok=ok)
 
     def result(self, *, show: bool = False) -> CheckResult:
         """The result; with ``show`` it is printed too."""

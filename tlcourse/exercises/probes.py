@@ -337,10 +337,9 @@ def expect_outputs(c: Any, model: Any, n: int, *, name: str, fix: str) -> bool:
                             "builds it).")
     if not ran:
         return False
-    right = len(shapes) == 1 and shapes[0][1:] == (n,)
     what = f"output shape {shapes[0]}" if len(shapes) == 1 else f"{len(shapes)} outputs, {shapes}"
-    c.expect(right, f"the model has {what}, expected (None, {n}): {fix}", ok=f"{n} outputs")
-    return right
+    return c.expect(len(shapes) == 1 and shapes[0][1:] == (n,), f"the model has {what}, expected (None, {n}): {fix}",
+                    ok=f"{n} outputs")
 
 
 def expect_frozen_base_head(c: Any, model: Any, base: Any, *, name: str, why: str = "",
