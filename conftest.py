@@ -59,26 +59,21 @@ _EXECUTED_LINES: list[str] = []
 _OUTPUTS: dict[str, dict[int, list]] = defaultdict(dict)  # notebook -> code cell number -> its outputs this run
 _PREPARED: set[str] = set()  # notebooks whose kernel runs _PREPARE
 
-# Run in a lesson's kernel before its first cell (leaving no name behind): figures inline, described by
-# the authors' kit, loaded from this checkout by path.
-_PREPARE = f"""
-get_ipython().run_line_magic("matplotlib", "inline")
-import importlib.util as _spec_util
-_spec = _spec_util.spec_from_file_location("tlcourse_alt_text", {str(ROOT / "tools" / "alt_text.py")!r})
-_alt_text = _spec_util.module_from_spec(_spec)
-_spec.loader.exec_module(_alt_text)
-_alt_text.describe_figures()
-del _spec_util, _spec, _alt_text
-"""
 
-# Run in a lesson's kernel after its last cell: the authors' kit, loaded from this checkout by path.
-_RECORD = """
-import importlib.util as _spec_util, sys as _sys
-_spec = _spec_util.spec_from_file_location("tlcourse_benchmarks_ledger", {path!r})
-_ledger = _sys.modules[_spec.name] = _spec_util.module_from_spec(_spec)
-_spec.loader.exec_module(_ledger)
-print(_ledger.record_lesson({notebook!r}, {{k: v for k, v in globals().items() if not k.startswith("_")}}))
-"""
+def _with_kit(path: Path, call: str) -> str:
+    """Kernel code that loads the authors' kit module at ``path`` from this checkout, as ``_kit``, runs ``call``,
+    and leaves no name behind (lessons never import the kit)."""
+    return (f"import importlib.util as _spec_util, sys as _sys\n"
+            f"_spec = _spec_util.spec_from_file_location('tlcourse_kit_{path.stem}', {str(path)!r})\n"
+            "_kit = _sys.modules[_spec.name] = _spec_util.module_from_spec(_spec)\n"
+            "_spec.loader.exec_module(_kit)\n"
+            f"{call}\n"
+            "del _spec_util, _sys, _spec, _kit\n")
+
+
+# Run in a lesson's kernel before its first cell: figures inline, each described (its alt text).
+_PREPARE = ("get_ipython().run_line_magic('matplotlib', 'inline')\n"
+            + _with_kit(ROOT / "tools" / "alt_text.py", "_kit.describe_figures()"))
 
 
 def pytest_ignore_collect(collection_path, config):  # noqa: D103 - pytest hook
@@ -170,7 +165,9 @@ def pytest_runtest_teardown(item, nextitem):  # noqa: D103 - pytest hook
     stem = Path(str(item.path)).stem
     if not (ROOT / "benchmarks" / "claims" / f"{stem}.py").is_file() or not kernel.is_alive():
         return
-    code = _RECORD.format(path=str(ROOT / "benchmarks" / "ledger.py"), notebook=stem)
+    # after its last cell: the claims the lesson's variables hold, recorded by benchmarks/ledger.py
+    code = _with_kit(ROOT / "benchmarks" / "ledger.py", f"print(_kit.record_lesson({stem!r}, "
+                     "{k: v for k, v in globals().items() if not k.startswith('_')}))")
     said = _run_in_kernel(kernel, code, timeout=300)
     _LEDGER_LINES.append(f"{stem}: {' '.join(said) or 'nothing said'}")
 
