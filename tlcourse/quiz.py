@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KINDS", "Quiz", "QuizError", "as_text", "grade", "load", "quiz_dir", "show",
+__all__ = ["ASKS", "KINDS", "Quiz", "QuizError", "as_text", "grade", "letter", "load", "quiz_dir", "show",
            "validate", "widget"]
 
 #: The fields each kind of question has: exactly these, no more, no fewer.
@@ -33,7 +33,8 @@ KINDS: dict[str, frozenset[str]] = {
     "multiple": frozenset({"kind", "text", "options", "answer", "explanations"}),
     "numeric": frozenset({"kind", "text", "answer", "explanation", "hint"}),
 }
-_HOW = {"single": "one answer", "multiple": "one or more answers", "numeric": "a number"}
+#: What each kind of question asks for, as the quiz says it beside the question.
+ASKS = {"single": "one answer", "multiple": "one or more answers", "numeric": "a number"}
 _WIDTH = 100
 
 
@@ -157,7 +158,8 @@ def load(name_or_path: str | Path) -> Quiz:
     return Quiz(path.stem, str(data["title"]), data["questions"])
 
 
-def _letter(i: int) -> str:
+def letter(i: int) -> str:
+    """The letter an option is shown with: 0 is ``"a"``."""
     return "abcdefghijklmnopqrstuvwxyz"[i]
 
 
@@ -216,7 +218,7 @@ def grade(question: dict[str, Any], answer: Any) -> tuple[bool, str]:
         return right, f"{'Right' if right else 'Not quite'}: {explanations[chosen[0]]}"
     wanted = set(question["answer"])
     right = set(chosen) == wanted
-    lines = [f"[{'ok' if i in wanted else 'x'}] {_letter(i)}) {options[i]}: {explanations[i]}" for i in chosen]
+    lines = [f"[{'ok' if i in wanted else 'x'}] {letter(i)}) {options[i]}: {explanations[i]}" for i in chosen]
     missing = len(wanted - set(chosen))
     if right:
         head = "Right: exactly these." if len(wanted) > 1 else "Right: only this one."
@@ -256,18 +258,18 @@ def as_text(quiz: Quiz, answers: bool = False) -> str:
     n = len(quiz.questions)
     lines = [f"Quiz: {quiz.title} ({n} question{'s' if n != 1 else ''})"]
     for number, q in enumerate(quiz.questions, 1):
-        lines += ["", _wrap(f"{number}. {q['text']} ({_HOW[q['kind']]})", "")]
+        lines += ["", _wrap(f"{number}. {q['text']} ({ASKS[q['kind']]})", "")]
         if q["kind"] == "numeric":
             if answers:
                 a = q["answer"]
                 lines.append(_wrap(f"Answer: {_number(a['value'])} (within {_number(a['tolerance'])}). "
                                    f"{q['explanation']}", "   "))
             continue
-        lines += [_wrap(f"{_letter(i)}) {option}", "   ") for i, option in enumerate(q["options"])]
+        lines += [_wrap(f"{letter(i)}) {option}", "   ") for i, option in enumerate(q["options"])]
         if answers:
             right = [q["answer"]] if q["kind"] == "single" else q["answer"]
-            lines.append(f"   Answer: {', '.join(_letter(i) for i in sorted(right))}")
-            lines += [_wrap(f"{_letter(i)}) {'right' if i in right else 'wrong'}: {why}", "   ")
+            lines.append(f"   Answer: {', '.join(letter(i) for i in sorted(right))}")
+            lines += [_wrap(f"{letter(i)}) {'right' if i in right else 'wrong'}: {why}", "   ")
                       for i, why in enumerate(q["explanations"])]
     if not answers:
         lines += ["", f'Answers and explanations are hidden; to see them, run quiz.show("{quiz.name}", answers=True).',
@@ -298,10 +300,10 @@ def widget(quiz: Quiz) -> Any:
 
     rows = [w.HTML(f"<h3>Quiz: {html.escape(quiz.title)}</h3>")]
     for number, q in enumerate(quiz.questions, 1):
-        parts = [block(f"<b>{number}.</b> {_html(q['text'])} <i>({_HOW[q['kind']]})</i>")]
-        letters = [(_letter(i), i) for i in range(len(q.get("options", [])))]
+        parts = [block(f"<b>{number}.</b> {_html(q['text'])} <i>({ASKS[q['kind']]})</i>")]
+        letters = [(letter(i), i) for i in range(len(q.get("options", [])))]
         if q["kind"] != "numeric":
-            parts.append(block("<br>".join(f"<b>{_letter(i)})</b> {_html(o)}" for i, o in enumerate(q["options"]))))
+            parts.append(block("<br>".join(f"<b>{letter(i)})</b> {_html(o)}" for i, o in enumerate(q["options"]))))
         if q["kind"] == "single":
             choice = w.RadioButtons(options=letters, value=None, orientation="horizontal", description="answer:")
             read = (lambda c: lambda: c.value)(choice)

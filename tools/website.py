@@ -141,19 +141,19 @@ def quiz_html(quiz: Any) -> str:
     >>> page.count("<details>") == len(quiz.load("01_what_is_transfer_learning").questions)
     True
     """
-    how = {"single": "one answer", "multiple": "one or more answers", "numeric": "a number"}
-    letters = "abcdefghijklmnopqrstuvwxyz"
+    from tlcourse.quiz import ASKS, letter
+
     items = []
     for q in quiz.questions:
-        body = [f"<p>{_inline(q['text'])} <em>({how[q['kind']]})</em></p>"]
+        body = [f"<p>{_inline(q['text'])} <em>({ASKS[q['kind']]})</em></p>"]
         if q["kind"] == "numeric":
             a = q["answer"]
             answer = f"<p>{a['value']:g} (within {a['tolerance']:g}). {_inline(q['explanation'])}</p>"
         else:
             right = [q["answer"]] if q["kind"] == "single" else q["answer"]
             body.append('<ol type="a">' + "".join(f"<li>{_inline(o)}</li>" for o in q["options"]) + "</ol>")
-            answer = (f"<p>{', '.join(letters[i] for i in sorted(right))}</p><ul>"
-                      + "".join(f"<li>{letters[i]}) {'right' if i in right else 'wrong'}: {_inline(why)}</li>"
+            answer = (f"<p>{', '.join(letter(i) for i in sorted(right))}</p><ul>"
+                      + "".join(f"<li>{letter(i)}) {'right' if i in right else 'wrong'}: {_inline(why)}</li>"
                                 for i, why in enumerate(q["explanations"])) + "</ul>")
         body.append(f"<details><summary>Answer</summary>{answer}</details>")
         items.append("<li>" + "".join(body) + "</li>")
