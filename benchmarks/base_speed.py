@@ -13,7 +13,8 @@ import keras
 import numpy as np
 
 import tlcourse
-from tlcourse import doctor, models
+from tlcourse import models
+from tlcourse_cli import doctor
 
 
 def forward_speed(size: int, batch: int = 32, repeats: int = 5) -> float:

@@ -34,7 +34,7 @@ OUT = Path("outputs/benchmarks")
 def run_train(folder: Path, out: Path, *args: str) -> tuple[dict, float]:
     """``tlcourse train`` in a fresh process, as a learner runs it: its report and wall time."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "tlcourse", "train", str(folder), "--out", str(out), "--quiet", *args],
+    subprocess.run([sys.executable, "-m", "tlcourse_cli", "train", str(folder), "--out", str(out), "--quiet", *args],
                    check=True)
     return json.loads((out / "report.json").read_text()), time.perf_counter() - start
 
@@ -83,7 +83,8 @@ def linear_probe(folder: Path, size: int) -> float:
     import keras
     from sklearn.linear_model import LogisticRegression
 
-    from tlcourse import capstone, models
+    from tlcourse import models
+    from tlcourse_cli import capstone
 
     audit = capstone.audit_folder(folder)
     base = models.load_base("mobilenet_v2", alpha=0.35, input_size=size, pooling="avg")

@@ -122,7 +122,7 @@ def compare_profiles(images: int) -> None:
 
 def run_notebook(name: str, profile: str = "full") -> bool | None:
     """Run a notebook in ``profile`` with nbconvert: True if it ran to the end, None if it could not start."""
-    from tlcourse import doctor
+    from tlcourse_cli import doctor
 
     missing = [a for a in doctor.course_assets(profile) if not a.available]
     if missing:

@@ -7,11 +7,14 @@ The layers, bottom to top (tlcourse/README.md says the same in prose):
 2. the lessons' libraries: ``runtime``, ``data``, ``models``, ``features``, ``plots``, ``checks``,
    ``claims`` (the verdict rule), ``interactive`` (controls that redraw a figure);
 3. techniques built on them: ``scratch``, ``training``, ``adapt``, ``text``;
-4. ``doctor`` (the machine and the course's needs);
-5. ``capstone``, ``exercises``, ``quiz``; 6. ``cli``, the command over all of it (and ``__main__`` over that).
+4. ``exercises``, ``quiz``.
+
+The ``tlcourse`` command (``tlcourse_cli``), an application the lessons run and never import, sits over
+all of it: 5. ``doctor`` (the machine and the course's needs); 6. ``capstone`` (audit, plan, cache,
+stages, saving); 7. ``cli`` (and ``__main__`` over that).
 
 A module may import its own package and anything in a lower layer, never a higher
-one or a sibling's private name.
+one or a sibling's private name: so nothing in ``tlcourse`` imports ``tlcourse_cli``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tlcourse"
+APP = PACKAGE.parent / "tlcourse_cli"
 
 LAYERS = {
     "settings": 0,
@@ -30,18 +34,18 @@ LAYERS = {
     "runtime": 2, "data": 2, "models": 2, "features": 2, "plots": 2, "measure": 2, "checks": 2,
     "claims": 2, "interactive": 2, "recipe": 2,
     "scratch": 3, "training": 3, "adapt": 3, "text": 3,
-    "doctor": 4,
-    "capstone": 5, "exercises": 5, "quiz": 5, "cli": 6, "__main__": 7,
+    "exercises": 4, "quiz": 4,
+    "doctor": 5, "capstone": 6, "cli": 7, "__main__": 8,
 }
 MAX_LINES = 500
 
 
 def _modules() -> list[Path]:
-    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+    return sorted(p for root in (PACKAGE, APP) for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
 
 def _top(path: Path) -> str:
-    rel = path.relative_to(PACKAGE)
+    rel = path.relative_to(APP if APP in path.parents else PACKAGE)
     return rel.parts[0].removesuffix(".py") if len(rel.parts) == 1 else rel.parts[0]
 
 
@@ -49,15 +53,15 @@ def _imports(path: Path) -> list[tuple[str, list[str], int]]:
     """``(module, imported names, line)`` for every ``tlcourse`` import in the file."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "tlcourse":
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("tlcourse", "tlcourse_cli"):
             found.append((node.module, [a.name for a in node.names], node.lineno))
         elif isinstance(node, ast.Import):
-            found += [(a.name, [], node.lineno) for a in node.names if a.name.split(".")[0] == "tlcourse"]
+            found += [(a.name, [], node.lineno) for a in node.names if a.name.split(".")[0] in ("tlcourse", "tlcourse_cli")]
     return found
 
 
 def _target(module: str, name: str) -> str | None:
-    """The top-level piece of tlcourse an import reaches (``from tlcourse import data`` reaches data)."""
+    """The top-level piece an import reaches (``from tlcourse import data`` reaches data)."""
     parts = module.split(".")
     if len(parts) > 1:
         return parts[1]
@@ -83,7 +87,7 @@ def _import_violations(path: Path, me: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: p.relative_to(PACKAGE.parent).as_posix())
 def test_imports_point_down_and_never_at_private_names(path):
     me = _top(path)
     if me == "__init__":
@@ -91,7 +95,7 @@ def test_imports_point_down_and_never_at_private_names(path):
     assert not _import_violations(path, me)
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: p.relative_to(PACKAGE.parent).as_posix())
 def test_no_private_attribute_of_another_module_is_used(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     aliases = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
@@ -107,8 +111,8 @@ def test_the_environment_is_read_in_settings_only():
     for path in _modules():
         text = path.read_text(encoding="utf-8")
         if "os.environ" in text or "getenv" in text:
-            readers.append(path.relative_to(PACKAGE).as_posix())
-    assert readers == ["settings.py"]
+            readers.append(path.relative_to(PACKAGE.parent).as_posix())
+    assert readers == ["tlcourse/settings.py"]
 
 
 # No private API of anyone else, checked on the syntax tree of every file the course ships or runs.
@@ -124,10 +128,10 @@ def test_the_environment_is_read_in_settings_only():
 # Imports: nothing from ``keras.src`` or ``tensorflow.python`` (nor ``keras.src.x`` written out), no
 # private module of another package (``pandas._libs``), no private name (``from m import _x``).
 PRIVATE_ROOTS = ("keras.src", "tensorflow.python")
-OWN_PACKAGES = ("tlcourse", "tools", "benchmarks")
+OWN_PACKAGES = ("tlcourse", "tlcourse_cli", "tools", "benchmarks")
 ACCESSORS = {"getattr", "setattr", "hasattr", "delattr"}
 SHIPPED = sorted(
-    p for p in [*PACKAGE.rglob("*.py"), *(PACKAGE.parent / "benchmarks").glob("*.py"),
+    p for p in [*PACKAGE.rglob("*.py"), *APP.rglob("*.py"), *(PACKAGE.parent / "benchmarks").glob("*.py"),
                 *(PACKAGE.parent / "tools").glob("*.py"), *(PACKAGE.parent / "notebooks" / "src").glob("*.py")]
     if "__pycache__" not in p.parts)
 # (file relative to the repository, what the check reports): why nothing public does it. Aim for none.
@@ -311,25 +315,25 @@ opt._get_variable_index(v)
 
 def test_no_private_api_of_keras_or_tensorflow():
     """Not even in a string (``importlib.import_module("keras.src...")``), nor in the tests."""
-    roots = [PACKAGE, PACKAGE.parent / "tests", PACKAGE.parent / "notebooks" / "src", PACKAGE.parent / "benchmarks"]
+    roots = [PACKAGE, APP, PACKAGE.parent / "tests", PACKAGE.parent / "notebooks" / "src", PACKAGE.parent / "benchmarks"]
     offenders = [f"{p.name}:{i}" for root in roots for p in root.rglob("*.py") if p.name != Path(__file__).name
                  for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
                  if "keras.src" in line or "tensorflow.python" in line]
     assert not offenders, offenders
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: p.relative_to(PACKAGE.parent).as_posix())
 def test_modules_stay_small_enough_to_read_in_one_sitting(path):
     n = len(path.read_text(encoding="utf-8").splitlines())
     assert n <= MAX_LINES, f"{path.name} has {n} lines: split it along its seams"
 
 
 def test_the_layer_check_can_fail(tmp_path):
-    """A module of layer 2 that imports the capstone (layer 5), or a private name, is refused."""
+    """A module of layer 2 that imports the capstone application (layer 6), or a private name, is refused."""
     fake = tmp_path / "models.py"
     fake.write_text((PACKAGE / "models.py").read_text(encoding="utf-8")
-                    + "\nfrom tlcourse.capstone import train\nfrom tlcourse.data import _private\n", encoding="utf-8")
+                    + "\nfrom tlcourse_cli.capstone import train\nfrom tlcourse.data import _private\n", encoding="utf-8")
     found = _import_violations(fake, "models")
-    assert any("imports capstone (layer 5) from layer 2" in f for f in found), found
+    assert any("imports capstone (layer 6) from layer 2" in f for f in found), found
     assert any("the private name _private" in f for f in found), found
     assert not _import_violations(PACKAGE / "models.py", "models")

@@ -1,4 +1,4 @@
-"""tlcourse.capstone: the folder audit, the splits, the recipe end to end, and the CLI.
+"""tlcourse_cli.capstone: the folder audit, the splits, the recipe end to end, and the CLI.
 
 Small real folders built from the course data in tmp_path (a few photos per class).
 """
@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tlcourse import capstone, cli, data
+from tlcourse import data
+from tlcourse_cli import capstone, cli
 
 
 def _copy(src_dir: Path, dst_dir: Path, n: int, start: int = 0) -> None:
@@ -248,6 +249,8 @@ def test_train_cli_writes_model_classes_and_report_then_predicts(class_folder, t
     assert all(0 <= v <= 1 for v in report["test_accuracy"].values())
     assert {"audit", "baseline", "feature_extraction", "fine_tuning", "total"} <= set(report["seconds"])
     assert json.loads((out / "classes.json").read_text()) == report["classes"]
+    splits = json.loads((out / "splits.json").read_text())  # which photos trained, chose and tested the model
+    assert {name: len(splits[name]["files"]) for name in ("train", "val", "test")} == report["split_sizes"]
 
     model, classes = capstone.load(out)  # safe mode: would fail on a Lambda layer
     assert [layer.name for layer in model.layers][:2] == ["image", "preprocess"]
@@ -261,6 +264,23 @@ def test_train_cli_writes_model_classes_and_report_then_predicts(class_folder, t
     assert "no such file" in captured.err
     [pred] = capstone.predict(out, [image])
     assert 0 < pred.probability <= 1
+
+
+def test_audit_cli_writes_the_splits_it_prints(class_folder, tmp_path, capsys):
+    assert cli.main(["audit", str(class_folder), "--seed", "3", "--splits", str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    saved = json.loads((tmp_path / "s.json").read_text())
+    splits = capstone.make_splits(capstone.audit_folder(class_folder), seed=3)
+    assert saved["classes"] == splits.class_names and saved["notes"] == splits.notes
+    for name, folder in splits.items():
+        assert saved[name]["files"] == folder.files and saved[name]["labels"] == folder.labels.tolist()
+        assert f"{name:<5} {len(folder):>5} images" in out
+
+
+def test_audit_cli_refuses_a_one_class_folder_with_exit_2(tmp_path, capsys):
+    _fill(tmp_path / "one" / "cats")
+    assert cli.main(["audit", str(tmp_path / "one"), "--splits", str(tmp_path / "s.json")]) == 2
+    assert "at least two classes" in capsys.readouterr().err and not (tmp_path / "s.json").exists()
 
 
 def test_train_cli_refuses_a_one_class_folder_with_exit_2(tmp_path, capsys):

@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from tlcourse import capstone
-from tlcourse.capstone.budget import Speed, estimate_seconds
+from tlcourse_cli import capstone
+from tlcourse_cli.capstone.budget import Speed, estimate_seconds
 
 COUNTS = {"train": 400, "val": 70, "test": 150}
 SPEED_224 = Speed(224, bottom=250, head_forward=400, head_train=140)

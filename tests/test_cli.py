@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tlcourse import cli, data, doctor, settings
+from tlcourse import data, settings
 from tlcourse.assets import files, text_model, weights
 from tlcourse.assets.errors import TextModelNotAvailableError, WeightsNotAvailableError
 from tlcourse.assets.files import explain_download_failure
+from tlcourse_cli import cli, doctor
 
 
 def test_doctor_with_everything_present_exits_zero(capsys, missing):
@@ -19,6 +20,16 @@ def test_doctor_with_everything_present_exits_zero(capsys, missing):
     assert cli.main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert "Everything the course needs is here" in out and "MISSING" not in out
+
+
+def test_doctor_time_prints_each_lessons_minutes_at_the_measured_speed(monkeypatch, capsys):
+    monkeypatch.setattr(doctor, "time_training_step", lambda **_: {"first_step_s": 3.0, "step_s": 0.1,
+                                                                   "images_per_s": 320.0})
+    cli.main(["doctor", "--time", "--profile", "quick"])
+    out = capsys.readouterr().out
+    assert "3.0 s the first (tracing), then 320 images/s" in out
+    for name, m in doctor.lesson_minutes(320.0).items():
+        assert f"{name:32s} {m['teaching']:8.0f} {m['exercises']:9.0f} {m['computing']:9.1f}" in out
 
 
 def test_doctor_says_what_is_missing(env, tmp_path, capsys):

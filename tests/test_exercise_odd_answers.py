@@ -15,7 +15,6 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -121,8 +120,8 @@ def _context() -> SimpleNamespace:
         x_dig=x_dig, y_dig=y_dig, train_dig=np.arange(0, 100, 5), conv_part=conv_part, source_fe=source_fe,
         fe_base=_frozen_base("fe_base"), ft_base=_frozen_base("ft_base"), ft2_base=_unfrozen_top("ft2_base"),
         blobs=blobs, blob_labels=np.array([0] * 10 + [1] * 10), lambda_model=lambda_model,
-        splits=SimpleNamespace(test=SimpleNamespace(root=Path("/data/ab/val"), files=["f"] * 15),
-                               notes=["no 'test' split: the folder's 'val' split serves as the test set"]),
+        splits={"test": {"root": "/data/ab/val", "files": ["f"] * 15},
+                "notes": ["no 'test' split: the folder's 'val' split serves as the test set"]},
         y_true=np.array([0, 0, 0, 0, 1, 1, 1]), y_pred=np.array([0, 0, 0, 1, 1, 1, 0]),
         report=SimpleNamespace(profile=SimpleNamespace(name="quick", image_size=128, epochs=3)),
     )

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tlcourse import capstone, models, settings
+from tlcourse import models, settings
+from tlcourse_cli import capstone
 
 # --------------------------------------------------------------------------- labels
 
@@ -256,7 +257,7 @@ def test_predict_refuses_class_names_that_do_not_fit_the_model(saved, tmp_path, 
 
 
 def cli_main(argv: list[str]) -> int:
-    from tlcourse import cli
+    from tlcourse_cli import cli
 
     return cli.main(argv)
 
@@ -483,9 +484,9 @@ def _scramble(path: Path) -> None:
 
 @pytest.mark.parametrize("how", ["truncated", "scrambled"])
 def test_damaged_weights_are_named_by_doctor_and_refused_by_train(keras_home, missing, capsys, how):
-    from tlcourse import doctor
     from tlcourse.assets import weights
     from tlcourse.assets.errors import WeightsNotAvailableError
+    from tlcourse_cli import doctor
 
     good = _good_weights(missing)
     dst = keras_home / "models" / good.name

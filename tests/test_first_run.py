@@ -28,9 +28,10 @@ import h5py
 import numpy as np
 import pytest
 
-from tlcourse import cli, data, settings
+from tlcourse import data, settings
 from tlcourse.assets import datasets, weights
 from tlcourse.assets.files import file_digest
+from tlcourse_cli import cli
 
 PLURAL = {"daisy": "daisy", "dandelion": "dandelion", "rose": "roses", "sunflower": "sunflowers", "tulip": "tulips"}
 PHOTOS_PER_CLASS = 4

@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tlcourse import adapt, capstone, scratch
+from tlcourse import adapt, scratch
+from tlcourse_cli import capstone
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -194,7 +195,8 @@ STRATEGY_SCRIPT = textwrap.dedent("""
     import numpy as np, tensorflow as tf, keras
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from tlcourse import adapt, capstone, runtime, scratch, text
+    from tlcourse import adapt, runtime, scratch, text
+    from tlcourse_cli import capstone
 
     keras.mixed_precision.set_global_policy(sys.argv[1])
     strategy = runtime.choose_strategy(tf.config.list_logical_devices("CPU"))

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tlcourse import capstone, cli, data
+from tlcourse import data
+from tlcourse_cli import capstone, cli
 
 SIZE = 64
 

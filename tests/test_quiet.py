@@ -37,7 +37,7 @@ def noise(out) -> list[str]:
 
 
 def test_doctor_prints_no_tensorflow_log_line():
-    out = run(["-m", "tlcourse", "doctor"])
+    out = run(["-m", "tlcourse_cli", "doctor"])
     assert " set-up (seed " in out.stdout, out.stderr[-2000:]
     assert not noise(out), noise(out)
 
@@ -50,7 +50,7 @@ def test_importing_tlcourse_imports_no_tensorflow_and_needs_no_import_order():
 
 def test_the_fetch_command_imports_no_tensorflow():
     # `tlcourse fetch` downloads files: it goes through doctor, which must not load TensorFlow to do so.
-    out = run(["-c", "import sys, tlcourse.cli, tlcourse.doctor; assert 'tensorflow' not in sys.modules; print('ok')"])
+    out = run(["-c", "import sys, tlcourse_cli.cli, tlcourse_cli.doctor; assert 'tensorflow' not in sys.modules; print('ok')"])
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
@@ -91,7 +91,7 @@ def test_a_lesson_kernel_shows_python_output_and_no_tensorflow_log_line(tmp_path
 
 
 def test_a_course_error_is_still_shown_without_a_traceback(tmp_path):
-    out = run(["-m", "tlcourse", "train", str(tmp_path / "nonexistent"), "--out", str(tmp_path / "x")])
+    out = run(["-m", "tlcourse_cli", "train", str(tmp_path / "nonexistent"), "--out", str(tmp_path / "x")])
     assert out.returncode != 0
     assert re.search(r"^error: .*nonexistent", out.stderr, re.M), out.stderr
     assert "Traceback" not in out.stderr
@@ -126,7 +126,7 @@ def fake_tensorflow(tmp_path):
     return tmp_path
 
 
-IMPORT = ("from tlcourse.cli import quiet_native_logs\nwith quiet_native_logs():\n    import tensorflow\n"
+IMPORT = ("from tlcourse_cli.cli import quiet_native_logs\nwith quiet_native_logs():\n    import tensorflow\n"
           "print(tensorflow.__version__)")
 
 

@@ -140,10 +140,18 @@ def test_linear_probe_head_is_the_classifier_as_a_dense_layer():
     assert clf[-1].C in (0.1, 1.0) and np.abs(head[0][5]).max() < 10 * np.abs(head[0][:5]).max()
 
 
-def test_linear_probe_refuses_two_classes():
-    f = np.random.default_rng(0).normal(size=(20, 3))
-    with pytest.raises(ValueError, match="three classes"):
-        training.linear_probe(f, np.arange(20) % 2, f, np.arange(20) % 2)
+def test_linear_probe_of_two_classes_is_a_two_unit_softmax_layer():
+    import keras
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 20)
+    f = rng.normal(size=(40, 3)) + 2 * y[:, None]
+    clf, head = training.linear_probe(f[::2], y[::2], f[1::2], y[1::2])
+    dense = keras.layers.Dense(2, activation="softmax")
+    dense.build((None, 3))
+    dense.set_weights(head)
+    assert head[0].shape == (3, 2) and not head[0][:, 0].any()
+    np.testing.assert_allclose(dense(f).numpy(), clf.predict_proba(f), atol=1e-4)
 
 
 def test_reset_optimizer_and_weight_distance():

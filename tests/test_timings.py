@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tlcourse import doctor
+from tlcourse_cli import doctor
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))

@@ -9,6 +9,8 @@ import logging
 import os
 import platform
 import random
+import subprocess
+import sys
 import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -25,6 +27,7 @@ __all__ = [
     "active_profile",
     "choose_strategy",
     "gpu_devices",
+    "run_command",
     "setup",
     "version_notes",
 ]
@@ -322,3 +325,26 @@ def setup(
     if verbose:
         print(report)
     return report
+
+
+def run_command(*args: Any) -> int:
+    """Run ``tlcourse ARGS`` (what a terminal would type) with this Python, print its output as it comes,
+    and return its exit code: 0 for success.
+
+    Introduced in 00_setup_check.
+
+    The command is the course's application (``tlcourse_cli``), which the lessons run and never import.
+
+    Examples
+    --------
+    >>> run_command("train", "--budget", "-1")  # doctest: +ELLIPSIS
+    usage: tlcourse train ...
+    tlcourse train: error: argument --budget: -1 is out of range: give 1 or more seconds
+    2
+    """
+    command = [sys.executable, "-m", "tlcourse_cli", *map(str, args)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                          env=settings.command_environment()) as run:
+        for line in run.stdout:
+            print(line, end="", flush=True)
+    return run.returncode

@@ -36,6 +36,7 @@ __all__ = [
     "PROFILE_ENV",
     "Settings",
     "current",
+    "command_environment",
     "is_truthy",
     "native_log_level",
     "override",
@@ -185,6 +186,19 @@ def override(**changes: object) -> Iterator[Settings]:
         yield _CURRENT
     finally:
         _CURRENT = before
+
+
+def command_environment() -> dict[str, str]:
+    """This process's environment for a ``tlcourse`` command a lesson runs: the same, but TensorFlow's C++
+    log lines below fatal filtered out (``TF_CPP_MIN_LOG_LEVEL=3``), as the course's kernel keeps them out
+    of notebooks: the lesson shows what the command says, not TensorFlow probing for a GPU.
+
+    Examples
+    --------
+    >>> command_environment()["TF_CPP_MIN_LOG_LEVEL"]
+    '3'
+    """
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def native_log_level(environ: MutableMapping[str, str] | None = None) -> int:

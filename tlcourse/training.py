@@ -119,7 +119,7 @@ def linear_probe(f_train: np.ndarray, y_train: np.ndarray, f_val: np.ndarray, y_
     then changes). With the scale folded into ``kernel``, ``Dense(n, activation="softmax")`` gives the
     same probabilities on raw features: the "linear probe" LP-FT (Kumar et al. 2022) fine-tunes from.
     Returns the scikit-learn pipeline (on raw features; its ``C`` in ``classifier[-1].C``) and the
-    float32 ``[kernel, bias]``; ``ValueError`` for two classes (scikit-learn keeps one row then).
+    float32 ``[kernel, bias]``.
 
     Examples
     --------
@@ -133,6 +133,11 @@ def linear_probe(f_train: np.ndarray, y_train: np.ndarray, f_val: np.ndarray, y_
     >>> p = np.exp(z - z.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)
     >>> bool(np.allclose(p, clf.predict_proba(f), atol=1e-4)), clf.score(f[1::2], y[1::2]) > 0.9
     (True, True)
+    >>> two = y < 2  # two classes: the same softmax layer, one class's row of zeros
+    >>> clf, (kernel, bias) = linear_probe(f[two][::2], y[two][::2], f[two][1::2], y[two][1::2])
+    >>> z = f[two] @ kernel + bias
+    >>> bool(np.allclose(1 / (1 + np.exp(z[:, 0] - z[:, 1])), clf.predict_proba(f[two])[:, 1], atol=1e-4))
+    True
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -145,11 +150,10 @@ def linear_probe(f_train: np.ndarray, y_train: np.ndarray, f_val: np.ndarray, y_
         fits = [make_pipeline(FunctionTransformer(_divide, kw_args={"by": scale}),
                               LogisticRegression(C=c, max_iter=1000)).fit(f_train, y_train) for c in sorted(cs)]
         best = max(fits, key=lambda clf: clf.score(f_val, y_val))  # max keeps the first (smallest C) of a tie
-    logistic = best[-1]
-    if logistic.coef_.shape[0] == 1:
-        raise ValueError("linear_probe's Dense weights need three classes or more (two-class scikit-learn "
-                         "models keep one row of coefficients).")
-    return best, [(logistic.coef_.T / scale).astype("float32"), logistic.intercept_.astype("float32")]
+    coef, intercept = best[-1].coef_, best[-1].intercept_
+    if coef.shape[0] == 1:  # two classes: sigmoid(z) is softmax([0, z])[1]
+        coef, intercept = np.concatenate([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    return best, [(coef.T / scale).astype("float32"), intercept.astype("float32")]
 
 
 def weight_distance(weights: list[np.ndarray], reference: list[np.ndarray]) -> float:

@@ -4,7 +4,7 @@
 README's course map, the "**Estimated time:**" line of every notebook (both
 written by ``tools/nbbuild.py``), the workshop timetables (``tools/schedule.py``)
 and the estimate 00_setup_check prints for the learner's machine
-(``tlcourse.doctor.lesson_minutes``, which reads the file as package data) are
+(``tlcourse_cli.doctor.lesson_minutes``, which reads the file as package data) are
 all generated from it, so they cannot disagree.
 
 What the file holds, per notebook:

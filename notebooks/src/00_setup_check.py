@@ -18,7 +18,7 @@
 import numpy as np
 
 import tlcourse
-from tlcourse import data, doctor, models, plots
+from tlcourse import data, models, plots, runtime
 
 report = tlcourse.setup(seed=42)
 
@@ -52,22 +52,31 @@ if not report.gpus:
     assert report.precision_policy == "float32" and report.replicas == 1
 
 # %% [markdown]
-# ## 2. Data and weights
+# ## 2. Data, weights and speed: `tlcourse doctor`
 #
 # The course looks for its data in the data directory (`$TLCOURSE_DATA_DIR`) and for ImageNet weights
 # in the Keras cache (`$KERAS_HOME/models`) before it downloads anything. An instructor can prepare a
-# classroom mirror once (`tlcourse fetch`), and point thirty laptops at it. Where something is missing
-# and there is internet, this cell fetches it; offline, it stops and says what to do.
+# classroom mirror once (`tlcourse fetch`), and point thirty laptops at it.
+#
+# The course's command checks all of it. In a terminal you would type `tlcourse doctor --time`;
+# `runtime.run_command` runs the same command from this notebook. It prints the set-up report again, what the
+# course needs and whether it is here, then times one fine-tuning step of the base: the first call traces the
+# graph, which takes a while; later steps are the real speed. Its estimate adds, per notebook, the minutes to
+# teach (or read) it, the minutes its exercises take, and its computing: the minutes it took on the course's
+# test machine (2 CPU cores), scaled by how fast this machine trains (on a GPU, the course map's estimate).
+# Exit code 0 means ready; 1, something is missing (the lines above it say what, and how to get it).
 
 # %%
-assets = doctor.course_assets(PROFILE.name)
-missing = [a for a in assets if not a.available]
-if missing and not data.offline():
-    assets = doctor.fetch(PROFILE.name)
-    missing = [a for a in assets if not a.available]
-for asset in assets:
-    print(asset.line())
-assert not missing, f"missing: {[a.name for a in missing]}; run `tlcourse fetch` or use a mirror"
+exit_code = runtime.run_command("doctor", "--time", "--profile", PROFILE.name)
+print("exit code:", exit_code)
+
+# %% [markdown]
+# Where something is missing and there is internet, `tlcourse fetch` downloads it; offline, the next cells
+# stop with a message that names what is missing.
+
+# %%
+if exit_code and not data.offline():
+    exit_code = runtime.run_command("fetch", "--profile", PROFILE.name)
 
 # %% [markdown]
 # Every data set the course uses, counted. The numbers below are checked by the tests: if a copy of the
@@ -126,25 +135,6 @@ base = models.load_base(BASE_MODEL, alpha=BASE_ALPHA, input_size=IMAGE_SIZE)
 print(base.name, "output", base.output_shape, models.trainable_summary(base))
 
 # %% [markdown]
-# ## 4. How fast is this machine?
-#
-# One fine-tuning step of the base, timed. The first call traces the graph, which takes a while; later
-# steps are the real speed. The estimate adds, per notebook, the minutes to teach (or read) it, the minutes
-# its exercises take, and its computing: the minutes it took on the course's test machine (2 CPU cores),
-# scaled by how fast this machine trains. On a GPU (full profile) the computing is the course map's estimate.
-
-# %%
-speed = doctor.time_training_step(image_size=96, batch_size=32, steps=5)
-print(f"first step (tracing): {speed['first_step_s']:.1f} s; then {speed['images_per_s']:.0f} images/s")
-minutes = doctor.lesson_minutes(speed["images_per_s"], full_profile=PROFILE.name == "full")
-print(f"  {'notebook':32s} {'teaching':>8s} {'exercises':>9s} {'computing':>9s} {'total':>6s}  (min)")
-for name, m in minutes.items():
-    print(f"  {name:32s} {m['teaching']:8.0f} {m['exercises']:9.0f} {m['computing']:9.1f} {sum(m.values()):6.0f}")
-totals = {kind: sum(m[kind] for m in minutes.values()) for kind in ("teaching", "exercises", "computing")}
-print(f"whole course ({PROFILE.name} profile): about {sum(totals.values()) / 60:.1f} h = {totals['teaching']:.0f} min "
-      f"teaching + {totals['exercises']:.0f} min exercises + {totals['computing']:.0f} min computing on this machine")
-assert speed["images_per_s"] > 0
-
 # %% [markdown]
 # ## Exercises
 #

@@ -21,13 +21,11 @@ def check_test_split(split_name: str | None, n_test: int | None, splits: Any) ->
     Introduced in 06_capstone_your_own_data.
 
     ``split_name`` is the name (or path) of the folder the test images come from, or ``"carved"`` when a
-    stratified split made them; ``splits`` is what ``capstone.make_splits`` returned.
+    stratified split made them; ``splits`` is the JSON ``tlcourse audit --splits`` wrote, read back.
 
     Examples
     --------
-    >>> from types import SimpleNamespace
-    >>> from pathlib import Path
-    >>> s = SimpleNamespace(test=SimpleNamespace(root=Path("/x/val"), files=["a"] * 5), notes=["... serves ..."])
+    >>> s = {"test": {"root": "/x/val", "files": ["a"] * 5}, "notes": ["... serves ..."]}
     >>> check_test_split("val", 5, s).passed
     True
     >>> print(check_test_split(None, None, s))
@@ -38,21 +36,21 @@ def check_test_split(split_name: str | None, n_test: int | None, splits: Any) ->
     if not c.given(split_name if split_name is not None else n_test,
                    'set test_from (a folder name, or "carved") and n_test (a number).'):
         return c.result()
-    folder, n = splits.test.root.name, len(splits.test.files)
-    right = "carved" if any("stratified split" in note for note in splits.notes) else folder
+    folder, n = Path(splits["test"]["root"]).name, len(splits["test"]["files"])
+    right = "carved" if any("stratified split" in note for note in splits["notes"]) else folder
     name = Path(str(split_name or "").strip()).name.lower() if isinstance(split_name, (str, os.PathLike, type(None))) else None
     slips = {None: f"test_from is a {type(split_name).__name__}: give the name of the folder the test images come from "
                    'as text (for example "val"), or "carved".',
              "": 'set test_from too: the name of the folder the test images come from, or "carved".',
-             folder.lower(): f"the test images were carved out of {folder!r} by a stratified split (read `splits.notes`): "
+             folder.lower(): f"the test images were carved out of {folder!r} by a stratified split (read `splits['notes']`): "
                              'answer "carved".'}
-    c.expect(name == right.lower(), slips.get(name, f"{split_name!r} is not it: `splits.notes` says where the test images "
-                                                   "come from (look at `splits.test.root` too)."),
+    c.expect(name == right.lower(), slips.get(name, f"{split_name!r} is not it: `splits['notes']` says where the test "
+                                                   "images come from (look at `splits['test']['root']` too)."),
              ok=f"the test images come from {right!r}")
     if c.given(n_test, "set n_test too: the number of test images.") and (count := c.number(
-            n_test, "n_test", whole=True, how="give a whole number of images: count `splits.test.files`.")) is not None:
-        c.expect(count == n, f"{n_test} test images is not right: count `splits.test.files` (duplicates are already "
-                             "removed).", ok=f"{n} test images")
+            n_test, "n_test", whole=True, how="give a whole number of images: count `splits['test']['files']`.")) is not None:
+        c.expect(count == n, f"{n_test} test images is not right: count `splits['test']['files']` (duplicates "
+                             "are already removed).", ok=f"{n} test images")
     return c.result()
 
 

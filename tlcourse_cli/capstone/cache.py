@@ -12,14 +12,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from tlcourse.capstone.audit import FolderError
-from tlcourse.capstone.splits import Splits
+from tlcourse import recipe
 from tlcourse.data import ImageReadError, read_rgb
 from tlcourse.models import base_spec, split_at
+from tlcourse_cli.capstone.audit import FolderError
+from tlcourse_cli.capstone.splits import Splits
 
 __all__ = ["THUMB", "Cache", "CachedSplit", "ModelParts", "cache_splits", "read_batches", "split_model"]
 
@@ -73,12 +73,12 @@ class ModelParts:
 
 
 def split_model(model: Any, base: Any, base_name: str) -> ModelParts:
-    """Cut a capstone model (:func:`~tlcourse.capstone.stages.build_model`) where the cache is taken.
+    """Cut a capstone model (:func:`~tlcourse_cli.capstone.stages.build_model`) where the cache is taken:
+    lesson 06's :func:`tlcourse.recipe.split_classifier` at the base's cut layer, checked first by
+    :func:`tlcourse.models.split_at` (no skip connection crosses it).
 
     ``head(bottom(x))`` computes ``model(x)``, and ``head`` shares ``model``'s layers (and weights): training
-    ``head`` on cached activations trains ``model``. Calling the top with ``training=False`` does not keep a
-    *trainable* BatchNormalization layer in inference mode in Keras 3's ``fit``:
-    :func:`~tlcourse.capstone.stages.fine_tune` also freezes those layers, which does.
+    ``head`` on cached activations trains ``model``.
 
     Examples
     --------
@@ -87,15 +87,10 @@ def split_model(model: Any, base: Any, base_name: str) -> ModelParts:
     >>> parts.bottom.output_shape, parts.head.output_shape  # doctest: +SKIP
     ((None, 10, 10, 32), (None, 2))
     """
-    base_bottom, top = split_at(base, base_spec(base_name).cut_layer)
-    inputs = model.inputs[0]
-    bottom = keras.Model(inputs, base_bottom(model.get_layer("preprocess")(inputs), training=False),
-                         name="capstone_bottom")
-    features = keras.Input(base_bottom.output_shape[1:], name="activations")
-    pooled = model.get_layer("pool")(top(features, training=False))
-    x = model.get_layer("dropout")(pooled)
-    head = keras.Model(features, model.get_layer("classifier")(x), name="capstone_head")
-    return ModelParts(bottom, head, keras.Model(features, pooled, name="capstone_pooled"), top)
+    cut_layer = base_spec(base_name).cut_layer
+    split_at(base, cut_layer)  # refuses a cut that a skip connection crosses
+    bottom, head, top, pooled = recipe.split_classifier(model, base, cut_layer)
+    return ModelParts(bottom, head, pooled, top)
 
 
 def read_batches(files: list[str], *, image_size: int, batch_size: int,

@@ -2,6 +2,6 @@
 
 import sys
 
-from tlcourse.cli import main
+from tlcourse_cli.cli import main
 
 sys.exit(main())

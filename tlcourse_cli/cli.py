@@ -1,4 +1,4 @@
-"""The ``tlcourse`` command (also ``python -m tlcourse``): ``doctor``, ``fetch``, ``train``, ``predict``.
+"""The ``tlcourse`` command (also ``python -m tlcourse_cli``): ``doctor``, ``fetch``, ``audit``, ``train``, ``predict``.
 
 Each sub-command imports TensorFlow only when it needs it, so ``--help`` is quick; :func:`main` runs it
 in :func:`quiet_native_logs`, so TensorFlow's C++ log lines stay off the terminal while the course's
@@ -99,7 +99,8 @@ def quiet_native_logs() -> Iterator[None]:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from tlcourse import doctor, runtime
+    from tlcourse import runtime
+    from tlcourse_cli import doctor
 
     report = runtime.setup(seed=0, profile=args.profile, verbose=True)
     assets = doctor.course_assets(report.profile.name)
@@ -113,6 +114,8 @@ def _doctor(args: argparse.Namespace) -> int:
     outside = runtime.version_notes()  # already among the report's notes, printed above
     if outside:
         print("\nThe versions above are not the course's: the note in the set-up report says what to run.")
+    if args.time:
+        _print_minutes(report.profile.name)
     if missing or outside:
         print(f"Troubleshooting, failure by failure: {runtime.TROUBLESHOOTING}")
         return 1
@@ -120,8 +123,24 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_minutes(profile: str) -> None:
+    from tlcourse_cli import doctor
+
+    speed = doctor.time_training_step(image_size=96, batch_size=32, steps=5)
+    print(f"\nOne fine-tuning step here: {speed['first_step_s']:.1f} s the first (tracing), then "
+          f"{speed['images_per_s']:.0f} images/s. Minutes each lesson takes on this machine:")
+    minutes = doctor.lesson_minutes(speed["images_per_s"], full_profile=profile == "full")
+    print(f"  {'notebook':32s} {'teaching':>8s} {'exercises':>9s} {'computing':>9s} {'total':>6s}")
+    for name, m in minutes.items():
+        print(f"  {name:32s} {m['teaching']:8.0f} {m['exercises']:9.0f} {m['computing']:9.1f} {sum(m.values()):6.0f}")
+    totals = {kind: sum(m[kind] for m in minutes.values()) for kind in ("teaching", "exercises", "computing")}
+    print(f"whole course ({profile} profile): about {sum(totals.values()) / 60:.1f} h = {totals['teaching']:.0f} min "
+          f"teaching + {totals['exercises']:.0f} min exercises + {totals['computing']:.0f} min computing here")
+
+
 def _fetch(args: argparse.Namespace) -> int:
-    from tlcourse import doctor, runtime
+    from tlcourse import runtime
+    from tlcourse_cli import doctor
 
     profile = runtime.active_profile(args.profile).name
     assets = doctor.fetch(profile, mirror=args.mirror, names=args.names or None)
@@ -131,9 +150,31 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0 if all(a.available for a in wanted) else 1
 
 
+def _audit(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from tlcourse_cli import capstone
+
+    try:
+        audit = capstone.audit_folder(args.folder)
+    except capstone.FolderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    splits = capstone.make_splits(audit, seed=args.seed, max_per_class=args.max_per_class)
+    print(audit.summary(), "splits:", splits.summary(), sep="\n")
+    if args.splits:
+        path = Path(args.splits).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(splits.to_json(), indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
-    from tlcourse import capstone, runtime
+    from tlcourse import runtime
     from tlcourse.assets.errors import ChecksumError
+    from tlcourse_cli import capstone
 
     try:
         out = capstone.check_out_dir(args.out)  # before TensorFlow starts: a wrong --out costs nothing
@@ -148,7 +189,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from tlcourse import capstone, runtime
+    from tlcourse import runtime
+    from tlcourse_cli import capstone
 
     runtime.setup(seed=0, verbose=False)
     try:
@@ -190,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", help="show the set-up report and what the course is missing")
     p.add_argument("--profile", choices=["quick", "full"], default=None)
+    p.add_argument("--time", action="store_true", help="also time a training step and estimate each lesson's minutes")
     p.set_defaults(func=_doctor)
 
     p = sub.add_parser("fetch", help="download (or copy from a mirror) the course's data and weights")
@@ -198,11 +241,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=["quick", "full"], default=None)
     p.set_defaults(func=_fetch)
 
+    p = sub.add_parser("audit", help="check a folder of images and split it, without training",
+                       description="What `tlcourse train` does first: open every file of FOLDER, count, find "
+                                   "unreadable files and duplicates, then split train/validation/test (seeded).")
+    p.add_argument("folder", help="folder of images: FOLDER/<class>/* or FOLDER/<split>/<class>/*")
+    p.add_argument("--splits", default=None, help="write the splits (files and labels) to this JSON file")
+    p.add_argument("--seed", type=_number(int, 0, 2**32 - 1), default=42)
+    p.add_argument("--max-per-class", type=_number(int, 1), default=None,
+                   help="use at most N photos of each class for training and validation (default: all; test is whole)")
+    p.set_defaults(func=_audit)
+
     p = sub.add_parser("train", help="audit a folder of images, train a classifier on it and save it",
                        description="Audit FOLDER (<class>/* or <split>/<class>/*), plan the image size and "
                                    "epochs that fit --budget on this machine, then baseline, feature extraction "
                                    "and fine-tuning (LP-FT) chosen on validation; write model.keras, classes.json "
-                                   "and report.json to --out.")
+                                   "report.json and splits.json to --out.")
     p.add_argument("folder", help="folder of images: FOLDER/<class>/* or FOLDER/<split>/<class>/*")
     p.add_argument("--out", required=True, help="folder to write model.keras, classes.json, report.json to")
     p.add_argument("--profile", choices=["quick", "full"], default=None, help="default: by hardware")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tlcourse.capstone.audit import Audit
 from tlcourse.data import ImageFolder, few_shot, stratified_split
+from tlcourse_cli.capstone.audit import Audit
 
 __all__ = ["Splits", "make_splits"]
 
@@ -29,6 +29,13 @@ class Splits:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def to_json(self) -> dict:
+        """The splits as plain data (``splits.json``): the class names, the notes, and each split's folder,
+        files and labels, so that a notebook or a script of your own trains on exactly these photos."""
+        return {"classes": list(self.class_names), "notes": list(self.notes),
+                **{name: {"root": str(f.root), "files": [str(x) for x in f.files], "labels": f.labels.tolist()}
+                   for name, f in self.items()}}
 
 
 def _carve_validation(train: ImageFolder, val: float, seed: int) -> tuple[ImageFolder, ImageFolder]:

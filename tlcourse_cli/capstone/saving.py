@@ -15,18 +15,20 @@ from typing import Any
 import keras
 import numpy as np
 
-from tlcourse.capstone.stages import predict_proba
 from tlcourse.data import ImageReadError, check_image, read_rgb
 from tlcourse.data.images import shown
+from tlcourse_cli.capstone.stages import predict_proba
 
-__all__ = ["CLASSES_FILE", "MODEL_FILE", "REPORT_FILE", "ModelFolderError", "Prediction", "check_out_dir", "load",
+__all__ = ["CLASSES_FILE", "MODEL_FILE", "REPORT_FILE", "SPLITS_FILE", "ModelFolderError", "Prediction", "check_out_dir", "load",
            "predict", "save"]
 
 MODEL_FILE = "model.keras"
 CLASSES_FILE = "classes.json"
 REPORT_FILE = "report.json"
+SPLITS_FILE = "splits.json"
 #: What a model folder may hold: its files, and what a file browser leaves after showing it (replaced with it).
-_OURS = frozenset({MODEL_FILE, CLASSES_FILE, REPORT_FILE, ".DS_Store", "Thumbs.db", "desktop.ini", ".ipynb_checkpoints"})
+_OURS = frozenset({MODEL_FILE, CLASSES_FILE, REPORT_FILE, SPLITS_FILE,
+                   ".DS_Store", "Thumbs.db", "desktop.ini", ".ipynb_checkpoints"})
 
 
 class ModelFolderError(ValueError):
@@ -48,7 +50,7 @@ def check_out_dir(out_dir: str | Path) -> Path:
     >>> check_out_dir(d)
     Traceback (most recent call last):
     ...
-    tlcourse.capstone.saving.ModelFolderError: --out ... already holds other files (notes.txt): ...
+    tlcourse_cli.capstone.saving.ModelFolderError: --out ... already holds other files (notes.txt): ...
     """
     out = Path(out_dir).expanduser().absolute()
     if out.is_symlink() and out.is_dir():
@@ -77,8 +79,10 @@ def check_out_dir(out_dir: str | Path) -> Path:
     return out
 
 
-def save(model: Any, class_names: Sequence[str], out_dir: str | Path, report: dict | None = None) -> Path:
-    """Write ``model.keras``, ``classes.json`` (and ``report.json`` when given) to ``out_dir``, all or nothing.
+def save(model: Any, class_names: Sequence[str], out_dir: str | Path, report: dict | None = None,
+         splits: dict | None = None) -> Path:
+    """Write ``model.keras``, ``classes.json`` (and ``report.json``, ``splits.json`` when given) to ``out_dir``,
+    all or nothing.
 
     Introduced in 06_capstone_your_own_data.
 
@@ -101,6 +105,8 @@ def save(model: Any, class_names: Sequence[str], out_dir: str | Path, report: di
         (tmp / CLASSES_FILE).write_text(json.dumps(list(class_names), indent=1) + "\n", encoding="utf-8")
         if report is not None:
             (tmp / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        if splits is not None:
+            (tmp / SPLITS_FILE).write_text(json.dumps(splits, indent=1) + "\n", encoding="utf-8")
         if out.exists():
             os.rename(out, old)
         os.rename(tmp, out)

@@ -122,8 +122,8 @@ def measure_speed(bottom: Any, head: Any, files: list[str], *, image_size: int, 
     --------
     >>> speed = measure_speed(bottom, head, splits.train.files, image_size=224)  # doctest: +SKIP
     """
-    from tlcourse.capstone.cache import read_batches
     from tlcourse.models import all_layers
+    from tlcourse_cli.capstone.cache import read_batches
 
     files = list(files[: 2 * batch_size])
     dataset = read_batches(files, image_size=image_size, batch_size=batch_size, failed={})  # changed files: black
@@ -205,8 +205,8 @@ def probe_sizes(splits: Any, *, base_name: str = "mobilenet_v2", alpha: float | 
     """
     from sklearn.linear_model import LogisticRegression
 
-    from tlcourse.capstone.cache import read_batches
-    from tlcourse.capstone.stages import build_model
+    from tlcourse_cli.capstone.cache import read_batches
+    from tlcourse_cli.capstone.stages import build_model
 
     rng = np.random.default_rng(seed)
 

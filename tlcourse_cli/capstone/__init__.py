@@ -6,15 +6,16 @@ so it checks before it trains and says what is wrong in words a learner can act 
 and ``saving``; :func:`train` (in ``run``) does it all in one call.
 """
 
-from tlcourse.capstone.audit import MIN_PER_CLASS, SPLIT_NAMES, Audit, FolderError, audit_folder
-from tlcourse.capstone.budget import Plan, Speed, choose_size, largest_useful_size, measure_speed, plan_run, probe_sizes
-from tlcourse.capstone.cache import Cache, CachedSplit, ModelParts, cache_splits, split_model
-from tlcourse.capstone.review import show_stage, worst_mistakes
-from tlcourse.capstone.run import DEFAULT_BUDGET, check_arguments, planned_model, train
-from tlcourse.capstone.saving import (
+from tlcourse_cli.capstone.audit import MIN_PER_CLASS, SPLIT_NAMES, Audit, FolderError, audit_folder
+from tlcourse_cli.capstone.budget import Plan, Speed, choose_size, largest_useful_size, measure_speed, plan_run, probe_sizes
+from tlcourse_cli.capstone.cache import Cache, CachedSplit, ModelParts, cache_splits, split_model
+from tlcourse_cli.capstone.review import show_stage, worst_mistakes
+from tlcourse_cli.capstone.run import DEFAULT_BUDGET, check_arguments, planned_model, train
+from tlcourse_cli.capstone.saving import (
     CLASSES_FILE,
     MODEL_FILE,
     REPORT_FILE,
+    SPLITS_FILE,
     ModelFolderError,
     Prediction,
     check_out_dir,
@@ -22,8 +23,8 @@ from tlcourse.capstone.saving import (
     predict,
     save,
 )
-from tlcourse.capstone.splits import Splits, make_splits
-from tlcourse.capstone.stages import (
+from tlcourse_cli.capstone.splits import Splits, make_splits
+from tlcourse_cli.capstone.stages import (
     StageResult,
     baseline,
     build_model,
@@ -38,6 +39,7 @@ __all__ = [
     "MIN_PER_CLASS",
     "MODEL_FILE",
     "REPORT_FILE",
+    "SPLITS_FILE",
     "SPLIT_NAMES",
     "Audit",
     "Cache",

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from tlcourse import plots
-from tlcourse.capstone.cache import Cache
-from tlcourse.capstone.stages import StageResult
 from tlcourse.data import load_images
+from tlcourse_cli.capstone.cache import Cache
+from tlcourse_cli.capstone.stages import StageResult
 
 __all__ = ["show_stage", "worst_mistakes"]
 

@@ -1,6 +1,6 @@
 """Steps 3-5 of the capstone: a baseline without pretraining, feature extraction, fine-tuning (LP-FT).
 
-Every stage trains on the cache of :mod:`~tlcourse.capstone.cache`, chooses its settings on the validation
+Every stage trains on the cache of :mod:`~tlcourse_cli.capstone.cache`, chooses its settings on the validation
 split only, and reports its accuracy on the whole test split. LP-FT: Kumar et al. 2022, "Fine-Tuning can
 Distort Pretrained Features".
 """
@@ -16,8 +16,8 @@ import numpy as np
 import tensorflow as tf
 
 from tlcourse import recipe
-from tlcourse.capstone.cache import Cache, CachedSplit
 from tlcourse.models import base_spec, load_base
+from tlcourse_cli.capstone.cache import Cache, CachedSplit
 
 __all__ = [
     "StageResult",
@@ -162,7 +162,7 @@ def feature_extraction(
 
     Introduced in 06_capstone_your_own_data.
 
-    ``head`` and ``pooled`` come from :func:`~tlcourse.capstone.cache.split_model`. The regression
+    ``head`` and ``pooled`` come from :func:`~tlcourse_cli.capstone.cache.split_model`. The regression
     (multinomial, class-balanced, its strength ``C`` chosen on validation by accuracy, then log-loss) is
     fitted on the training photos and their mirror images, and its weights become the ``classifier`` layer:
     a softmax layer *is* a logistic regression, and fitting it so needs no learning rate and no epoch count,

@@ -11,12 +11,12 @@ import keras
 import numpy as np
 
 from tlcourse import runtime
-from tlcourse.capstone.audit import audit_folder
-from tlcourse.capstone.budget import Plan, Speed, choose_size, largest_useful_size, measure_speed, plan_run, probe_sizes
-from tlcourse.capstone.cache import ModelParts, cache_splits, split_model
-from tlcourse.capstone.saving import CLASSES_FILE, MODEL_FILE, REPORT_FILE, check_out_dir, save
-from tlcourse.capstone.splits import make_splits
-from tlcourse.capstone.stages import baseline, build_model, feature_extraction, fine_tune
+from tlcourse_cli.capstone.audit import audit_folder
+from tlcourse_cli.capstone.budget import Plan, Speed, choose_size, largest_useful_size, measure_speed, plan_run, probe_sizes
+from tlcourse_cli.capstone.cache import ModelParts, cache_splits, split_model
+from tlcourse_cli.capstone.saving import CLASSES_FILE, MODEL_FILE, REPORT_FILE, SPLITS_FILE, check_out_dir, save
+from tlcourse_cli.capstone.splits import make_splits
+from tlcourse_cli.capstone.stages import baseline, build_model, feature_extraction, fine_tune
 
 __all__ = ["DEFAULT_BUDGET", "MAX_IMAGE_SIZE", "MIN_IMAGE_SIZE", "check_arguments", "planned_model", "train"]
 
@@ -60,7 +60,7 @@ def planned_model(audit: Any, splits: Any, *, budget: float, base_name: str = "m
 
     Introduced in 06_capstone_your_own_data.
 
-    Returns ``(model, base, parts, plan, speed)``. A linear probe (:mod:`~tlcourse.capstone.budget`) may
+    Returns ``(model, base, parts, plan, speed)``. A linear probe (:mod:`~tlcourse_cli.capstone.budget`) may
     overrule the size the photos' pixels suggest; that size caps the plan, and the probe's seconds come off
     the budget. ``image_size`` (which skips the probe) and ``fine_tune_epochs`` fix what the plan would
     choose. The generators are seeded with ``seed`` after the probe, so the model trains the same whether
@@ -110,7 +110,8 @@ def train(
 ) -> dict[str, Any]:
     """Audit, baseline, feature extraction and LP-FT on ``folder`` within ``budget`` seconds; save to ``out_dir``.
 
-    Writes ``model.keras`` (the better transfer stage on validation), ``classes.json`` and ``report.json``;
+    Writes ``model.keras`` (the better transfer stage on validation), ``classes.json``, ``report.json`` and
+    ``splits.json`` (which photos trained, chose and tested the model);
     returns the report. ``profile`` (a :class:`~tlcourse.runtime.Profile` or its name, default the active
     one) sets the base and batch size; ``max_per_class`` caps the photos of each class in training and
     validation, never in test. Raises :class:`FolderError`, :class:`ModelFolderError` (for ``out_dir``,
@@ -184,10 +185,10 @@ def train(
     seconds["total"] = round(time.perf_counter() - t0, 1)
     report = _report(audit, splits, stages, plan, seconds, saved, profile, seed, folder)
     report["skipped_files"] += len(cache.skipped)
-    save(model, audit.class_names, out_dir, report)
+    save(model, audit.class_names, out_dir, report, splits.to_json())
     say("test accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in report["test_accuracy"].items())
         + f" on {counts['test']} test photos")
-    say(f"wrote {Path(out_dir) / MODEL_FILE}, {CLASSES_FILE}, {REPORT_FILE} in {seconds['total']:.0f} s")
+    say(f"wrote {Path(out_dir) / MODEL_FILE}, {CLASSES_FILE}, {REPORT_FILE}, {SPLITS_FILE} in {seconds['total']:.0f} s")
     return report
 
 
