@@ -1,20 +1,23 @@
-"""The package's layout, checked: imports point one way, settings are read in one place, files stay small.
+"""The packages' layout, checked: imports point one way, settings are read in one place, files stay small.
 
-The layers, bottom to top (tlcourse/README.md says the same in prose):
+Three packages, in layers, bottom to top (tlcourse/README.md says the same in prose). The library the
+lessons import, ``tlcourse``:
 
 0. ``settings``: every environment variable, read once;
 1. ``assets``: where data sets, weights and the text model live, how they are fetched, their errors;
-2. the lessons' libraries: ``runtime``, ``data``, ``models``, ``features``, ``plots``, ``checks``,
-   ``claims`` (the verdict rule), ``interactive`` (controls that redraw a figure);
-3. techniques built on them: ``scratch``, ``training``, ``adapt``, ``text``;
-4. ``exercises``, ``quiz``.
+2. the lessons' libraries: ``runtime``, ``data``, ``models``, ``features``, ``plots``, ``measure``,
+   ``claims`` (the verdict rule), ``interactive`` (controls that redraw a figure), ``recipe``;
+3. techniques built on them: ``scratch``, ``training``, ``adapt``, ``text``.
 
-The ``tlcourse`` command (``tlcourse_cli``), an application the lessons run and never import, sits over
-all of it: 5. ``doctor`` (the machine and the course's needs); 6. ``capstone`` (audit, plan, cache,
-stages, saving); 7. ``cli`` (and ``__main__`` over that).
+Over it, the exercise checks and quizzes the lessons call, ``tlcourse_exercises``: 4. ``checks`` (the
+``Checker``) and ``quiz``; 5. ``probes`` (steps several checks share); 6. one module of checks per lesson.
+
+Over all of it, the ``tlcourse`` command (``tlcourse_cli``), an application the lessons run and never
+import: 7. ``doctor`` (the machine and the course's needs); 8. ``capstone`` (audit, plan, cache, stages,
+saving); 9. ``cli`` (and ``__main__`` over that).
 
 A module may import its own package and anything in a lower layer, never a higher
-one or a sibling's private name: so nothing in ``tlcourse`` imports ``tlcourse_cli``.
+one or a sibling's private name: so nothing in ``tlcourse`` imports the other two.
 """
 
 from __future__ import annotations
@@ -26,50 +29,63 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tlcourse"
+EXERCISES = PACKAGE.parent / "tlcourse_exercises"
 APP = PACKAGE.parent / "tlcourse_cli"
+#: Each package, and the prefix of its pieces' names in LAYERS.
+PACKAGES = {"tlcourse": "", "tlcourse_exercises": "exercises.", "tlcourse_cli": ""}
 
 LAYERS = {
     "settings": 0,
     "assets": 1,
-    "runtime": 2, "data": 2, "models": 2, "features": 2, "plots": 2, "measure": 2, "checks": 2,
+    "runtime": 2, "data": 2, "models": 2, "features": 2, "plots": 2, "measure": 2,
     "claims": 2, "interactive": 2, "recipe": 2,
     "scratch": 3, "training": 3, "adapt": 3, "text": 3,
-    "exercises": 4, "quiz": 4,
-    "doctor": 5, "capstone": 6, "cli": 7, "__main__": 8,
+    "exercises.checks": 4, "exercises.quiz": 4, "exercises.probes": 5,
+    "doctor": 7, "capstone": 8, "cli": 9, "__main__": 10,
 }
+LESSON_CHECKS = 6  # every other module of tlcourse_exercises: one lesson's checks
+
+
+def _layer(piece: str) -> int | None:
+    if piece in LAYERS:
+        return LAYERS[piece]
+    return LESSON_CHECKS if piece.startswith("exercises.") else None
 MAX_LINES = 500
 
 
 def _modules() -> list[Path]:
-    return sorted(p for root in (PACKAGE, APP) for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+    return sorted(p for root in (PACKAGE, EXERCISES, APP) for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
 
 def _top(path: Path) -> str:
-    rel = path.relative_to(APP if APP in path.parents else PACKAGE)
-    return rel.parts[0].removesuffix(".py") if len(rel.parts) == 1 else rel.parts[0]
+    """The piece a module belongs to: ``data`` for ``tlcourse/data/images.py``, ``exercises.quiz``."""
+    root = next(r for r in (PACKAGE, EXERCISES, APP) if r in path.parents)
+    rel = path.relative_to(root)
+    return PACKAGES[root.name] + (rel.parts[0].removesuffix(".py") if len(rel.parts) == 1 else rel.parts[0])
 
 
 def _imports(path: Path) -> list[tuple[str, list[str], int]]:
     """``(module, imported names, line)`` for every ``tlcourse`` import in the file."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("tlcourse", "tlcourse_cli"):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PACKAGES:
             found.append((node.module, [a.name for a in node.names], node.lineno))
         elif isinstance(node, ast.Import):
-            found += [(a.name, [], node.lineno) for a in node.names if a.name.split(".")[0] in ("tlcourse", "tlcourse_cli")]
+            found += [(a.name, [], node.lineno) for a in node.names if a.name.split(".")[0] in PACKAGES]
     return found
 
 
 def _target(module: str, name: str) -> str | None:
     """The top-level piece an import reaches (``from tlcourse import data`` reaches data)."""
     parts = module.split(".")
+    prefix = PACKAGES[parts[0]]
     if len(parts) > 1:
-        return parts[1]
-    return name if name in LAYERS else None
+        return prefix + parts[1]
+    return prefix + name if _layer(prefix + name) is not None else None
 
 
 def test_every_module_has_a_layer():
-    assert {_top(p) for p in _modules()} - {"__init__"} <= set(LAYERS)
+    assert all(_layer(_top(p)) is not None for p in _modules() if not _top(p).endswith("__init__"))
 
 
 def _import_violations(path: Path, me: str) -> list[str]:
@@ -80,8 +96,8 @@ def _import_violations(path: Path, me: str) -> list[str]:
             target = _target(module, name)
             if target is None or target == me:
                 continue
-            if LAYERS[target] >= LAYERS[me]:
-                found.append(f"{path.name}:{line} imports {target} (layer {LAYERS[target]}) from layer {LAYERS[me]}")
+            if _layer(target) >= _layer(me):
+                found.append(f"{path.name}:{line} imports {target} (layer {_layer(target)}) from layer {_layer(me)}")
             if name.startswith("_"):
                 found.append(f"{path.name}:{line} imports the private name {name} of {module}")
     return found
@@ -90,7 +106,7 @@ def _import_violations(path: Path, me: str) -> list[str]:
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: p.relative_to(PACKAGE.parent).as_posix())
 def test_imports_point_down_and_never_at_private_names(path):
     me = _top(path)
-    if me == "__init__":
+    if me.endswith("__init__"):
         return  # the package's own front door re-exports set-up from runtime
     assert not _import_violations(path, me)
 
@@ -128,10 +144,10 @@ def test_the_environment_is_read_in_settings_only():
 # Imports: nothing from ``keras.src`` or ``tensorflow.python`` (nor ``keras.src.x`` written out), no
 # private module of another package (``pandas._libs``), no private name (``from m import _x``).
 PRIVATE_ROOTS = ("keras.src", "tensorflow.python")
-OWN_PACKAGES = ("tlcourse", "tlcourse_cli", "tools", "benchmarks")
+OWN_PACKAGES = (*PACKAGES, "tools", "benchmarks")
 ACCESSORS = {"getattr", "setattr", "hasattr", "delattr"}
 SHIPPED = sorted(
-    p for p in [*PACKAGE.rglob("*.py"), *APP.rglob("*.py"), *(PACKAGE.parent / "benchmarks").glob("*.py"),
+    p for p in [*_modules(), *(PACKAGE.parent / "benchmarks").glob("*.py"),
                 *(PACKAGE.parent / "tools").glob("*.py"), *(PACKAGE.parent / "notebooks" / "src").glob("*.py")]
     if "__pycache__" not in p.parts)
 # (file relative to the repository, what the check reports): why nothing public does it. Aim for none.
@@ -315,7 +331,7 @@ opt._get_variable_index(v)
 
 def test_no_private_api_of_keras_or_tensorflow():
     """Not even in a string (``importlib.import_module("keras.src...")``), nor in the tests."""
-    roots = [PACKAGE, APP, PACKAGE.parent / "tests", PACKAGE.parent / "notebooks" / "src", PACKAGE.parent / "benchmarks"]
+    roots = [PACKAGE, EXERCISES, APP, *(PACKAGE.parent / d for d in ("tests", "notebooks/src", "benchmarks"))]
     offenders = [f"{p.name}:{i}" for root in roots for p in root.rglob("*.py") if p.name != Path(__file__).name
                  for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
                  if "keras.src" in line or "tensorflow.python" in line]
@@ -329,11 +345,11 @@ def test_modules_stay_small_enough_to_read_in_one_sitting(path):
 
 
 def test_the_layer_check_can_fail(tmp_path):
-    """A module of layer 2 that imports the capstone application (layer 6), or a private name, is refused."""
+    """A module of layer 2 that imports the capstone application (layer 8), or a private name, is refused."""
     fake = tmp_path / "models.py"
     fake.write_text((PACKAGE / "models.py").read_text(encoding="utf-8")
                     + "\nfrom tlcourse_cli.capstone import train\nfrom tlcourse.data import _private\n", encoding="utf-8")
     found = _import_violations(fake, "models")
-    assert any("imports capstone (layer 6) from layer 2" in f for f in found), found
+    assert any("imports capstone (layer 8) from layer 2" in f for f in found), found
     assert any("the private name _private" in f for f in found), found
     assert not _import_violations(PACKAGE / "models.py", "models")

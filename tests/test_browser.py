@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tlcourse import quiz
+from tlcourse_exercises import quiz
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -1,6 +1,6 @@
 """Every answer a learner can type gets feedback from the exercise checks, never a traceback.
 
-Each public ``check_*`` of ``tlcourse.exercises`` is called with small stand-ins for its context (tiny Keras
+Each public ``check_*`` of ``tlcourse_exercises`` is called with small stand-ins for its context (tiny Keras
 models and arrays) and, in each of its answer parameters, every odd answer of a table: missing, not a
 number, infinite, negative, huge, a bool, text, empty containers, arrays of every wrong shape, a layer that
 is not a model, models with the wrong input or outputs, and, where a function (or a classifier) is asked
@@ -22,8 +22,8 @@ import keras
 import numpy as np
 import pytest
 
-import tlcourse.exercises
-from tlcourse.checks import CheckResult
+import tlcourse_exercises
+from tlcourse_exercises.checks import CheckResult
 
 NAN, INF = float("nan"), float("inf")
 
@@ -35,8 +35,8 @@ pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"),
 
 def _public_checks() -> set[str]:
     found = set()
-    for info in pkgutil.iter_modules(tlcourse.exercises.__path__):
-        module = importlib.import_module(f"tlcourse.exercises.{info.name}")
+    for info in pkgutil.iter_modules(tlcourse_exercises.__path__):
+        module = importlib.import_module(f"tlcourse_exercises.{info.name}")
         found |= {f"{info.name}.{name}" for name in getattr(module, "__all__", []) if name.startswith("check_")}
     return found
 
@@ -313,7 +313,7 @@ class Spec:
 
 def _ex(name: str) -> Any:
     module, check = name.split(".")
-    return getattr(importlib.import_module(f"tlcourse.exercises.{module}"), check)
+    return getattr(importlib.import_module(f"tlcourse_exercises.{module}"), check)
 
 
 SPECS: dict[str, Spec] = {
@@ -500,7 +500,7 @@ def _run(ctx: SimpleNamespace, check: str, param: str, odd: str) -> CheckResult:
 
 def test_every_public_check_is_covered():
     assert _public_checks() == set(SPECS), (
-        "a check of tlcourse.exercises is not in SPECS (or SPECS names one that is gone): add it, with its context "
+        "a check of tlcourse_exercises is not in SPECS (or SPECS names one that is gone): add it, with its context "
         "and its answer parameters, so that its odd answers are tried too")
 
 

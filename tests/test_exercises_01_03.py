@@ -4,7 +4,7 @@ answers and refuse the wrong ones a learner is likely to give, each with a reaso
 import numpy as np
 import pytest
 
-from tlcourse.exercises import feature_extraction, what_is_tl
+from tlcourse_exercises import feature_extraction, what_is_tl
 
 # ---- 01, exercise 1: a classifier on the pretrained features of the chosen photos
 

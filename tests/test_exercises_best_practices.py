@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from tlcourse.exercises import best_practices as ex
+from tlcourse_exercises import best_practices as ex
 
 
 @pytest.fixture(scope="module")

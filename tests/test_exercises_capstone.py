@@ -6,7 +6,7 @@ no values) are refused, each named."""
 import numpy as np
 import pytest
 
-from tlcourse.exercises import capstone as ex
+from tlcourse_exercises import capstone as ex
 
 # What `tlcourse audit --splits` writes, read back (only what the check reads)
 SERVES = {"test": {"root": "/data/ab/val", "files": ["f"] * 153},

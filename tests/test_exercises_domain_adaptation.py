@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tlcourse import adapt
 from tlcourse.adapt import coral_loss
-from tlcourse.exercises import domain_adaptation as ex
+from tlcourse_exercises import domain_adaptation as ex
 
 
 def _cov(f, ddof=1):

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from tlcourse.exercises import fine_tuning as ex
 from tlcourse.models import unfreeze_top
+from tlcourse_exercises import fine_tuning as ex
 
 # Keras builds its "Unknown variable" message from a variable's repr inside a trace, which NumPy 2 warns about:
 # third-party code about third-party code, raised only on that error path.

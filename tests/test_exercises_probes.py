@@ -1,4 +1,4 @@
-"""What the checks observe of an answer (tlcourse.exercises.probes): the calls of a base inside a model, the
+"""What the checks observe of an answer (tlcourse_exercises.probes): the calls of a base inside a model, the
 weights one training step moves, the course's code inside a learner's function; and that they put back what
 they touch."""
 
@@ -7,7 +7,7 @@ import functools
 import keras
 import numpy as np
 
-from tlcourse.exercises import probes
+from tlcourse_exercises import probes
 
 
 def _base_and_model(training=False):

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tlcourse.exercises import setup_check
+from tlcourse_exercises import setup_check
 
 REPORT = SimpleNamespace(profile=SimpleNamespace(name="quick", image_size=128, epochs=3))
 

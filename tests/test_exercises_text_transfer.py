@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tlcourse import adapt, text
-from tlcourse.exercises import text_transfer as ex
+from tlcourse_exercises import text_transfer as ex
 
 
 def my_mean_pool(sequence_output, padding_mask):

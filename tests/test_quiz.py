@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tlcourse import quiz
+from tlcourse_exercises import quiz
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIZZES = ROOT / "notebooks" / "quizzes"

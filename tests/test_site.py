@@ -30,7 +30,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import pytest
 from test_browser import browser  # noqa: F401 - the fixture: Debian's Chromium driven by Playwright
 
-from tlcourse import quiz
+from tlcourse_exercises import quiz
 
 pytestmark = [pytest.mark.slow]
 

@@ -17,7 +17,7 @@ import pytest
 from IPython.core.formatters import DisplayFormatter
 from IPython.core.pylabtools import select_figure_formats
 
-from tlcourse import quiz
+from tlcourse_exercises import quiz
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))

@@ -280,8 +280,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tlcourse`` command; returns the exit code.
-
-    Introduced in 06_capstone_your_own_data.
     """
     args = build_parser().parse_args(argv)
     try:

@@ -63,8 +63,6 @@ def weights_needed(profile: str) -> list[tuple[str, float | None]]:
 def course_assets(profile: str = "quick") -> list[Asset]:
     """Check, without downloading anything, which data sets, weights and text model are here.
 
-    Introduced in 00_setup_check.
-
     Examples
     --------
     >>> assets = course_assets("quick")  # looks, downloads nothing
@@ -149,8 +147,6 @@ def fetch(profile: str = "quick", *, mirror: str | os.PathLike[str] | None = Non
           names: list[str] | None = None) -> list[Asset]:
     """Get everything the course needs ahead of time: download it, or copy it from a mirror; return the state after.
 
-    Introduced in 00_setup_check.
-
     ``profile="full"`` adds the larger bases. A ``mirror`` (``datasets/``, ``keras/models/``, ``huggingface/hub/``)
     is copied into the data folder, ``$KERAS_HOME/models`` and the Hugging Face cache; the data sets and
     weights it lacks are then downloaded. ``names`` fetches only these data sets, nothing else. Damaged
@@ -186,8 +182,6 @@ def fetch(profile: str = "quick", *, mirror: str | os.PathLike[str] | None = Non
 def time_training_step(image_size: int = 96, batch_size: int = 32, steps: int = 5) -> dict[str, float]:
     """Time fine-tuning steps of MobileNetV2 (alpha 0.35, random weights) here.
 
-    Introduced in 00_setup_check.
-
     Returns ``first_step_s`` (the first call, graph tracing included), ``step_s`` and ``images_per_s``.
 
     Examples
@@ -219,8 +213,6 @@ def time_training_step(image_size: int = 96, batch_size: int = 32, steps: int = 
 
 def lesson_minutes(images_per_s: float, *, full_profile: bool = False) -> dict[str, dict[str, float]]:
     """Minutes each lesson takes here: teaching, exercises, and computing scaled to this machine's speed.
-
-    Introduced in 00_setup_check.
 
     The course's minutes (``minutes.json``, shipped in the package) were measured on a 2-core CPU that
     trains ``images_per_second`` images a second: a machine twice as fast computes in half the time.

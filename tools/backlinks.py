@@ -1,8 +1,8 @@
 """Back-links from the package to the lessons: "Introduced in NN_lesson." in each docstring a lesson calls.
 
 d2l.ai's package says under each function in which section it was defined; here the
-functions live in ``tlcourse/`` and the lessons call them, so the link says where a
-learner first meets each one. The lessons' code is read as Python (a percent-format
+functions live in ``tlcourse/`` (the checks in ``tlcourse_exercises/``) and the lessons
+call them, so the link says where a learner first meets each one. The lessons' code is read as Python (a percent-format
 source is a Python file: its prose cells are comments), every name it reaches in
 ``tlcourse`` (``data.load_mnist``, ``from tlcourse.scratch import digits_cnn``,
 ``tlcourse.setup``) is resolved to the function or class that defines it, and that
@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The packages the lessons import (the ``tlcourse`` command, ``tlcourse_cli``, is run, not imported).
+PACKAGES = ("tlcourse", "tlcourse_exercises")
 LINE = re.compile(r"^\s*Introduced in \d\d_[a-z_]+\.\s*$")
 
 __all__ = ["first_uses", "generated", "with_backlinks"]
@@ -34,9 +36,9 @@ def _names(tree: ast.AST) -> dict[str, str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
-                if a.name.split(".")[0] == "tlcourse":
-                    bound[a.asname or "tlcourse"] = a.name if a.asname else "tlcourse"
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "tlcourse":
+                if a.name.split(".")[0] in PACKAGES:
+                    bound[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PACKAGES:
             for a in node.names:
                 bound[a.asname or a.name] = f"{node.module}.{a.name}"
     return bound
@@ -77,7 +79,7 @@ def _lesson_objects(source: Path) -> list[Any]:
         if not parts or parts[0] not in bound:
             continue
         obj = _resolve(".".join([bound[parts[0]], *parts[1:]]))
-        if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__.startswith("tlcourse"):
+        if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__.split(".")[0] in PACKAGES:
             found.append(obj)
     return found
 
@@ -147,4 +149,4 @@ def generated(sources: list[Path]) -> dict[Path, str]:
     """The package's modules with their back-links as the lessons ``sources`` say."""
     first = first_uses(sources)
     return {path: with_backlinks(path, path.read_text(encoding="utf-8"), first)
-            for path in sorted((ROOT / "tlcourse").rglob("*.py"))}
+            for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))}

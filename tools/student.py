@@ -107,7 +107,7 @@ def answer_key(folder: Path = NOTEBOOKS / "quizzes") -> str:
     >>> key.startswith("Quiz: 01 ") and "Answer:" in key
     True
     """
-    from tlcourse import quiz
+    from tlcourse_exercises import quiz
 
     paths = sorted(Path(folder).glob("[0-9][0-9]_*.json"))
     return "\n\n\n".join(quiz.as_text(quiz.load(p), answers=True) for p in paths) + "\n"

@@ -141,7 +141,7 @@ def quiz_html(quiz: Any) -> str:
     >>> page.count("<details>") == len(quiz.load("01_what_is_transfer_learning").questions)
     True
     """
-    from tlcourse.quiz import ASKS, letter
+    from tlcourse_exercises.quiz import ASKS, letter
 
     items = []
     for q in quiz.questions:
@@ -181,7 +181,7 @@ def _static(output: dict) -> list[dict]:
 
 def prepare_lesson(nb: dict, name: str, repo: str, site_files: set[str], executed: bool) -> tuple[dict, dict, list]:
     """The lesson ``nb`` as its page shows it; its figures' text alternatives; its figures without one."""
-    from tlcourse import quiz
+    from tlcourse_exercises import quiz
 
     nb = copy.deepcopy(nb)
     figures: dict[str, str] = {}

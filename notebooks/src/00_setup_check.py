@@ -142,7 +142,7 @@ print(base.name, "output", base.output_shape, models.trainable_summary(base))
 # Which profile is this machine on? Read the report printed by `tlcourse.setup()` and set `MY_PROFILE`.
 
 # %%
-from tlcourse.exercises import setup_check
+from tlcourse_exercises import setup_check
 
 MY_PROFILE = None  # your answer: "quick" or "full"
 print(setup_check.check_profile(MY_PROFILE, report))

@@ -30,8 +30,8 @@ from sklearn.linear_model import LogisticRegression
 
 import tlcourse
 from tlcourse import claims, data, features, interactive, models, plots, training
-from tlcourse.exercises import what_is_tl
 from tlcourse.scratch import digits_cnn, small_cnn
+from tlcourse_exercises import what_is_tl
 
 report = tlcourse.setup(seed=42)
 
@@ -487,7 +487,7 @@ assert what_is_tl.check_reused_extractor(digits_model, conv_part, x_high, y_high
 # the questions print as text, and `quiz.show("01_what_is_transfer_learning", answers=True)` prints the answers.
 
 # %%
-from tlcourse import quiz
+from tlcourse_exercises import quiz
 
 quiz.show("01_what_is_transfer_learning")
 

@@ -34,8 +34,8 @@ from sklearn.preprocessing import StandardScaler
 
 import tlcourse
 from tlcourse import claims, data, features, interactive, models, plots, training
-from tlcourse.exercises import feature_extraction
 from tlcourse.scratch import digits_cnn
+from tlcourse_exercises import feature_extraction
 
 report = tlcourse.setup(seed=42)
 
@@ -582,7 +582,7 @@ assert feature_extraction.check_far_target_features(digits_clf, last_clf, digits
 # the questions print as text, and `quiz.show("02_feature_extraction", answers=True)` prints the answers.
 
 # %%
-from tlcourse import quiz
+from tlcourse_exercises import quiz
 
 quiz.show("02_feature_extraction")
 

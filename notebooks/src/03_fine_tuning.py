@@ -33,7 +33,7 @@ import numpy as np
 
 import tlcourse
 from tlcourse import claims, data, interactive, models, training
-from tlcourse.exercises import fine_tuning as exercises
+from tlcourse_exercises import fine_tuning as exercises
 
 report = tlcourse.setup(seed=42)
 
@@ -453,7 +453,7 @@ assert exercises.check_phase_two(answer1, new_base, head_lr=HEAD_LR, from_layer=
 # the questions print as text, and `quiz.show("03_fine_tuning", answers=True)` prints the answers.
 
 # %%
-from tlcourse import quiz
+from tlcourse_exercises import quiz
 
 quiz.show("03_fine_tuning")
 

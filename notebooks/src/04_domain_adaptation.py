@@ -688,7 +688,7 @@ print(claims.conclusion(photo_control, "AdaBN", "source only", "on day photos (n
 # each domain's features (`(n, d)` arrays; centre on the mean, divide by `n - 1`) and `d` their width.
 
 # %%
-from tlcourse.exercises import domain_adaptation as ex
+from tlcourse_exercises import domain_adaptation as ex
 
 
 def my_coral(source, target):
@@ -774,7 +774,7 @@ assert result
 # the questions print as text, and `quiz.show("04_domain_adaptation", answers=True)` prints the answers.
 
 # %%
-from tlcourse import quiz
+from tlcourse_exercises import quiz
 
 quiz.show("04_domain_adaptation")
 

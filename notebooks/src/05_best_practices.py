@@ -39,7 +39,7 @@ from sklearn.preprocessing import StandardScaler
 
 import tlcourse
 from tlcourse import claims, data, measure, models, plots, scratch, training
-from tlcourse.exercises import best_practices as exercises
+from tlcourse_exercises import best_practices as exercises
 
 report = tlcourse.setup(seed=42)
 
@@ -786,7 +786,7 @@ assert result
 # the questions print as text, and `quiz.show("05_best_practices", answers=True)` prints the answers.
 
 # %%
-from tlcourse import quiz
+from tlcourse_exercises import quiz
 
 quiz.show("05_best_practices")
 

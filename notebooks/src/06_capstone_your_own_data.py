@@ -38,7 +38,7 @@ from sklearn.preprocessing import StandardScaler
 
 import tlcourse
 from tlcourse import claims, data, features, interactive, models, plots, runtime, settings, training
-from tlcourse.exercises import capstone as exercises
+from tlcourse_exercises import capstone as exercises
 
 report = tlcourse.setup(seed=42)
 
@@ -488,7 +488,7 @@ assert result
 # the questions print as text, and `quiz.show("06_capstone_your_own_data", answers=True)` prints the answers.
 
 # %%
-from tlcourse import quiz
+from tlcourse_exercises import quiz
 
 quiz.show("06_capstone_your_own_data")
 

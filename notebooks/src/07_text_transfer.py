@@ -33,7 +33,7 @@ from sklearn.linear_model import LogisticRegression
 
 import tlcourse
 from tlcourse import adapt, claims, data, interactive, text
-from tlcourse.exercises import text_transfer as ex
+from tlcourse_exercises import text_transfer as ex
 
 report = tlcourse.setup(seed=42)
 
@@ -520,7 +520,7 @@ for step, seconds in times.items():
 # the questions print as text, and `quiz.show("07_text_transfer", answers=True)` prints the answers.
 
 # %%
-from tlcourse import quiz
+from tlcourse_exercises import quiz
 
 quiz.show("07_text_transfer")
 

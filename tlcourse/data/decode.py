@@ -15,11 +15,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DECODABLE_FORMATS", "HEIF_SUFFIXES", "IMAGE_SUFFIXES", "MAX_FLAT_FRACTION", "MAX_PIXELS", "MIN_PHOTO_COLOURS",
+__all__ = ["HEIF_SUFFIXES", "IMAGE_SUFFIXES", "MAX_FLAT_FRACTION", "MAX_PIXELS", "MIN_PHOTO_COLOURS",
            "ImageReadError", "check_image", "read_rgb"]
 
-#: Photo formats the tests read (Pillow's names; MPO is a camera's JPEG). Any other format Pillow decodes is read too.
-DECODABLE_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "DIB", "GIF", "WEBP", "TIFF", "AVIF", "JPEG2000"})
 #: iPhone photos: read only where the ``pillow-heif`` plugin is installed.
 HEIF_SUFFIXES = frozenset({".heic", ".heif"})
 #: File names looked at as images; anything else in a class folder is skipped as "not an image file".

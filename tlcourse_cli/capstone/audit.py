@@ -19,8 +19,6 @@ MIN_PER_CLASS = 3  # one image each for train, validation and test
 
 class FolderError(ValueError):
     """The image folder cannot be used as it is; the message says what to change.
-
-    Introduced in 06_capstone_your_own_data.
     """
 
 
@@ -135,8 +133,6 @@ def _layout(root: Path) -> tuple[str, dict[str, Path]]:
 
 def audit_folder(folder: str | Path, *, min_per_class: int = MIN_PER_CLASS, photos_only: bool = True) -> Audit:
     """Check a folder of images before any training, and say what is wrong with it.
-
-    Introduced in 06_capstone_your_own_data.
 
     Every file is decoded once, the way training will read it (:func:`tlcourse.data.read_rgb`), and hashed:
     exact duplicates are kept once (a photo in both train and test would inflate the test accuracy), a photo

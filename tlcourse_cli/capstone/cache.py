@@ -152,8 +152,6 @@ def _pass(bottom: Any, files: list[str], labels: np.ndarray, image_size: int, ba
 def cache_splits(bottom: Any, splits: Splits, *, image_size: int, batch_size: int = 32) -> Cache:
     """Run every photo of every split through the frozen bottom once (train twice: as it is and flipped).
 
-    Introduced in 06_capstone_your_own_data.
-
     Examples
     --------
     >>> cache = cache_splits(bottom, splits, image_size=160)  # doctest: +SKIP

@@ -33,8 +33,6 @@ def show_stage(result: StageResult, cache: Cache, class_names: Sequence[str], *,
                image_size: int = 128) -> np.ndarray:
     """Draw a stage's test confusion matrix and its ``k`` most confident mistakes; return their indices.
 
-    Introduced in 06_capstone_your_own_data.
-
     Only the photos shown are read from disk again.
 
     Examples

@@ -58,8 +58,6 @@ def planned_model(audit: Any, splits: Any, *, budget: float, base_name: str = "m
                   seed: int = 42, verbose: bool = False) -> tuple[Any, Any, ModelParts, Plan, Speed]:
     """Ask validation which image size pays, time this machine at that size, and plan the rest of the budget.
 
-    Introduced in 06_capstone_your_own_data.
-
     Returns ``(model, base, parts, plan, speed)``. A linear probe (:mod:`~tlcourse_cli.capstone.budget`) may
     overrule the size the photos' pixels suggest; that size caps the plan, and the probe's seconds come off
     the budget. ``image_size`` (which skips the probe) and ``fine_tune_epochs`` fix what the plan would

@@ -84,8 +84,6 @@ def save(model: Any, class_names: Sequence[str], out_dir: str | Path, report: di
     """Write ``model.keras``, ``classes.json`` (and ``report.json``, ``splits.json`` when given) to ``out_dir``,
     all or nothing.
 
-    Introduced in 06_capstone_your_own_data.
-
     Everything is written to a temporary folder beside ``out_dir``, then renamed into place: an interruption
     (Ctrl-C, a full disk) leaves the previous model folder as it was, never a new model beside old class names.
 
@@ -156,8 +154,6 @@ def _image_size(model: Any, class_names: Sequence[str], where: str) -> int:
 def load(out_dir: str | Path) -> tuple[Any, list[str]]:
     """Load a saved capstone model and its class names, in Keras's safe mode, and check they fit together.
 
-    Introduced in 06_capstone_your_own_data.
-
     Raises ``FileNotFoundError`` if ``model.keras`` or ``classes.json`` is missing (run ``tlcourse train``
     first), :class:`ModelFolderError` if the model is damaged, holds code (a ``Lambda`` layer), is not an
     image classifier of a fixed input size, or does not match its ``classes.json``.
@@ -197,8 +193,6 @@ class Prediction:
 
 def predict(model: Any, files: Sequence[str | Path], class_names: Sequence[str] | None = None) -> list[Prediction]:
     """Classify image files with a capstone model (or the folder it was saved to).
-
-    Introduced in 06_capstone_your_own_data.
 
     Each file is decoded and resized the way training images were; a file that is missing or not an image
     gets a :class:`Prediction` with ``error`` set instead of stopping the others.

@@ -59,8 +59,6 @@ def make_splits(
 ) -> Splits:
     """Train/validation/test sets from an audited folder, seeded and stratified.
 
-    Introduced in 06_capstone_your_own_data.
-
     ``<class>/*`` folders are split ``1 - val - test`` / ``val`` / ``test`` per class. ``<split>/<class>/*``
     folders keep their splits; without ``val`` one is carved from ``train``; without ``test`` the folder's
     ``val`` serves as test (and validation is carved from ``train``): nothing may be chosen on the test split.

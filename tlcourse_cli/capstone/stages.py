@@ -73,8 +73,6 @@ def _train_set(cache: Cache) -> tuple[np.ndarray, np.ndarray]:
 def baseline(cache: Cache) -> StageResult:
     """Logistic regression on the cache's 16x16 colour thumbnails: what no pretraining gets.
 
-    Introduced in 06_capstone_your_own_data.
-
     Examples
     --------
     >>> print(baseline(cache))  # doctest: +SKIP
@@ -137,8 +135,6 @@ def build_model(
 def predict_proba(model: Any, x: np.ndarray, *, batch_size: int = 64) -> np.ndarray:
     """Class probabilities of ``model`` for ``x`` (uint8 images, or cached activations), one row per input.
 
-    Introduced in 06_capstone_your_own_data.
-
     Examples
     --------
     >>> import keras
@@ -159,8 +155,6 @@ def feature_extraction(
     verbose: int = 0,
 ) -> StageResult:
     """Fit the softmax layer as a logistic regression on the pooled features (introduced in 02_feature_extraction).
-
-    Introduced in 06_capstone_your_own_data.
 
     ``head`` and ``pooled`` come from :func:`~tlcourse_cli.capstone.cache.split_model`. The regression
     (multinomial, class-balanced, its strength ``C`` chosen on validation by accuracy, then log-loss) is
@@ -238,8 +232,6 @@ def fine_tune(
     verbose: int = 0,
 ) -> StageResult:
     """LP-FT: from the fitted head, train the top of the base and the head on the cache (introduced in 03_fine_tuning).
-
-    Introduced in 06_capstone_your_own_data.
 
     Each learning rate starts from the same weights (the pretrained top, the head of :func:`feature_extraction`);
     the best epoch (validation accuracy) of the best rate is kept, unless it does not beat ``previous`` on

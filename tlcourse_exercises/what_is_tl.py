@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from tlcourse.checks import Checker, CheckResult
-from tlcourse.exercises.probes import contains, expect_outputs, refitted
+from tlcourse_exercises.checks import Checker, CheckResult
+from tlcourse_exercises.probes import contains, expect_outputs, refitted
 
 __all__ = ["check_feature_classifier", "check_reused_extractor"]
 

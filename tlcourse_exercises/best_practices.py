@@ -9,8 +9,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from tlcourse.checks import Checker, CheckResult
 from tlcourse.models import all_layers
+from tlcourse_exercises.checks import Checker, CheckResult
 
 __all__ = ["check_augmentation", "check_safe_model"]
 

@@ -90,7 +90,7 @@ def validate(question: dict[str, Any], where: str = "question") -> None:
     >>> validate({"kind": "single", "text": "?", "options": ["a", "b"], "answer": 2, "explanations": ["x", "y"]})
     Traceback (most recent call last):
     ...
-    tlcourse.quiz.QuizError: question: answer 2 is not the index of one of its 2 options
+    tlcourse_exercises.quiz.QuizError: question: answer 2 is not the index of one of its 2 options
     """
     def fail(problem: str) -> None:
         raise QuizError(f"{where}: {problem}")

@@ -7,8 +7,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from tlcourse.checks import Checker, CheckResult
-from tlcourse.exercises.probes import expect_frozen_base_head, expect_outputs, model_around, probe_images, training_step_moves
+from tlcourse_exercises.checks import Checker, CheckResult
+from tlcourse_exercises.probes import expect_frozen_base_head, expect_outputs, model_around, probe_images, training_step_moves
 
 __all__ = ["check_phase_one", "check_phase_two"]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from tlcourse.checks import Checker, CheckResult
+from tlcourse_exercises.checks import Checker, CheckResult
 
 __all__ = ["check_per_class_accuracy", "check_test_split"]
 

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from tlcourse.adapt import coral_align
-from tlcourse.checks import Checker, CheckResult
-from tlcourse.exercises.probes import own_output
 from tlcourse.text import mean_pool
+from tlcourse_exercises.checks import Checker, CheckResult
+from tlcourse_exercises.probes import own_output
 
 __all__ = ["check_coral_align", "check_mean_pool"]
 

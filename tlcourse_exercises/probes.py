@@ -201,7 +201,7 @@ def own_output(c: Any, fn: Any, inputs: tuple, *, name: str, args: str, course: 
     Examples
     --------
     >>> from tlcourse.adapt import coral_loss
-    >>> from tlcourse.checks import Checker
+    >>> from tlcourse_exercises.checks import Checker
     >>> c = Checker("Exercise 1")
     >>> own_output(c, coral_loss, (np.ones((3, 2)), np.ones((3, 2))), name="my_coral", args="source, target",
     ...            course={"adapt.coral_loss": coral_loss}, own="CORAL loss", shape=(), how="return one number.")
@@ -258,7 +258,7 @@ def expect_base_call(c: Any, model: Any, base: Any, *, preprocess: Any = None) -
     Examples
     --------
     >>> import keras
-    >>> from tlcourse.checks import Checker
+    >>> from tlcourse_exercises.checks import Checker
     >>> base = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Conv2D(2, 3)])
     >>> inp = keras.Input((4, 4, 3))
     >>> raw = keras.Model(inp, base(inp))
@@ -323,7 +323,7 @@ def expect_outputs(c: Any, model: Any, n: int, *, name: str, fix: str) -> bool:
     Examples
     --------
     >>> import keras
-    >>> from tlcourse.checks import Checker
+    >>> from tlcourse_exercises.checks import Checker
     >>> c = Checker("Exercise")
     >>> expect_outputs(c, keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]), 5, name="my_model",
     ...                fix="one output per class.")

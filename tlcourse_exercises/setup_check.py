@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tlcourse.checks import Checker, CheckResult
+from tlcourse_exercises.checks import Checker, CheckResult
 
 __all__ = ["check_profile", "check_skipped_file"]
 

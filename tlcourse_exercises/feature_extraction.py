@@ -9,9 +9,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from tlcourse.checks import Checker, CheckResult
-from tlcourse.exercises.probes import expect_frozen_base_head, expect_outputs, model_around, refitted
 from tlcourse.models import all_layers
+from tlcourse_exercises.checks import Checker, CheckResult
+from tlcourse_exercises.probes import expect_frozen_base_head, expect_outputs, model_around, refitted
 
 __all__ = ["check_feature_extractor_model", "check_best_layer", "check_far_target_features"]
 

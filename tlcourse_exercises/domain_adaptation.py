@@ -10,8 +10,8 @@ import numpy as np
 import tensorflow as tf
 
 from tlcourse.adapt import GradientReversal, accuracy, adabn, coral_loss
-from tlcourse.checks import Checker, CheckResult
-from tlcourse.exercises.probes import own_output
+from tlcourse_exercises.checks import Checker, CheckResult
+from tlcourse_exercises.probes import own_output
 
 __all__ = ["check_adabn", "check_coral", "check_reversal"]
 
