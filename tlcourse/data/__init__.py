@@ -7,7 +7,6 @@ re-exported here (``data.dataset_path("flowers")``), so a lesson asks for data i
 from tlcourse.assets.datasets import DATASETS, DatasetSpec, RemoteFile, data_dir, data_dirs, dataset_path
 from tlcourse.assets.errors import ChecksumError, DataNotFoundError, UnsafeArchiveError
 from tlcourse.data.decode import (
-    DECODABLE_FORMATS,
     HEIF_SUFFIXES,
     IMAGE_SUFFIXES,
     MAX_FLAT_FRACTION,
@@ -42,7 +41,6 @@ def offline() -> bool:
 
 __all__ = [
     "DATASETS",
-    "DECODABLE_FORMATS",
     "HEIF_SUFFIXES",
     "IMAGE_SUFFIXES",
     "MAX_FLAT_FRACTION",
