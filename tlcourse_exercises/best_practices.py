@@ -81,28 +81,24 @@ def check_augmentation(augmentation: Any, judge: Any, images: np.ndarray, labels
     >>> print(check_augmentation(keras.layers.RandomFlip("horizontal"), judge, x, y).passed)
     False
     """
-    c = Checker("Exercise 1: an augmentation that keeps a digit a digit")
-    if not (c.given(augmentation, "build my_augmentation, a keras.Sequential of random layers (shifts, small rotations, zoom).")
+    c, x = Checker("Exercise 1: an augmentation that keeps a digit a digit"), np.asarray(images, "float32")
+    run = {"name": "my_augmentation", "shape": x.shape, "how": "give back images of the shape given (random layers do).",
+           "failed": "running my_augmentation on a batch of digits raised", "unwritten": False}
+    if (c.given(augmentation, "build my_augmentation, a keras.Sequential of random layers (shifts, small rotations, zoom).")
             and c.expect(isinstance(augmentation, keras.layers.Layer), f"my_augmentation is a {type(augmentation).__name__}: "
-                          "give a Keras layer, for example keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1), ...]).")):
-        return c.result()
-    x, run = np.asarray(images, "float32"), {"how": "give back images of the shape given (random layers do).", "unwritten": False,
-                                             "failed": "running my_augmentation on a batch of digits raised"}
-    at_inference = c.output(lambda: augmentation(x, training=False), "my_augmentation", shape=x.shape, **run)
-    trained = None if at_inference is None else c.output(lambda: augmentation(x, training=True), "my_augmentation",
-                                                         shape=x.shape, **run)
-    if trained is None:
-        return c.result()
-    flips = [l.name for l in [augmentation, *getattr(augmentation, "layers", [])] if isinstance(l, keras.layers.RandomFlip)]
-    clean, augmented = (float(np.mean(np.asarray(judge(v)).argmax(1) == labels)) for v in (x, trained))  # the reference first
-    c.expect_none_of({  # what is wrong, and what to do -> whether the outputs show it
-        f"{flips} flips the digits: a mirrored 3 is no digit, and contradicts its label. Leave flips out for digits.": flips,
-        "at inference (training=False) my_augmentation changes the digits: it must leave them alone, as random layers do "
-        "(Rescaling or a fixed transform do not).": not np.allclose(at_inference, x, atol=1e-5),
-        "in training my_augmentation leaves the digits (almost) unchanged: use random layers of a non-zero strength, for "
-        "example RandomTranslation(0.1, 0.1).": np.abs(trained - x).mean() <= 1e-3,
-        f"a model trained on many digits recognises {augmented:.2f} of your augmented digits, {clean:.2f} of the originals: "
-        "it changes what many digits are (a shift too far, a rotation over about 20 degrees): make it gentler.":
-            augmented < clean - tolerance},
-        ok=f"random in training, nothing at inference, the same digits ({augmented:.2f} recognised, {clean:.2f} before)")
+                         "give a Keras layer, for example keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1), ...]).")
+            and (at_inference := c.output(lambda: augmentation(x, training=False), **run)) is not None
+            and (trained := c.output(lambda: augmentation(x, training=True), **run)) is not None):
+        flips = [l.name for l in [augmentation, *all_layers(augmentation)] if isinstance(l, keras.layers.RandomFlip)]
+        clean, augmented = (float(np.mean(np.asarray(judge(v)).argmax(1) == labels)) for v in (x, trained))  # the reference first
+        # what is wrong, and what to do -> whether the outputs show it
+        c.expect_none_of({f"{flips} flips the digits: a mirrored 3 is no digit and contradicts its label. Leave them out.": flips,
+            "at inference (training=False) my_augmentation changes the digits: it must leave them alone, as random layers do "
+            "(Rescaling or a fixed transform do not).": not np.allclose(at_inference, x, atol=1e-5),
+            "in training my_augmentation leaves the digits (almost) unchanged: use random layers of a non-zero strength, for "
+            "example RandomTranslation(0.1, 0.1).": np.abs(trained - x).mean() <= 1e-3,
+            f"a model trained on many digits recognises {augmented:.2f} of your augmented digits, {clean:.2f} of the originals: "
+            "it changes what many digits are (a shift too far, a rotation over about 20 degrees): make it gentler.":
+                augmented < clean - tolerance},
+            ok=f"random in training, nothing at inference, the same digits ({augmented:.2f} recognised, {clean:.2f} before)")
     return c.result()

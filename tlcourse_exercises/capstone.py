@@ -87,27 +87,22 @@ def check_per_class_accuracy(
     """
     c = Checker("Exercise 2: accuracy per class")
     names, y_true, y_pred = list(class_names), np.asarray(y_true), np.asarray(y_pred)
-    if not (c.given(answer, "compute per_class, a dict {class name: accuracy}, for example {'ants': 0.9, 'bees': 0.8}.")
-            and c.expect(isinstance(answer, Mapping), f"per_class is a {type(answer).__name__}: give a dict "
-                                                       "{class name: accuracy}, for example {'ants': 0.9, 'bees': 0.8}.")):
-        return c.result()
-    c.expect_none_of({f"the keys are class numbers: use the class names {names} (class i is class_names[i]).":
-                      {str(k) for k in answer} == {str(i) for i in range(len(names))},
-                      f"the keys should be the class names {names}, not {list(answer)}.": set(answer) != set(names)},
-                     ok="one entry per class")
-    recall = {n: float(np.mean(y_pred[y_true == i] == i)) for i, n in enumerate(names) if np.any(y_true == i)}  # the reference
-    precision = {n: float(np.mean(y_true[y_pred == i] == i)) for i, n in enumerate(names) if np.any(y_pred == i)}
-    for name in [n for n in names if n in answer]:
-        how = f"give the share of the test images of class {name!r} that the model predicted as {name!r}, from 0 to 1"
-        if name not in recall:  # no test image of this class: nothing to measure
-            c.expect((v := _number(answer[name])) is None or bool(np.isnan(v)), f"{name}: there is no test image of {name!r}, "
-                     "so no accuracy to give: use None or float('nan').", ok=f"{name}: none")
-        elif (value := c.number(answer[name], name, how=how)) is not None:  # against the recall, and what the slips give
-            c.expect_close(value, recall[name], {
-                "a percentage: give the fraction, between 0 and 1": 100 * recall[name],
-                f"the precision: take the images of class {name!r}, not those predicted as {name!r}": precision.get(name, -1),
-                f"the accuracy over all classes: take only the test images of class {name!r}": float(np.mean(y_true == y_pred)),
-                **{f"the accuracy of {other!r}: class i is class_names[i], in that order": r for other, r in recall.items()
-                   if other != name}}, said=f"{name}: {value:g} is ", otherwise=f"not it: {how}", then=".",
-                ok=f"{name}: {recall[name]:.3f}", rtol=0, atol=1e-6)
+    if (c.given(answer, "compute per_class, a dict {class name: accuracy}, for example {'ants': 0.9, 'bees': 0.8}.")
+            and c.expect(isinstance(answer, Mapping), f"per_class is a {type(answer).__name__}: give a dict {{name: accuracy}}")):
+        numbers = {str(k) for k in answer} == {str(i) for i in range(len(names))}  # class i given as i, not as class_names[i]
+        c.expect(set(answer) == set(names), f"the keys {'are class numbers: use' if numbers else 'should be'} the class names "
+                                            f"{names} (class i is class_names[i]), not {list(answer)}.", ok="one entry per class")
+        # the reference: the recall of each class that has test images (and the precision, a usual slip)
+        recall = {n: float(np.mean(y_pred[y_true == i] == i)) for i, n in enumerate(names) if np.any(y_true == i)}
+        precision = {n: float(np.mean(y_true[y_pred == i] == i)) for i, n in enumerate(names) if np.any(y_pred == i)}
+        c.expect_none_of({f"{n}: there is no test image of {n!r}, so no accuracy to give: use None or float('nan').":
+                          _number(answer.get(n)) is not None and not np.isnan(answer[n]) for n in names if n not in recall})
+        for name in [n for n in recall if n in answer]:
+            how = f"give the share of the test images of class {name!r} that the model predicted as {name!r}, from 0 to 1."
+            if (got := c.number(answer[name], name, how=how)) is not None:  # against the recall, and what the slips give
+                c.expect_close(got, recall[name], {"a percentage: give the fraction, between 0 and 1.": 100 * recall[name],
+                    f"the precision: take images of class {name!r}, not those predicted as {name!r}.": precision.get(name, -1),
+                    f"the accuracy over all classes: take only the test images of {name!r}.": float(np.mean(y_true == y_pred)),
+                    **{f"the accuracy of {n!r}: class i is class_names[i], in that order.": r for n, r in recall.items()}},
+                    said=f"{name}: {got:g} is ", otherwise=f"not it: {how}", ok=f"{name}: {recall[name]:.3f}", rtol=0, atol=1e-6)
     return c.result()

@@ -8,6 +8,9 @@ from typing import Any
 
 import keras
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from tlcourse.models import all_layers
 from tlcourse_exercises.checks import Checker, CheckResult
@@ -116,38 +119,28 @@ def check_far_target_features(digits_clf: Any, last_clf: Any, layer: Any, probes
     >>> check_far_target_features(fit(mid, y[:100][::-1]), fit(last), "mid", probes, ["mid", "last"], train, test).passed
     False
     """
-    from sklearn import linear_model, pipeline, preprocessing
-
-    exercise = pipeline.make_pipeline(preprocessing.StandardScaler(), linear_model.LogisticRegression(max_iter=300, C=0.1))
-    c, inner = Checker("Exercise 3: feature extraction on a far target"), list(layers[:-1])
-    if not ((c.given(layer, f"put an intermediate layer's name in digits_layer (one of {inner}).") and c.expect(
-            isinstance(layer, str) and layer in inner, f"{layer!r} is not one of the intermediate layers probed, {inner}."))
-            & c.given(digits_clf, "fit digits_clf on the features of digits_layer.")
-            & c.given(last_clf, f"fit last_clf on {layers[-1]}'s features.")):
+    c, inner, gain = Checker("Exercise 3: feature extraction on a far target"), list(layers[:-1]), np.zeros(2)
+    if not (c.given(layer, f"put an intermediate layer's name in digits_layer (one of {inner}).") and c.expect(
+            isinstance(layer, str) and layer in inner, f"{layer!r} is not one of the intermediate layers probed, {inner}.")):
         return c.result(show=show)
-    f_tr, f_te = ({n: np.asarray(o) for n, o in zip(layers, probes.predict(x, batch_size=64, verbose=0))}
-                  for x in (train[0], test[0]))
-    scores = []
-    for label, clf, name in (("digits_clf", digits_clf, layer), ("last_clf", last_clf, layers[-1])):
-        width, d = getattr(clf, "n_features_in_", f_te[name].shape[1]), f_te[name].shape[1]
-        if not c.expect(width == d, f"{label} takes {width} features, {name}'s pooled features are {d}: it was fitted on "
-                         f"{' or '.join(n for n in layers if f_te[n].shape[1] == width) or 'something else (the images?)'}. "
-                         f"Fit it on {name}'s features of xd_train."):
-            continue
-        ran, accs = c.attempt(lambda: [float(clf.score(f[name], y)) for f, y in ((f_tr, train[1]), (f_te, test[1]))],  # noqa: B023
-                              failed=f"{label} is a {type(clf).__name__}, not a fitted classifier: its score raised",
-                              hint=f"Store what make_pipeline(...).fit({name}'s features, yd_train) returns.")
-        if ran:  # against the same classifier fitted on the same features, as the exercise says: the reference
+    f_tr, f_te = (dict(zip(layers, map(np.asarray, probes.predict(x, batch_size=64, verbose=0)))) for x in (train[0], test[0]))
+    exercise = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300, C=0.1))  # the classifier the exercise names
+    for label, clf, name, sign in (("digits_clf", digits_clf, layer, 1), ("last_clf", last_clf, layers[-1], -1)):
+        width, d, fit = getattr(clf, "n_features_in_", f_te[name].shape[1]), f_te[name].shape[1], f"{name}'s features of xd_train"
+        on = " or ".join(n for n in layers if f_te[n].shape[1] == width) or "something else (the images?)"
+        if (c.given(clf, f"fit {label} on {fit}.") and c.expect(width == d, f"{label} takes {width} features, {name}'s pooled "
+                                                                f"features are {d}: it was fitted on {on}. Fit it on {fit}.")
+                and (accs := c.output(lambda: [clf.score(f_tr[name], train[1]), clf.score(f_te[name], test[1])],  # noqa: B023
+                                      f"{label}.score", shape=(2,), how=f"give a scikit-learn classifier fitted on {fit}.",
+                                      failed=f"{label} is a {type(clf).__name__}, not a fitted classifier: its score raised",
+                                      hint=f"Store what make_pipeline(...).fit({fit}, yd_train) returns.")) is not None):
+            # the reference: the same classifier (else the exercise's) fitted on the training features of the right layer
             (fit_acc, acc), ref = accs, float(refitted(clf, f_tr[name], train[1], exercise).score(f_te[name], test[1]))
-            c.expect_none_of({
-                f"{label} gets {acc:.3f} of the test digits right, the same classifier fitted on the training digits {ref:.3f}: "
-                "it has seen the test digits. Fit on xd_train's features only.": acc > ref + 0.04 and acc >= fit_acc - 0.01,
-                f"{label} gets {acc:.3f} on the test digits, the same classifier fitted on {name}'s features of the training "
-                f"digits {ref:.3f}: fit on those (not another layer's), with the labels yd_train in order.": acc < ref - 0.05},
-                ok=f"{label}: {acc:.3f} of the test digits on {name}'s features (the check's fit: {ref:.3f})")
-            scores.append((acc, ref))
+            said = f"{label}: {acc:.3f} of the test digits right, the same classifier fitted on {fit}: {ref:.3f}"
+            # what is wrong -> whether the accuracies show it
+            c.expect_none_of({f"{said}; it has seen the test digits: fit on {fit}.": acc > ref + 0.04 and acc >= fit_acc - 0.01,
+                f"{said}. Fit on those (not another layer's), with the labels yd_train in order.": acc < ref - 0.05}, ok=said)
+            gain += sign * np.array([acc, ref])  # digits_clf's accuracies minus last_clf's
     if c.passed:  # both classifiers scored, and close to the check's fits
-        (acc, ref), (acc_last, ref_last) = scores
-        c.expect(True, "", ok=f"the gain of {layer} over {layers[-1]} you measured: {acc - acc_last:+.3f} (the "
-                              f"check's fits: {ref - ref_last:+.3f})")
+        c.expect(True, "", ok=f"the gain of {layer} over {layers[-1]} you measured: {gain[0]:+.3f} (the check's: {gain[1]:+.3f})")
     return c.result(show=show)

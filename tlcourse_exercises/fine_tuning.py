@@ -72,12 +72,11 @@ def check_phase_two(model: Any, base: Any, *, head_lr: float, from_layer: str) -
     True
     """
     c = Checker("Exercise 2: phase 2, the top of the base unfrozen")
-    if not (model_around(c, model, base, name="answer1", how="as in exercise 1, then unfreeze the top of new_base and "
-                         "compile it again", missing="new_base is not inside the model you passed: pass answer1, your "
-                         "phase-1 model.")
+    if not (model_around(c, model, base, name="answer1", how="as in exercise 1, then unfreeze the top of new_base and compile it "
+                         "again", missing="new_base is not inside the model you passed: pass answer1, your phase-1 model.")
             and expect_outputs(c, model, 2, name="answer1", fix="pass answer1, your phase-1 model, with its one output.")
-            and c.expect(getattr(model, "optimizer", None) is not None, "the model is not compiled: call "
-                                                                         "model.compile(...) after changing trainable.")):
+            and c.expect(getattr(model, "optimizer", None) is not None, "the model is not compiled: call model.compile(...) "
+                         "after changing trainable.")):
         return c.result()
     start, bn = [layer.name for layer in base.layers].index(from_layer), keras.layers.BatchNormalization
     should = [l for l in base.layers[start:] if l.weights and not isinstance(l, bn)]  # the reference: what unfreeze_top trains
@@ -93,16 +92,14 @@ def check_phase_two(model: Any, base: Any, *, head_lr: float, from_layer: str) -
     c.expect(head_lr / 100 * (1 - 1e-6) <= lr <= head_lr / 10 * (1 + 1e-6), f"the learning rate is {lr:g}: fine-tune at "
              f"{head_lr / 100:g} to {head_lr / 10:g}, 10-100 times lower than the head's {head_lr:g} (larger steps take the "
              "base further from what it learned).", ok=f"learning rate {lr:g}")
-    if not c.passed:
-        return c.result()
-    # The flags and the rate are right: does the model's own training step (built when it first trained) move those layers?
+    # Once the flags and the rate are right: does the model's own training step (built when it first trained) move them?
     recompile = ("the model's training step was built when it first trained, before you unfroze the top of new_base, and "
                  "the optimizer knows only the phase-1 weights: fit would still update the head only (03's pitfall). Call "
                  "compile(...) again after changing trainable, with a new optimizer.")
-    ran, moved = c.attempt(lambda: training_step_moves(model, probe_images(model, base)),
-                           failed="one training step on two images raised", hint=f"If it names an unknown variable, {recompile}")
-    if ran:
-        still = [l.name for l in should if not any(id(v) in moved for v in l.trainable_weights)]
+    ran, moved = c.attempt(lambda: training_step_moves(model, probe_images(model, base)), failed="one training step on two "
+                           "images raised", hint=f"If it names an unknown variable, {recompile}") if c.passed else (False, None)
+    if ran:  # against the reference: every layer that should train moved
+        still = [l.name for l in should if moved.isdisjoint(map(id, l.trainable_weights))]
         c.expect(not still, f"Keras lists {still[:3]} as trainable, but one training step did not move them: {recompile}",
                  ok=f"one training step moves the unfrozen layers ({len(should)} with weights) and nothing below")
     return c.result()
