@@ -6,6 +6,7 @@ record("transfer beats a baseline without pretraining on the capstone folder", s
 
 record("LP-FT improves on feature extraction on the capstone folder", section="7",
        figure="LP-FT (kept on validation) minus feature extraction, test accuracy",
-       comparison=lpft_gain, condition=f"{folder_name}, one run, interval over the test photos (paired bootstrap)",
+       comparison=lpft_gain, condition=f"{folder_name}, one run, interval over the test photos (paired bootstrap)"
+       + ("" if kept else "; validation kept the feature-extraction weights, so both are one model"),
        note="benchmarks/capstone_recipe.py recipe, seeds 0-2: a mean gain smaller than the seeds' spread "
             "on ants/bees and on the flowers")
