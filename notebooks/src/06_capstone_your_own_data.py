@@ -221,9 +221,10 @@ plots.learning_curves({"phase 1, head": phase1, "phase 2, top unfrozen": phase2}
 # activations it computed the epoch before. The fast version computes them once: the model is `classifier`
 # again (without augmentation layers: the cache holds each photo and its mirror image instead of random flips),
 # cut where the plain recipe's fine-tuning started, into a `bottom` that runs once per photo and a `head` that
-# trains. The cut is two `keras.Model`s over the same layers (`models.split_at`, introduced in 03, checks that
-# no skip connection crosses it), so training `head` trains `model`. This version works at 224 px, the size
-# the base was trained at: bigger images cost more, and the cache pays that cost once.
+# trains. The cut is two `keras.Model`s over the same layers, so training `head` trains `model`; it must be
+# where no skip connection jumps over it (`models.base_spec(...).cut_layer` is such a layer, and
+# `models.split_at` checks any other). This version works at 224 px, the size the base was trained at:
+# bigger images cost more, and the cache pays that cost once.
 
 # %% tags=["export"]
 def split_classifier(model, base, cut_layer):
