@@ -136,7 +136,7 @@ def quiz_html(quiz: Any) -> str:
 
     Examples
     --------
-    >>> from tlcourse import quiz
+    >>> from tlcourse_exercises import quiz
     >>> page = quiz_html(quiz.load("01_what_is_transfer_learning"))
     >>> page.count("<details>") == len(quiz.load("01_what_is_transfer_learning").questions)
     True
