@@ -277,6 +277,16 @@ def test_audit_cli_writes_the_splits_it_prints(class_folder, tmp_path, capsys):
         assert f"{name:<5} {len(folder):>5} images" in out
 
 
+def test_audit_cli_refuses_a_splits_path_it_cannot_write_before_the_audit(class_folder, tmp_path, capsys):
+    (tmp_path / "taken").mkdir()
+    assert cli.main(["audit", str(class_folder), "--splits", str(tmp_path / "taken")]) == 2
+    captured = capsys.readouterr()
+    assert "is a folder: give a file" in captured.err and "usable images" not in captured.out
+    (tmp_path / "a_file").write_text("mine")
+    assert cli.main(["audit", str(class_folder), "--splits", str(tmp_path / "a_file" / "s.json")]) == 2
+    assert "cannot be written" in capsys.readouterr().err and (tmp_path / "a_file").read_text() == "mine"
+
+
 def test_audit_cli_refuses_a_one_class_folder_with_exit_2(tmp_path, capsys):
     _fill(tmp_path / "one" / "cats")
     assert cli.main(["audit", str(tmp_path / "one"), "--splits", str(tmp_path / "s.json")]) == 2

@@ -156,6 +156,10 @@ def _audit(args: argparse.Namespace) -> int:
 
     from tlcourse_cli import capstone
 
+    path = Path(args.splits).expanduser() if args.splits else None
+    if path is not None and path.is_dir():  # before the audit it would waste
+        print(f"error: --splits {path} is a folder: give a file, for example {path / 'splits.json'}", file=sys.stderr)
+        return 2
     try:
         audit = capstone.audit_folder(args.folder)
     except capstone.FolderError as exc:
@@ -163,10 +167,15 @@ def _audit(args: argparse.Namespace) -> int:
         return 2
     splits = capstone.make_splits(audit, seed=args.seed, max_per_class=args.max_per_class)
     print(audit.summary(), "splits:", splits.summary(), sep="\n")
-    if args.splits:
-        path = Path(args.splits).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(splits.to_json(), indent=1) + "\n", encoding="utf-8")
+    if path is not None:
+        try:  # whole or not at all: a file named .NAME.tmp, renamed when written
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(json.dumps(splits.to_json(), indent=1) + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            print(f"error: --splits {path} cannot be written ({exc.strerror or exc})", file=sys.stderr)
+            return 2
         print(f"wrote {path}")
     return 0
 
