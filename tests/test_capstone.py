@@ -9,7 +9,6 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tlcourse import data
@@ -231,11 +230,6 @@ def test_max_per_class_caps_training_images(class_folder):
 
 
 # --------------------------------------------------------------------------- recipe, save, predict, CLI
-
-
-def test_worst_mistakes_orders_by_confidence():
-    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.99, 0.01]])
-    assert capstone.worst_mistakes(np.array([0, 0, 0, 1]), probs).tolist() == [3, 1, 2]
 
 
 @pytest.mark.slow

@@ -1,15 +1,14 @@
 """The capstone: transfer learning on a folder of your own photos, from audit to ``predict``.
 
-The code of 06_capstone_your_own_data and of ``tlcourse train`` / ``predict``. It meets data nobody has seen,
-so it checks before it trains and says what is wrong in words a learner can act on. One module a step:
-``audit``, ``splits``, ``budget``, ``cache``, ``stages`` (baseline, feature extraction, LP-FT), ``review``
-and ``saving``; :func:`train` (in ``run``) does it all in one call.
+What ``tlcourse audit``, ``train`` and ``predict`` do, with lesson 06's recipe (``tlcourse.recipe``). It meets
+data nobody has seen, so it checks before it trains and says what is wrong in words a learner can act on.
+One module a step: ``audit``, ``splits``, ``budget``, ``cache``, ``stages`` (baseline, feature extraction,
+LP-FT) and ``saving``; :func:`train` (in ``run``) does it all in one call.
 """
 
 from tlcourse_cli.capstone.audit import MIN_PER_CLASS, SPLIT_NAMES, Audit, FolderError, audit_folder
 from tlcourse_cli.capstone.budget import Plan, Speed, choose_size, largest_useful_size, measure_speed, plan_run, probe_sizes
 from tlcourse_cli.capstone.cache import Cache, CachedSplit, ModelParts, cache_splits, split_model
-from tlcourse_cli.capstone.review import show_stage, worst_mistakes
 from tlcourse_cli.capstone.run import DEFAULT_BUDGET, check_arguments, planned_model, train
 from tlcourse_cli.capstone.saving import (
     CLASSES_FILE,
@@ -71,8 +70,6 @@ __all__ = [
     "predict_proba",
     "probe_sizes",
     "save",
-    "show_stage",
     "split_model",
     "train",
-    "worst_mistakes",
 ]
