@@ -1,3 +1,4 @@
+import signal
 import subprocess
 import sys
 import textwrap
@@ -89,3 +90,24 @@ def test_strategy_on_two_logical_cpus_trains_a_model():
 def test_one_device_gets_the_default_strategy():
     assert runtime.choose_strategy([]).num_replicas_in_sync == 1
     assert type(runtime.choose_strategy(["/cpu:0"])).__name__ != "MirroredStrategy"
+
+
+def test_an_interrupted_cell_stops_the_command_it_ran(monkeypatch):
+    """Jupyter's stop button interrupts the kernel, not the command: run_command must stop it."""
+    started = []
+
+    class Watched(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runtime.subprocess, "Popen", Watched)
+    monkeypatch.setattr(runtime, "print", interrupt, raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        runtime.run_command("doctor")
+    [command] = started
+    # stopped at once by the interrupt, not later by writing to a closed pipe (a silent step can last minutes)
+    assert command.wait(timeout=60) == -signal.SIGTERM

@@ -345,6 +345,10 @@ def run_command(*args: Any) -> int:
     command = [sys.executable, "-m", "tlcourse_cli", *map(str, args)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
                           env=settings.command_environment()) as run:
-        for line in run.stdout:
-            print(line, end="", flush=True)
+        try:
+            for line in run.stdout:
+                print(line, end="", flush=True)
+        except BaseException:  # an interrupted cell (Jupyter's stop button) stops the command too
+            run.terminate()
+            raise
     return run.returncode
