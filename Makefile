@@ -83,7 +83,7 @@ test: $(STAMP)
 
 # The fast tier: unit tests and docstring examples, no notebooks and no training (under a minute).
 unit: $(STAMP)
-	$(BIN)/python -m pytest -ra -m "not slow" tests tlcourse tlcourse_exercises tlcourse_cli tools $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra -m "not slow" tests tlcourse tlcourse_assets tlcourse_exercises tlcourse_cli tools $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -129,7 +129,7 @@ oldest:
 	$(OLDEST_VENV)/bin/python -m pip install --quiet -c tests/oldest-supported.txt -e ".[dev]"
 	$(OLDEST_VENV)/bin/python tools/kernel.py
 	$(OLDEST_VENV)/bin/python -c "import tensorflow as tf, keras; print('TensorFlow', tf.__version__, 'Keras', keras.__version__)"
-	$(OLDEST_VENV)/bin/python -m pytest -q tests tlcourse tlcourse_exercises tlcourse_cli tools --ignore=tests/test_browser.py \
+	$(OLDEST_VENV)/bin/python -m pytest -q tests tlcourse tlcourse_assets tlcourse_exercises tlcourse_cli tools --ignore=tests/test_browser.py \
 		--ignore=tests/test_jupyterhub.py $(PYTEST_ARGS)
 	$(OLDEST_VENV)/bin/python -m pytest -q notebooks/07_text_transfer.ipynb
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tlcourse import data, settings
-from tlcourse.assets.errors import DataNotFoundError, WeightsNotAvailableError
+from tlcourse_assets.errors import DataNotFoundError, WeightsNotAvailableError
 
 
 def in_ci() -> bool:

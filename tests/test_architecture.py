@@ -1,10 +1,11 @@
 """The packages' layout, checked: imports point one way, settings are read in one place, files stay small.
 
-Three packages, in layers, bottom to top (tlcourse/README.md says the same in prose). The library the
-lessons import, ``tlcourse``:
+Four packages, in layers, bottom to top (tlcourse/README.md says the same in prose). The library the
+lessons import, ``tlcourse``, over the registry of what the course downloads, ``tlcourse_assets``:
 
-0. ``settings``: every environment variable, read once;
-1. ``assets``: where data sets, weights and the text model live, how they are fetched, their errors;
+0. ``settings`` (in ``tlcourse``): every environment variable, read once;
+1. ``tlcourse_assets``, one piece: where data sets, weights and the text model live, how they are
+   fetched and checked, their errors;
 2. the lessons' libraries: ``runtime``, ``data``, ``models``, ``features``, ``plots``, ``measure``,
    ``claims`` (the verdict rule), ``interactive`` (controls that redraw a figure), ``recipe``;
 3. techniques built on them: ``scratch``, ``training``, ``adapt``, ``text``.
@@ -16,8 +17,8 @@ Over all of it, the ``tlcourse`` command (``tlcourse_cli``), an application the 
 import: 7. ``doctor`` (the machine and the course's needs); 8. ``capstone`` (audit, plan, cache, stages,
 saving); 9. ``cli`` (and ``__main__`` over that).
 
-A module may import its own package and anything in a lower layer, never a higher
-one or a sibling's private name: so nothing in ``tlcourse`` imports the other two.
+A module may import its own piece and anything in a lower layer, never a higher
+one or a sibling's private name: so nothing in ``tlcourse`` imports the exercises or the command.
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "tlcourse"
 EXERCISES = PACKAGE.parent / "tlcourse_exercises"
 APP = PACKAGE.parent / "tlcourse_cli"
+ASSETS = PACKAGE.parent / "tlcourse_assets"
+ROOTS = (PACKAGE, ASSETS, EXERCISES, APP)
 #: Each package, and the prefix of its pieces' names in LAYERS.
-PACKAGES = {"tlcourse": "", "tlcourse_exercises": "exercises.", "tlcourse_cli": ""}
+PACKAGES = {"tlcourse": "", "tlcourse_assets": "assets.", "tlcourse_exercises": "exercises.", "tlcourse_cli": ""}
+#: Packages that are one piece as a whole: their modules import each other freely.
+WHOLE = {"tlcourse_assets": "assets"}
 
 LAYERS = {
     "settings": 0,
@@ -54,12 +59,14 @@ MAX_LINES = 500
 
 
 def _modules() -> list[Path]:
-    return sorted(p for root in (PACKAGE, EXERCISES, APP) for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+    return sorted(p for root in ROOTS for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
 
 def _top(path: Path) -> str:
     """The piece a module belongs to: ``data`` for ``tlcourse/data/images.py``, ``exercises.quiz``."""
-    root = next(r for r in (PACKAGE, EXERCISES, APP) if r in path.parents)
+    root = next(r for r in ROOTS if r in path.parents)
+    if root.name in WHOLE:
+        return WHOLE[root.name]
     rel = path.relative_to(root)
     return PACKAGES[root.name] + (rel.parts[0].removesuffix(".py") if len(rel.parts) == 1 else rel.parts[0])
 
@@ -78,6 +85,8 @@ def _imports(path: Path) -> list[tuple[str, list[str], int]]:
 def _target(module: str, name: str) -> str | None:
     """The top-level piece an import reaches (``from tlcourse import data`` reaches data)."""
     parts = module.split(".")
+    if parts[0] in WHOLE:
+        return WHOLE[parts[0]]
     prefix = PACKAGES[parts[0]]
     if len(parts) > 1:
         return prefix + parts[1]
@@ -331,7 +340,7 @@ opt._get_variable_index(v)
 
 def test_no_private_api_of_keras_or_tensorflow():
     """Not even in a string (``importlib.import_module("keras.src...")``), nor in the tests."""
-    roots = [PACKAGE, EXERCISES, APP, *(PACKAGE.parent / d for d in ("tests", "notebooks/src", "benchmarks"))]
+    roots = [*ROOTS, *(PACKAGE.parent / d for d in ("tests", "notebooks/src", "benchmarks"))]
     offenders = [f"{p.name}:{i}" for root in roots for p in root.rglob("*.py") if p.name != Path(__file__).name
                  for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
                  if "keras.src" in line or "tensorflow.python" in line]

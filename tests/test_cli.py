@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tlcourse import data, settings
-from tlcourse.assets import files, text_model, weights
-from tlcourse.assets.errors import TextModelNotAvailableError, WeightsNotAvailableError
-from tlcourse.assets.files import explain_download_failure
+from tlcourse_assets import files, text_model, weights
+from tlcourse_assets.errors import TextModelNotAvailableError, WeightsNotAvailableError
+from tlcourse_assets.files import explain_download_failure
 from tlcourse_cli import cli, doctor
 
 

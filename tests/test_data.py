@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tlcourse import data, settings
-from tlcourse.assets import files
+from tlcourse_assets import files
 
 # ----------------------------------------------------------------- registry and data directory
 

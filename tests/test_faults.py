@@ -463,7 +463,7 @@ _WEIGHTS_DIR = settings.current().weights_dir  # the Keras cache the environment
 
 def _good_weights(missing) -> Path:
     """The MobileNetV2 (alpha 0.35) weights of the Keras cache: a sound copy to damage."""
-    from tlcourse.assets import weights
+    from tlcourse_assets import weights
 
     found = _WEIGHTS_DIR / weights.weights_file("mobilenet_v2", alpha=0.35)
     if not found.is_file():
@@ -484,8 +484,8 @@ def _scramble(path: Path) -> None:
 
 @pytest.mark.parametrize("how", ["truncated", "scrambled"])
 def test_damaged_weights_are_named_by_doctor_and_refused_by_train(keras_home, missing, capsys, how):
-    from tlcourse.assets import weights
-    from tlcourse.assets.errors import WeightsNotAvailableError
+    from tlcourse_assets import weights
+    from tlcourse_assets.errors import WeightsNotAvailableError
     from tlcourse_cli import doctor
 
     good = _good_weights(missing)
@@ -506,7 +506,7 @@ def test_damaged_weights_are_named_by_doctor_and_refused_by_train(keras_home, mi
 
 
 def test_a_published_hash_is_checked_where_the_file_is_found(tmp_path):
-    from tlcourse.assets import weights
+    from tlcourse_assets import weights
 
     fake = tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
     fake.write_bytes(b"\0" * 1000)

@@ -29,8 +29,8 @@ import numpy as np
 import pytest
 
 from tlcourse import data, settings
-from tlcourse.assets import datasets, weights
-from tlcourse.assets.files import file_digest
+from tlcourse_assets import datasets, weights
+from tlcourse_assets.files import file_digest
 from tlcourse_cli import cli
 
 PLURAL = {"daisy": "daisy", "dandelion": "dandelion", "rose": "roses", "sunflower": "sunflowers", "tulip": "tulips"}

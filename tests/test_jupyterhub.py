@@ -140,7 +140,7 @@ PROBE = """\
 import json, os
 import tlcourse
 from tlcourse import data, runtime, settings
-from tlcourse.assets import text_model
+from tlcourse_assets import text_model
 s = settings.current()
 flowers = data.dataset_path("flowers", download_if_missing=False)
 print(json.dumps({

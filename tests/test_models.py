@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tlcourse import models, settings
-from tlcourse.assets import weights
+from tlcourse_assets import weights
 
 _WEIGHTS_DIR = settings.current().weights_dir  # the Keras cache the environment gives, read before a test moves it
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tlcourse.assets.files import file_digest
+from tlcourse_assets.files import file_digest
 
 __all__ = ["cached_features", "clear_memory_cache", "extract_features", "fingerprint", "load_or_compute", "one_blas_thread"]
 

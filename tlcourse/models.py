@@ -1,6 +1,6 @@
 """Base models from Keras Applications with ImageNet weights, and model surgery (unfreeze, split, count).
 
-Weights load through Keras's own constructors from ``$KERAS_HOME/models`` (:mod:`tlcourse.assets.weights`
+Weights load through Keras's own constructors from ``$KERAS_HOME/models`` (:mod:`tlcourse_assets.weights`
 names the files and downloads a missing one); a classroom mirror copied there serves offline. Where the
 weights cannot be had, the error names the file and the two ways to get it: nothing falls back to random
 weights (ask for them with ``weights=None``).
@@ -13,8 +13,8 @@ from typing import Any
 
 import keras
 
-from tlcourse.assets.errors import WeightsNotAvailableError
-from tlcourse.assets.weights import (
+from tlcourse_assets.errors import WeightsNotAvailableError
+from tlcourse_assets.weights import (
     BASE_MODELS,
     BaseSpec,
     base_spec,

@@ -14,8 +14,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from tlcourse.assets.errors import TextModelNotAvailableError
-from tlcourse.assets.text_model import (
+from tlcourse.features import load_or_compute
+from tlcourse_assets.errors import TextModelNotAvailableError
+from tlcourse_assets.text_model import (
     TEXT_MODELS,
     TEXT_PRESET,
     hf_cache_dir,
@@ -23,7 +24,6 @@ from tlcourse.assets.text_model import (
     text_model_not_available,
     text_offline,
 )
-from tlcourse.features import load_or_compute
 
 #: The preset 07_text_transfer loads (``hf://sentence-transformers/all-MiniLM-L6-v2``).
 DEFAULT_PRESET = TEXT_PRESET

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tlcourse import settings
-from tlcourse.assets.errors import WeightsNotAvailableError
+from tlcourse_assets.errors import WeightsNotAvailableError
 
 __all__ = ["build_parser", "main", "quiet_native_logs"]
 
@@ -182,7 +182,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from tlcourse import runtime
-    from tlcourse.assets.errors import ChecksumError
+    from tlcourse_assets.errors import ChecksumError
     from tlcourse_cli import capstone
 
     try:

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from tlcourse import settings
-from tlcourse.assets import datasets, text_model, weights
-from tlcourse.assets.errors import ChecksumError, DataNotFoundError, WeightsNotAvailableError
+from tlcourse_assets import datasets, text_model, weights
+from tlcourse_assets.errors import ChecksumError, DataNotFoundError, WeightsNotAvailableError
 
 __all__ = ["Asset", "course_assets", "fetch", "lesson_minutes", "time_training_step", "weights_needed"]
 

@@ -1,7 +1,8 @@
 """Back-links from the package to the lessons: "Introduced in NN_lesson." in each docstring a lesson calls.
 
 d2l.ai's package says under each function in which section it was defined; here the
-functions live in ``tlcourse/`` (the checks in ``tlcourse_exercises/``) and the lessons
+functions live in ``tlcourse/`` (the checks in ``tlcourse_exercises/``, the data sets' and weights'
+registry in ``tlcourse_assets/``) and the lessons
 call them, so the link says where a learner first meets each one. The lessons' code is read as Python (a percent-format
 source is a Python file: its prose cells are comments), every name it reaches in
 ``tlcourse`` (``data.load_mnist``, ``from tlcourse.scratch import digits_cnn``,
@@ -23,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The packages the lessons import (the ``tlcourse`` command, ``tlcourse_cli``, is run, not imported).
-PACKAGES = ("tlcourse", "tlcourse_exercises")
+#: The packages whose functions the lessons reach (``tlcourse_assets`` through ``tlcourse``'s re-exports,
+#: ``data.dataset_path``); the ``tlcourse`` command, ``tlcourse_cli``, is run, not imported.
+PACKAGES = ("tlcourse", "tlcourse_assets", "tlcourse_exercises")
 LINE = re.compile(r"^\s*Introduced in \d\d_[a-z_]+\.\s*$")
 
 __all__ = ["first_uses", "generated", "with_backlinks"]

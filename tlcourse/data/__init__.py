@@ -1,11 +1,9 @@
 """Data for the lessons: image folders, splits, the ``tf.data`` pipeline, digits and sentences.
 
-Where a data set lives and how it is fetched is :mod:`tlcourse.assets.datasets`; its names are
+Where a data set lives and how it is fetched is :mod:`tlcourse_assets.datasets`; its names are
 re-exported here (``data.dataset_path("flowers")``), so a lesson asks for data in one place.
 """
 
-from tlcourse.assets.datasets import DATASETS, DatasetSpec, RemoteFile, data_dir, data_dirs, dataset_path
-from tlcourse.assets.errors import ChecksumError, DataNotFoundError, UnsafeArchiveError
 from tlcourse.data.decode import (
     HEIF_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -22,6 +20,8 @@ from tlcourse.data.pipeline import decode_image, load_images, make_dataset
 from tlcourse.data.sentences import SENTENCE_SITES, load_sentences
 from tlcourse.data.splits import few_shot, stratified_split
 from tlcourse.settings import current as _settings
+from tlcourse_assets.datasets import DATASETS, DatasetSpec, RemoteFile, data_dir, data_dirs, dataset_path
+from tlcourse_assets.errors import ChecksumError, DataNotFoundError, UnsafeArchiveError
 
 
 def offline() -> bool:

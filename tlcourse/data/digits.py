@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tlcourse.assets.datasets import dataset_path
+from tlcourse_assets.datasets import dataset_path
 
 __all__ = ["load_mnist", "load_usps"]
 

@@ -15,8 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tlcourse.assets.errors import DataNotFoundError
 from tlcourse.data.decode import IMAGE_SUFFIXES, check_image
+from tlcourse_assets.errors import DataNotFoundError
 
 __all__ = ["SYSTEM_NAMES", "ClassScan", "ImageFolder", "is_hidden", "same_folders", "scan_class_folder", "scan_images",
            "shown"]

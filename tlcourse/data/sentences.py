@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tlcourse.assets.datasets import dataset_path
+from tlcourse_assets.datasets import dataset_path
 
 __all__ = ["SENTENCE_SITES", "load_sentences"]
 

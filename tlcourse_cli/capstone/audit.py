@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tlcourse.assets.files import file_digest
 from tlcourse.data import IMAGE_SUFFIXES, ImageFolder, is_hidden, scan_class_folder
 from tlcourse.data.images import same_folders, shown
+from tlcourse_assets.files import file_digest
 
 __all__ = ["MIN_PER_CLASS", "SPLIT_NAMES", "Audit", "FolderError", "audit_folder"]
 

@@ -125,7 +125,7 @@ def build_model(
                                         ("a cut layer", spec.cut_layer)) if value is None]
     if missing:
         raise ValueError(f"The capstone needs {' and '.join(missing)} for {base_name}; its BaseSpec "
-                         f"(tlcourse/assets/weights.py) has none.")
+                         f"(tlcourse_assets/weights.py) has none.")
     base = load_base(base_name, input_size=image_size, alpha=alpha)  # refuses damaged weights: they train at chance
     model = recipe.classifier(num_classes, base, image_size=image_size, rescale=spec.rescale, dropout=dropout,
                               name=f"capstone_{base_name}")

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from tlcourse import settings
-from tlcourse.assets.errors import TextModelNotAvailableError
-from tlcourse.assets.files import explain_download_failure
+from tlcourse_assets.errors import TextModelNotAvailableError
+from tlcourse_assets.files import explain_download_failure
 
 __all__ = [
     "TEXT_MODEL",

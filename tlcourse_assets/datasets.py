@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from tlcourse import settings
-from tlcourse.assets.errors import DataNotFoundError
-from tlcourse.assets.files import check_sha256, download, safe_extract
+from tlcourse_assets.errors import DataNotFoundError
+from tlcourse_assets.files import check_sha256, download, safe_extract
 
 __all__ = [
     "DATASETS",

@@ -18,7 +18,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from tlcourse.assets.errors import ChecksumError, UnsafeArchiveError
+from tlcourse_assets.errors import ChecksumError, UnsafeArchiveError
 
 __all__ = ["check_sha256", "download", "explain_download_failure", "file_digest", "safe_extract"]
 
@@ -104,7 +104,7 @@ def check_sha256(path: str | os.PathLike[str], expected: str, *, decompress: boo
     >>> check_sha256(p, "0" * 64)
     Traceback (most recent call last):
     ...
-    tlcourse.assets.errors.ChecksumError: ...
+    tlcourse_assets.errors.ChecksumError: ...
     """
     got = file_digest(path, decompress=decompress)
     if got != expected:
@@ -178,7 +178,7 @@ def download(url: str, dest: str | os.PathLike[str], *, sha256: str | None = Non
                 "  What to do: run the same command again (a download altered on the way, by a proxy or a\n"
                 "  captive portal, gives another hash). If it fails again, the file at the source has changed:\n"
                 "  get the data from a classroom mirror (`tlcourse fetch --mirror DIR`) and tell the course\n"
-                "  maintainers, who check the new file and update its checksum in tlcourse/assets/datasets.py."
+                "  maintainers, who check the new file and update its checksum in tlcourse_assets/datasets.py."
             ) from exc
         advice = explain_download_failure(exc)
         raise ConnectionError(f"Could not download {url}: {exc}" + (f"\n  {advice.rstrip('.')}" if advice else "")) from exc

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlcourse import settings
-from tlcourse.assets.errors import WeightsNotAvailableError
-from tlcourse.assets.files import explain_download_failure, file_digest
+from tlcourse_assets.errors import WeightsNotAvailableError
+from tlcourse_assets.files import explain_download_failure, file_digest
 
 __all__ = [
     "BASE_MODELS",
