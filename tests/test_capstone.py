@@ -160,6 +160,20 @@ def test_train_command_on_a_wrong_folder_says_why_and_exits_2(tmp_path, capsys, 
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(("flags", "verbose"), [([], 1), (["--quiet"], 0), (["--verbose"], 2)])
+def test_train_command_says_as_much_as_asked(tmp_path, monkeypatch, flags, verbose):
+    asked = {}
+    monkeypatch.setattr(capstone, "train", lambda *a, **kw: asked.update(kw))
+    assert cli.main(["train", str(tmp_path), "--out", str(tmp_path / "out"), *flags]) == 0
+    assert asked["verbose"] == verbose
+
+
+def test_train_command_refuses_quiet_and_verbose_together(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", str(tmp_path), "--out", str(tmp_path / "out"), "--quiet", "--verbose"])
+    assert exit_.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
 def test_one_folder_too_high_gets_a_hint(tmp_path):
     _two(tmp_path / "photos")
     with pytest.raises(capstone.FolderError, match=r"holds the class folders \(a, b\), give .*photos.two instead"):
@@ -236,7 +250,9 @@ def test_max_per_class_caps_training_images(class_folder):
 def test_train_cli_writes_model_classes_and_report_then_predicts(class_folder, tmp_path, capsys):
     out = tmp_path / "run"
     assert cli.main(["train", str(class_folder), "--out", str(out), "--profile", "quick",
-                     "--image-size", "64", "--fine-tune-epochs", "1", "--quiet"]) == 0
+                     "--image-size", "64", "--fine-tune-epochs", "1"]) == 0
+    said = capsys.readouterr().out  # a line of validation accuracies a rate, not Keras's line an epoch
+    assert "Epoch 1/1" not in said and said.count(", validation accuracy by epoch: ") == 2, said
     report = json.loads((out / "report.json").read_text())
     assert report["classes"] == ["daisy", "rose", "tulip"]
     assert set(report["test_accuracy"]) == {"baseline", "feature_extraction", "fine_tuning"}

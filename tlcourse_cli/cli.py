@@ -190,7 +190,7 @@ def _train(args: argparse.Namespace) -> int:
         report = runtime.setup(seed=args.seed, profile=args.profile, verbose=False)
         capstone.train(args.folder, out, profile=report.profile, seed=args.seed,
                        budget=args.budget, fine_tune_epochs=args.fine_tune_epochs, image_size=args.image_size,
-                       max_per_class=args.max_per_class, verbose=not args.quiet)
+                       max_per_class=args.max_per_class, verbose=0 if args.quiet else 2 if args.verbose else 1)
     except (capstone.FolderError, capstone.ModelFolderError, WeightsNotAvailableError, ChecksumError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -277,7 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds to plan for: the image size and fine-tuning epochs are chosen to fit (default 240)")
     p.add_argument("--max-per-class", type=_number(int, 1), default=None,
                    help="use at most N photos of each class for training and validation (default: all; test is whole)")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    talk = p.add_mutually_exclusive_group()
+    talk.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    talk.add_argument("--verbose", action="store_true", help="also print Keras's line for each fine-tuning epoch")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("predict", help="classify image files with a model saved by `tlcourse train`")

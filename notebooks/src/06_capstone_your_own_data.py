@@ -442,8 +442,12 @@ interactive.explore(draw_upload, {"photo": interactive.Upload(default=sample_pho
 # budget in seconds rather than an image size, it asks validation which size pays (a linear probe on the
 # frozen base's features at 224 and 160 px and at the size the photos suggest takes seconds), times this
 # machine, and spends the rest of the budget on fine-tuning epochs at two learning rates, validation choosing.
-# It prints each stage's test accuracy and writes `model.keras`, `classes.json`, `report.json` (accuracies,
-# the plan, seconds per stage) and `splits.json` to `--out`; `tlcourse predict` classifies photos with it.
+# Its fine-tuning differs from section 6's in what validation chooses: two rates from the same start, and the
+# epoch with the best validation accuracy, where section 6 stops on the validation loss. So on the same photos
+# the two can keep different weights, one the fine-tuned top, the other the feature-extraction head.
+# It prints each stage's test accuracy and each rate's validation accuracy by epoch (`--verbose` adds Keras's
+# line for each epoch), and writes `model.keras`, `classes.json`, `report.json` (accuracies, the plan, seconds
+# per stage) and `splits.json` to `--out`; `tlcourse predict` classifies photos with it.
 #
 # ```bash
 # tlcourse train path/to/my_photos --out runs/my_photos      # --budget 600 for ten minutes

@@ -104,7 +104,7 @@ def train(
     image_size: int | None = None,
     fine_tune_epochs: int | None = None,
     max_per_class: int | None = None,
-    verbose: bool = True,
+    verbose: int = 1,
 ) -> dict[str, Any]:
     """Audit, baseline, feature extraction and LP-FT on ``folder`` within ``budget`` seconds; save to ``out_dir``.
 
@@ -113,7 +113,9 @@ def train(
     returns the report. ``profile`` (a :class:`~tlcourse.runtime.Profile` or its name, default the active
     one) sets the base and batch size; ``max_per_class`` caps the photos of each class in training and
     validation, never in test. Raises :class:`FolderError`, :class:`ModelFolderError` (for ``out_dir``,
-    checked first) or ``ValueError`` (:func:`check_arguments`) with nothing written.
+    checked first) or ``ValueError`` (:func:`check_arguments`) with nothing written. ``verbose``: 0 prints
+    nothing, 1 each stage and a line of validation accuracies for each fine-tuning rate, 2 also Keras's line
+    for each epoch.
 
     Examples
     --------
@@ -169,8 +171,11 @@ def train(
     if plan.epochs:
         say(f"[5/6] fine-tuning the top of the base (LP-FT), up to {plan.epochs} epoch(s) a rate ...")
         ft = fine_tune(parts.head, parts.top, cache, epochs=plan.epochs, learning_rates=plan.learning_rates,
-                       batch_size=profile.batch_size, seed=seed, previous=fe, verbose=2 if verbose else 0)
+                       batch_size=profile.batch_size, seed=seed, previous=fe, verbose=2 if verbose > 1 else 0)
         seconds["fine_tuning"] = round(ft.seconds, 1)
+        for lr in plan.learning_rates:
+            say(f"      rate {lr:g}, validation accuracy by epoch: "
+                + " ".join(f"{a:.3f}" for a in ft.history[f"val_accuracy@{lr:g}"]))
         kept = bool(ft.history["kept"][0])
         saved = "fine_tuning" if kept else saved
         say(f"      {ft}" + (f" (rate {ft.history['learning_rate'][0]:g}, epoch {ft.history['epoch'][0]:.0f})"
