@@ -144,22 +144,10 @@ def check_adabn(adapted: Any, original: Any, x_target: np.ndarray, x_source: np.
     if not c.model_given(adapted, name="adapted", how="as copy_model(src_models[0]), then its BatchNormalization "
                                                       "statistics re-measured on target images"):
         return c.result(show=show)
-    pairs = [(a, b, "moving_" in b.path) for a, b in zip(adapted.weights, original.weights)]  # (mine, original, statistic?)
-    if not (c.expect([w.shape for w in adapted.weights] == [w.shape for w in original.weights], f"adapted has "
-                      f"{len(adapted.weights)} weights, src_models[0] {len(original.weights)}: copy the whole model, "
-                      "feature extractor and classifier (copy_model(src_models[0])).")
-            and c.expect(not any(a is b for a, b, s in pairs if s), "adapted shares its statistics with src_models[0]: you "
-                          "changed the lesson's model itself. Run section 2 again, then work on copy_model(src_models[0]).")
-            and c.expect(any(s and not np.array_equal(a, b) for a, b, s in pairs), "no statistic changed: assign each "
-                          "BatchNormalization layer's moving_mean and moving_variance from its input on the target images.")):
+    pairs = _expect_new_statistics_only(c, adapted, original)  # (mine, original, statistic?) a weight
+    if pairs is None:
         return c.result(show=show)
-    c.expect(all(s or np.array_equal(a, b) for a, b, s in pairs), "weights besides the statistics changed (did it train?): "
-             "AdaBN changes only moving_mean and moving_variance; start again from copy_model(src_models[0]).",
-             ok="only the BatchNormalization statistics changed")
-    ref, source = copies = [keras.models.clone_model(original) for _ in range(2)]
-    for copy, x in zip(copies, (x_target, x_source)):  # the course's AdaBN on copies, from `images` images of each domain
-        copy.set_weights(original.get_weights())
-        adabn(copy, np.random.default_rng(0).permutation(x)[:images].astype("float32"), batch_size=500)
+    ref, source = copies = [_course_adabn(original, x, images) for x in (x_target, x_source)]  # the reference
     gap = [sum(np.linalg.norm(a.numpy() - b.numpy()) / np.linalg.norm(b.numpy()) for (a, _, s), b in zip(pairs, m.weights) if s)
            for m in copies]  # how far adapted's statistics are from each copy's, relative to the copy's
     acc, ref_acc, before = (accuracy(m, x_test, y_test) for m in (adapted, ref, original))
@@ -171,3 +159,31 @@ def check_adabn(adapted: Any, original: Any, x_target: np.ndarray, x_source: np.
                      ok=f"target test accuracy {acc:.3f} (the course's adapt.adabn: {ref_acc:.3f}), source only {before:.3f}: "
                         f"new statistics won {acc - before:+.3f}")
     return c.result(show=show)
+
+
+def _expect_new_statistics_only(c: Checker, adapted: Any, original: Any) -> list[tuple[Any, Any, bool]] | None:
+    """Check that ``adapted`` is a copy of ``original`` whose BatchNormalization statistics, and only those, changed.
+
+    Returns ``(adapted's weight, original's, is it a statistic)`` for each weight, ``None`` when the check cannot go on.
+    """
+    pairs = [(a, b, "moving_" in b.path) for a, b in zip(adapted.weights, original.weights)]
+    if not (c.expect([w.shape for w in adapted.weights] == [w.shape for w in original.weights], f"adapted has "
+                      f"{len(adapted.weights)} weights, src_models[0] {len(original.weights)}: copy the whole model, "
+                      "feature extractor and classifier (copy_model(src_models[0])).")
+            and c.expect(not any(a is b for a, b, s in pairs if s), "adapted shares its statistics with src_models[0]: you "
+                          "changed the lesson's model itself. Run section 2 again, then work on copy_model(src_models[0]).")
+            and c.expect(any(s and not np.array_equal(a, b) for a, b, s in pairs), "no statistic changed: assign each "
+                          "BatchNormalization layer's moving_mean and moving_variance from its input on the target images.")):
+        return None
+    c.expect(all(s or np.array_equal(a, b) for a, b, s in pairs), "weights besides the statistics changed (did it train?): "
+             "AdaBN changes only moving_mean and moving_variance; start again from copy_model(src_models[0]).",
+             ok="only the BatchNormalization statistics changed")
+    return pairs
+
+
+def _course_adabn(original: Any, x: np.ndarray, images: int) -> Any:
+    """A copy of ``original`` with the course's :func:`~tlcourse.adapt.adabn` statistics of ``images`` images of ``x``."""
+    copy = keras.models.clone_model(original)
+    copy.set_weights(original.get_weights())
+    adabn(copy, np.random.default_rng(0).permutation(x)[:images].astype("float32"), batch_size=500)
+    return copy

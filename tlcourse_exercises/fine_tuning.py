@@ -12,6 +12,11 @@ from tlcourse_exercises.probes import expect_frozen_base_head, expect_outputs, m
 
 __all__ = ["check_phase_one", "check_phase_two"]
 
+#: Why a model that trained before its base was unfrozen still trains the head only, and the fix.
+_RECOMPILE = ("the model's training step was built when it first trained, before you unfroze the top of new_base, and the "
+             "optimizer knows only the phase-1 weights: fit would still update the head only (03's pitfall). Call "
+             "compile(...) again after changing trainable, with a new optimizer.")
+
 
 def check_phase_one(model: Any, base: Any) -> CheckResult:
     """Exercise 1: a phase-1 model: preprocessing, ``base`` frozen and called with ``training=False``, pooling,
@@ -78,8 +83,25 @@ def check_phase_two(model: Any, base: Any, *, head_lr: float, from_layer: str) -
             and c.expect(getattr(model, "optimizer", None) is not None, "the model is not compiled: call model.compile(...) "
                          "after changing trainable.")):
         return c.result()
+    should = _expect_top_unfrozen(c, base, from_layer)  # the reference: the layers unfreeze_top trains
+    lr = float(model.optimizer.learning_rate)  # a variable, or a schedule's current value; float32 rounds it below
+    c.expect(head_lr / 100 * (1 - 1e-6) <= lr <= head_lr / 10 * (1 + 1e-6), f"the learning rate is {lr:g}: fine-tune at "
+             f"{head_lr / 100:g} to {head_lr / 10:g}, 10-100 times lower than the head's {head_lr:g} (larger steps take the "
+             "base further from what it learned).", ok=f"learning rate {lr:g}")
+    # Once the flags and the rate are right: does the model's own training step (built when it first trained) move them?
+    ran, moved = c.attempt(lambda: training_step_moves(model, probe_images(model, base)), failed="one training step on two "
+                           "images raised", hint=f"If it names an unknown variable, {_RECOMPILE}") if c.passed else (False, None)
+    if ran:  # against the reference: every layer that should train moved
+        still = [l.name for l in should if moved.isdisjoint(map(id, l.trainable_weights))]
+        c.expect(not still, f"Keras lists {still[:3]} as trainable, but one training step did not move them: {_RECOMPILE}",
+                 ok=f"one training step moves the unfrozen layers ({len(should)} with weights) and nothing below")
+    return c.result()
+
+
+def _expect_top_unfrozen(c: Checker, base: Any, from_layer: str) -> list[Any]:
+    """Check the trainable flags against :func:`tlcourse.models.unfreeze_top`'s; return the layers it trains."""
     start, bn = [layer.name for layer in base.layers].index(from_layer), keras.layers.BatchNormalization
-    should = [l for l in base.layers[start:] if l.weights and not isinstance(l, bn)]  # the reference: what unfreeze_top trains
+    should = [l for l in base.layers[start:] if l.weights and not isinstance(l, bn)]
     below, frozen = [l.name for l in base.layers[:start] if l.trainable_weights], [l.name for l in should if not l.trainable]
     bns = [l.name for l in base.layers if isinstance(l, bn) and l.trainable]
     c.expect(not below, f"layers below {from_layer} are trainable ({below[:3]}): unfreeze the top only, for example "
@@ -88,18 +110,4 @@ def check_phase_two(model: Any, base: Any, *, head_lr: float, from_layer: str) -
              "then freeze the bottom layer by layer.", ok=f"the layers from {from_layer} up train")
     c.expect(not bns, f"BatchNormalization layers are trainable ({bns[:3]}): keep them frozen on a small data set "
              "(unfreeze_top does that).", ok="BatchNormalization stays frozen")
-    lr = float(model.optimizer.learning_rate)  # a variable, or a schedule's current value; float32 rounds it below
-    c.expect(head_lr / 100 * (1 - 1e-6) <= lr <= head_lr / 10 * (1 + 1e-6), f"the learning rate is {lr:g}: fine-tune at "
-             f"{head_lr / 100:g} to {head_lr / 10:g}, 10-100 times lower than the head's {head_lr:g} (larger steps take the "
-             "base further from what it learned).", ok=f"learning rate {lr:g}")
-    # Once the flags and the rate are right: does the model's own training step (built when it first trained) move them?
-    recompile = ("the model's training step was built when it first trained, before you unfroze the top of new_base, and "
-                 "the optimizer knows only the phase-1 weights: fit would still update the head only (03's pitfall). Call "
-                 "compile(...) again after changing trainable, with a new optimizer.")
-    ran, moved = c.attempt(lambda: training_step_moves(model, probe_images(model, base)), failed="one training step on two "
-                           "images raised", hint=f"If it names an unknown variable, {recompile}") if c.passed else (False, None)
-    if ran:  # against the reference: every layer that should train moved
-        still = [l.name for l in should if moved.isdisjoint(map(id, l.trainable_weights))]
-        c.expect(not still, f"Keras lists {still[:3]} as trainable, but one training step did not move them: {recompile}",
-                 ok=f"one training step moves the unfrozen layers ({len(should)} with weights) and nothing below")
-    return c.result()
+    return should
