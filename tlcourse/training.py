@@ -17,7 +17,8 @@ import numpy as np
 
 from tlcourse.models import leaf_layers
 
-__all__ = ["DiscriminativeAdam", "EpochTimer", "fresh_start", "linear_probe", "reset_optimizer", "weight_distance"]
+__all__ = ["DiscriminativeAdam", "EpochTimer", "fresh_start", "linear_probe", "reset_optimizer", "softmax_weights",
+           "weight_distance"]
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -150,10 +151,37 @@ def linear_probe(f_train: np.ndarray, y_train: np.ndarray, f_val: np.ndarray, y_
         fits = [make_pipeline(FunctionTransformer(_divide, kw_args={"by": scale}),
                               LogisticRegression(C=c, max_iter=1000)).fit(f_train, y_train) for c in sorted(cs)]
         best = max(fits, key=lambda clf: clf.score(f_val, y_val))  # max keeps the first (smallest C) of a tie
-    coef, intercept = best[-1].coef_, best[-1].intercept_
-    if coef.shape[0] == 1:  # two classes: sigmoid(z) is softmax([0, z])[1]
-        coef, intercept = np.concatenate([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
-    return best, [(coef.T / scale).astype("float32"), intercept.astype("float32")]
+    kernel, bias = softmax_weights(best[-1])
+    return best, [kernel / np.float32(scale), bias]
+
+
+def softmax_weights(clf: Any, n_classes: int | None = None) -> list[np.ndarray]:
+    """A fitted scikit-learn ``LogisticRegression`` as the float32 ``[kernel, bias]`` of a softmax ``Dense`` layer.
+
+    Column ``k`` is class ``k`` (``n_classes`` columns, default the largest class seen plus one); a class the
+    classifier never saw keeps a column of zeros. Two classes: scikit-learn keeps one row, ``z``, for the
+    second class, and ``sigmoid(z)`` is ``softmax([0, z])[1]``.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> x, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    >>> clf = LogisticRegression().fit(x, y)
+    >>> kernel, bias = softmax_weights(clf)
+    >>> z = x @ kernel + bias
+    >>> bool(np.allclose(np.exp(z) / np.exp(z).sum(1, keepdims=True), clf.predict_proba(x), atol=1e-6))
+    True
+    >>> [w.shape for w in softmax_weights(clf, n_classes=3)]
+    [(1, 3), (3,)]
+    """
+    classes = np.asarray(clf.classes_)
+    n = int(classes.max()) + 1 if n_classes is None else n_classes
+    kernel, bias = np.zeros((clf.coef_.shape[1], n), np.float32), np.zeros(n, np.float32)
+    if clf.coef_.shape[0] == 1:  # two classes: the second's logit, against 0 for the first
+        kernel[:, classes[1]], bias[classes[1]] = clf.coef_[0], clf.intercept_[0]
+    else:
+        kernel[:, classes], bias[classes] = clf.coef_.T, clf.intercept_
+    return [kernel, bias]
 
 
 def weight_distance(weights: list[np.ndarray], reference: list[np.ndarray]) -> float:

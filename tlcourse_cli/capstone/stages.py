@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from tlcourse import recipe
 from tlcourse.models import base_spec, load_base
+from tlcourse.training import softmax_weights
 from tlcourse_cli.capstone.cache import Cache, CachedSplit
 
 __all__ = [
@@ -190,13 +191,7 @@ def feature_extraction(
         fit = np.random.default_rng(seed + 1).permutation(len(y_train))[:FIT_ROWS]
         clf = LogisticRegression(C=best_c, max_iter=3000, class_weight="balanced", random_state=seed)
         clf.fit(f_train[fit], y_train[fit])
-    kernel = np.zeros((f_train.shape[1], n_classes), np.float32)
-    bias = np.zeros(n_classes, np.float32)
-    if clf.coef_.shape[0] == 1:  # two classes: sigmoid(w.x + b) = softmax([0, w.x + b])[1]
-        kernel[:, clf.classes_[1]], bias[clf.classes_[1]] = clf.coef_[0], clf.intercept_[0]
-    else:
-        kernel[:, clf.classes_], bias[clf.classes_] = clf.coef_.T, clf.intercept_
-    head.get_layer("classifier").set_weights([kernel, bias])
+    head.get_layer("classifier").set_weights(softmax_weights(clf, n_classes))
     val_acc = _accuracy(predict_proba(head, cache["val"].activations), y_val)
     probs = predict_proba(head, cache["test"].activations)
     if verbose:
