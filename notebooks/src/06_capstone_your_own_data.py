@@ -507,7 +507,7 @@ quiz.show("06_capstone_your_own_data")
 # - Always compare with a baseline: the gap between it and feature extraction is what transfer gives you
 #   (the printed verdict says how wide it is on your folder).
 # - Feature extraction is fast and strong on a small folder of photos close to ImageNet. Fine-tuning (LP-FT)
-#   added 0.7 points on ants/bees and 0.7 on flowers on average over three seeds
+#   added 0.4 points on ants/bees and 0.5 on flowers on average over three seeds
 #   (`benchmarks/capstone_recipe.py recipe`), less than the seeds' spread: keep it only where validation says
 #   so, and read this run's verdict with its interval.
 # - The recipe is a few lines of Keras (section 3): augmentation and rescaling in the model, the base frozen and
