@@ -124,23 +124,35 @@ def check_far_target_features(digits_clf: Any, last_clf: Any, layer: Any, probes
             isinstance(layer, str) and layer in inner, f"{layer!r} is not one of the intermediate layers probed, {inner}.")):
         return c.result(show=show)
     f_tr, f_te = (dict(zip(layers, map(np.asarray, probes.predict(x, batch_size=64, verbose=0)))) for x in (train[0], test[0]))
-    exercise = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300, C=0.1))  # the classifier the exercise names
     for label, clf, name, sign in (("digits_clf", digits_clf, layer, 1), ("last_clf", last_clf, layers[-1], -1)):
-        width, d, fit = getattr(clf, "n_features_in_", f_te[name].shape[1]), f_te[name].shape[1], f"{name}'s features of xd_train"
-        on = " or ".join(n for n in layers if f_te[n].shape[1] == width) or "something else (the images?)"
-        if (c.given(clf, f"fit {label} on {fit}.") and c.expect(width == d, f"{label} takes {width} features, {name}'s pooled "
-                                                                f"features are {d}: it was fitted on {on}. Fit it on {fit}.")
-                and (accs := c.output(lambda: [clf.score(f_tr[name], train[1]), clf.score(f_te[name], test[1])],  # noqa: B023
-                                      f"{label}.score", shape=(2,), how=f"give a scikit-learn classifier fitted on {fit}.",
-                                      failed=f"{label} is a {type(clf).__name__}, not a fitted classifier: its score raised",
-                                      hint=f"Store what make_pipeline(...).fit({fit}, yd_train) returns.")) is not None):
-            # the reference: the same classifier (else the exercise's) fitted on the training features of the right layer
-            (fit_acc, acc), ref = accs, float(refitted(clf, f_tr[name], train[1], exercise).score(f_te[name], test[1]))
-            said = f"{label}: {acc:.3f} of the test digits right, the same classifier fitted on {fit}: {ref:.3f}"
-            # what is wrong -> whether the accuracies show it
-            c.expect_none_of({f"{said}; it has seen the test digits: fit on {fit}.": acc > ref + 0.04 and acc >= fit_acc - 0.01,
-                f"{said}. Fit on those (not another layer's), with the labels yd_train in order.": acc < ref - 0.05}, ok=said)
-            gain += sign * np.array([acc, ref])  # digits_clf's accuracies minus last_clf's
+        accs = _expect_fitted_on(c, label, clf, name, (f_tr, train[1]), (f_te, test[1]))  # (its accuracy, the check's)
+        gain += sign * np.array(accs if accs is not None else (0.0, 0.0))  # digits_clf's accuracies minus last_clf's
     if c.passed:  # both classifiers scored, and close to the check's fits
         c.expect(True, "", ok=f"the gain of {layer} over {layers[-1]} you measured: {gain[0]:+.3f} (the check's: {gain[1]:+.3f})")
     return c.result(show=show)
+
+
+def _expect_fitted_on(c: Checker, label: str, clf: Any, name: str, train: tuple, test: tuple) -> tuple[float, float] | None:
+    """Check that ``clf`` was fitted on layer ``name``'s training features, against the same classifier refitted on them.
+
+    ``train`` and ``test`` are ``(features by layer, labels)``; the reference is ``clf`` refitted (same kind and
+    settings; else the exercise's standardised logistic regression, ``C=0.1``). Returns ``(test accuracy, the
+    reference's)``, or ``None`` when ``clf`` cannot be scored on those features.
+    """
+    (f_tr, y_tr), (f_te, y_te), fit = train, test, f"{name}'s features of xd_train"
+    width, d = getattr(clf, "n_features_in_", f_te[name].shape[1]), f_te[name].shape[1]
+    on = " or ".join(n for n in f_te if f_te[n].shape[1] == width) or "something else (the images?)"
+    if not (c.given(clf, f"fit {label} on {fit}.") and c.expect(width == d, f"{label} takes {width} features, {name}'s pooled "
+                                                                f"features are {d}: it was fitted on {on}. Fit it on {fit}.")
+            and (accs := c.output(lambda: [clf.score(f_tr[name], y_tr), clf.score(f_te[name], y_te)],
+                                  f"{label}.score", shape=(2,), how=f"give a scikit-learn classifier fitted on {fit}.",
+                                  failed=f"{label} is a {type(clf).__name__}, not a fitted classifier: its score raised",
+                                  hint=f"Store what make_pipeline(...).fit({fit}, yd_train) returns.")) is not None):
+        return None
+    exercise = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300, C=0.1))  # the classifier the exercise names
+    (fit_acc, acc), ref = accs, float(refitted(clf, f_tr[name], y_tr, exercise).score(f_te[name], y_te))
+    said = f"{label}: {acc:.3f} of the test digits right, the same classifier fitted on {fit}: {ref:.3f}"
+    c.expect_none_of({f"{said}; it has seen the test digits: fit on {fit}.": acc > ref + 0.04 and acc >= fit_acc - 0.01,
+                      f"{said}. Fit on those (not another layer's), with the labels yd_train in order.": acc < ref - 0.05},
+                     ok=said)  # what is wrong -> whether the accuracies show it
+    return acc, ref

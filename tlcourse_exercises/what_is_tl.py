@@ -77,9 +77,7 @@ def check_reused_extractor(model: Any, extractor: Any, x: np.ndarray, y: np.ndar
     """
     c = Checker("Exercise 2: reuse the pretrained convolutions")
     if c.model_given(model, name="digits_model", how="keras.Sequential([conv_part, keras.layers.Dense(5)]), conv_part frozen"):
-        others = np.setdiff1d(np.arange(len(y)), train)  # the images it is scored on
-        # batches an epoch in its last fit: Keras keeps the last fit's History
-        steps = (getattr(getattr(model, "history", None), "params", None) or {}).get("steps") or 0
+        others, steps = np.setdiff1d(np.arange(len(y)), train), _last_fit_batches(model)  # others: scored on
         c.expect_none_of({  # what is wrong, and the fix -> whether digits_model has it
             "the model does not contain the pretrained `conv_part`: put conv_part itself in it (new layers start from random "
             "weights).": not all(contains(model, layer) for layer in extractor.layers),
@@ -98,3 +96,8 @@ def check_reused_extractor(model: Any, extractor: Any, x: np.ndarray, y: np.ndar
                      f"{min_accuracy}): train the head for more epochs, on the labels 0-4 (digit - 5).", ok="conv_part reused, "
                      f"frozen, 5 outputs: accuracy {acc:.3f} on the {others.size} images of digits 5-9 it did not train on")
     return c.result(show=show)
+
+
+def _last_fit_batches(model: Any) -> int:
+    """Batches an epoch in ``model``'s last ``fit`` (Keras keeps the last fit's ``History``); 0 if it never trained."""
+    return (getattr(getattr(model, "history", None), "params", None) or {}).get("steps") or 0
