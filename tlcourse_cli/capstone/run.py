@@ -12,7 +12,16 @@ import numpy as np
 
 from tlcourse import runtime
 from tlcourse_cli.capstone.audit import audit_folder
-from tlcourse_cli.capstone.budget import Plan, Speed, choose_size, largest_useful_size, measure_speed, plan_run, probe_sizes
+from tlcourse_cli.capstone.budget import (
+    LEARNING_RATES,
+    Plan,
+    Speed,
+    choose_size,
+    largest_useful_size,
+    measure_speed,
+    plan_run,
+    probe_sizes,
+)
 from tlcourse_cli.capstone.cache import ModelParts, cache_splits, split_model
 from tlcourse_cli.capstone.saving import CLASSES_FILE, MODEL_FILE, REPORT_FILE, SPLITS_FILE, check_out_dir, save
 from tlcourse_cli.capstone.splits import make_splits
@@ -85,7 +94,7 @@ def planned_model(audit: Any, splits: Any, *, budget: float, base_name: str = "m
     plan.estimate_s += spent
     if fine_tune_epochs is not None:
         plan.epochs = fine_tune_epochs
-        plan.learning_rates = plan.learning_rates or (1e-4,)
+        plan.learning_rates = plan.learning_rates or LEARNING_RATES[:1]
     if image_size is not None:
         plan.image_size = image_size
     elif plan.image_size != size:  # a smaller size fits the budget: the model again at that size

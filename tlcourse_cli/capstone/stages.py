@@ -18,6 +18,7 @@ import tensorflow as tf
 from tlcourse import recipe
 from tlcourse.models import base_spec, load_base
 from tlcourse.training import softmax_weights
+from tlcourse_cli.capstone.budget import LEARNING_RATES
 from tlcourse_cli.capstone.cache import Cache, CachedSplit
 
 __all__ = [
@@ -220,7 +221,7 @@ def fine_tune(
     cache: Cache,
     *,
     epochs: int = 6,
-    learning_rates: tuple[float, ...] = (1e-4, 3e-5),
+    learning_rates: tuple[float, ...] = LEARNING_RATES,
     batch_size: int = 32,
     seed: int = 42,
     previous: StageResult | None = None,
