@@ -297,6 +297,17 @@ def test_audit_cli_refuses_a_splits_path_it_cannot_write_before_the_audit(class_
     assert "cannot be written" in capsys.readouterr().err and (tmp_path / "a_file").read_text() == "mine"
 
 
+def test_audit_cli_leaves_no_half_written_splits_when_the_write_fails(class_folder, tmp_path, capsys, monkeypatch):
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli.os, "replace", disk_full)
+    out = tmp_path / "runs"
+    assert cli.main(["audit", str(class_folder), "--splits", str(out / "s.json")]) == 2
+    assert "cannot be written (No space left on device)" in capsys.readouterr().err
+    assert list(out.iterdir()) == []
+
+
 def test_audit_cli_refuses_a_one_class_folder_with_exit_2(tmp_path, capsys):
     _fill(tmp_path / "one" / "cats")
     assert cli.main(["audit", str(tmp_path / "one"), "--splits", str(tmp_path / "s.json")]) == 2

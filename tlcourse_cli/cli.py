@@ -168,12 +168,14 @@ def _audit(args: argparse.Namespace) -> int:
     splits = capstone.make_splits(audit, seed=args.seed, max_per_class=args.max_per_class)
     print(audit.summary(), "splits:", splits.summary(), sep="\n")
     if path is not None:
+        tmp = path.with_name(f".{path.name}.tmp")
         try:  # whole or not at all: a file named .NAME.tmp, renamed when written
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
             tmp.write_text(json.dumps(splits.to_json(), indent=1) + "\n", encoding="utf-8")
             os.replace(tmp, path)
         except OSError as exc:
+            with contextlib.suppress(OSError):  # a half-written file is not left behind
+                tmp.unlink(missing_ok=True)
             print(f"error: --splits {path} cannot be written ({exc.strerror or exc})", file=sys.stderr)
             return 2
         print(f"wrote {path}")
